@@ -1,0 +1,35 @@
+from django.contrib.auth import logout
+from django.shortcuts import redirect
+
+# Paths reachable without a verified staff session: the login flow itself, static files,
+# the person's own check-in pages and gateway webhooks (they authenticate otherwise), and
+# the API (token or verified-session authentication, checked by DRF).
+PUBLIC_PREFIXES = (
+    "/accounts/login",
+    "/accounts/logout",
+    "/static/",
+    "/c/",
+    "/hooks/",
+    "/api/",
+    "/i18n/",
+    "/healthz",
+)
+
+
+class RequireVerifiedStaffMiddleware:
+    """A session that passed the password but not the second factor is no session."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        user = getattr(request, "user", None)
+        if (
+            user is not None
+            and user.is_authenticated
+            and not user.is_verified()
+            and not request.path.startswith(PUBLIC_PREFIXES)
+        ):
+            logout(request)
+            return redirect("accounts:login")
+        return self.get_response(request)

@@ -1,0 +1,128 @@
+from __future__ import annotations
+
+import uuid
+
+from django.contrib.auth.models import AbstractUser
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+from django_otp.models import Device, ThrottlingMixin
+
+from jikimi.core.fields import EncryptedTextField
+
+
+class Organisation(models.Model):
+    slug = models.SlugField(unique=True)
+    name = models.CharField(max_length=200)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["slug"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Role(models.TextChoices):
+    ADMIN = "admin", _("Administrator")
+    SUPERVISOR = "supervisor", _("Supervisor")
+    CASEWORKER = "caseworker", _("Case worker")
+    ANALYST = "analyst", _("Analyst")
+    AUDITOR = "auditor", _("Auditor")
+
+
+class User(AbstractUser):
+    """A member of staff. Every user belongs to exactly one organisation."""
+
+    organisation = models.ForeignKey(
+        Organisation, on_delete=models.PROTECT, related_name="users", null=True
+    )
+    role = models.CharField(max_length=20, choices=Role.choices, default=Role.CASEWORKER)
+    failed_logins = models.PositiveIntegerField(default=0)
+    locked_until = models.DateTimeField(null=True, blank=True)
+    preferred_language = models.CharField(max_length=8, blank=True)
+
+    @property
+    def sees_identities(self) -> bool:
+        """Analysts and auditors work with pseudonymous data only."""
+        return self.role in (Role.ADMIN, Role.SUPERVISOR, Role.CASEWORKER)
+
+
+class SharingGrant(models.Model):
+    """An explicit grant: `to_org` may see one person of `from_org` (DESIGN §3)."""
+
+    person = models.ForeignKey("people.Person", on_delete=models.CASCADE, related_name="grants")
+    to_organisation = models.ForeignKey(
+        Organisation, on_delete=models.CASCADE, related_name="grants_received"
+    )
+    granted_by = models.ForeignKey(User, on_delete=models.PROTECT, related_name="+")
+    granted_at = models.DateTimeField(auto_now_add=True)
+    reason = models.CharField(max_length=500)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["to_organisation", "person"])]
+
+
+class EncryptedTOTPDevice(ThrottlingMixin, Device):
+    """A TOTP device whose secret is encrypted at rest (django-otp's own stores it in clear)."""
+
+    # django-otp's persistent ids need an integer pk; the ciphertext is bound to `uid`.
+    uid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    secret_hex = EncryptedTextField(row_id_field="uid")
+    step = models.PositiveSmallIntegerField(default=30)
+    digits = models.PositiveSmallIntegerField(default=6)
+    tolerance = models.PositiveSmallIntegerField(default=1)
+    drift = models.SmallIntegerField(default=0)
+    last_t = models.BigIntegerField(default=-1)
+
+    def get_throttle_factor(self) -> int:
+        return 1
+
+    @property
+    def bin_key(self) -> bytes:
+        return bytes.fromhex(self.secret_hex)
+
+    def _totp(self):
+        from django_otp.oath import TOTP
+
+        totp = TOTP(self.bin_key, self.step, 0, self.digits, self.drift)
+        return totp
+
+    def verify_token(self, token) -> bool:
+        allowed, _ = self.verify_is_allowed()
+        if not allowed:
+            return False
+        try:
+            token = int(str(token).strip())
+        except ValueError:
+            verified = False
+        else:
+            totp = self._totp()
+            verified = False
+            # Accept the current step ± tolerance, never a step already used (replay).
+            for offset in range(-self.tolerance, self.tolerance + 1):
+                totp.drift = self.drift + offset
+                if totp.t() > self.last_t and totp.token() == token:
+                    self.last_t = totp.t()
+                    verified = True
+                    break
+        if verified:
+            self.throttle_reset(commit=False)
+            self.save(
+                update_fields=["last_t", "throttling_failure_timestamp", "throttling_failure_count"]
+            )
+        else:
+            self.throttle_increment()
+        return verified
+
+    def current_token(self) -> str:
+        """The code an authenticator app shows now (demo login page, tests)."""
+        return str(self._totp().token()).zfill(self.digits)
+
+    def config_url(self) -> str:
+        import base64
+        from urllib.parse import quote
+
+        secret = base64.b32encode(self.bin_key).decode().rstrip("=")
+        label = quote(f"Jikimi:{self.user.get_username()}")
+        return f"otpauth://totp/{label}?secret={secret}&issuer=Jikimi&digits={self.digits}"

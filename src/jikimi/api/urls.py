@@ -1,0 +1,21 @@
+from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView
+
+from . import views
+
+urlpatterns = [
+    path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
+    path("people/", views.PeopleView.as_view(), name="api-people"),
+    path("people/<str:code>/", views.PersonView.as_view(), name="api-person"),
+    path("people/<str:code>/identities/", views.IdentitiesView.as_view()),
+    path("people/<str:code>/consents/", views.ConsentsView.as_view()),
+    path("people/<str:code>/trusted-contacts/", views.TrustedContactsView.as_view()),
+    path("people/<str:code>/grants/", views.GrantsView.as_view()),
+]
+
+try:  # the check-ins app adds its endpoints when present
+    from jikimi.checkins import api_urls as _checkins_api  # noqa: F401
+
+    urlpatterns.append(path("checkins/", include("jikimi.checkins.api_urls")))
+except ImportError:
+    pass

@@ -1,0 +1,172 @@
+"""The tamper-evident audit log (DESIGN §3).
+
+Appends take a lock on the chain head (SELECT … FOR UPDATE on PostgreSQL; SQLite serialises
+writers anyway), so concurrent writers never fork the chain. `verify_chain` recomputes every
+hash and names the first row that does not fit.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime
+
+from django.db import transaction
+from django.utils import timezone
+
+from .models import AuditEvent, AuditHead
+
+GENESIS = "0" * 64
+
+
+def _canonical(
+    ev_id: int,
+    at: datetime,
+    actor_id,
+    organisation_id,
+    action: str,
+    object_type: str,
+    object_ref: str,
+    detail: dict,
+    prev_hash: str,
+) -> bytes:
+    body = {
+        "id": ev_id,
+        "at": at.astimezone(timezone.UTC).isoformat(timespec="microseconds"),
+        "actor": actor_id,
+        "org": organisation_id,
+        "action": action,
+        "type": object_type,
+        "ref": object_ref,
+        "detail": detail,
+        "prev": prev_hash,
+    }
+    return json.dumps(body, sort_keys=True, ensure_ascii=True, separators=(",", ":")).encode()
+
+
+def record(
+    action: str,
+    *,
+    actor=None,
+    object_type: str = "",
+    object_ref: str = "",
+    detail: dict | None = None,
+    organisation_id: int | None = None,
+) -> AuditEvent:
+    """Append one event. `detail` must hold no personal data (codes, ids, counts, fields)."""
+    detail = detail or {}
+    actor_id = getattr(actor, "pk", None)
+    if organisation_id is None and actor is not None:
+        organisation_id = getattr(actor, "organisation_id", None)
+    with transaction.atomic():
+        head, _ = AuditHead.objects.select_for_update().get_or_create(id=1)
+        ev_id = head.last_id + 1
+        at = timezone.now()  # both databases keep microseconds, so the hash survives storage
+        digest = hashlib.sha256(
+            head.last_hash.encode()
+            + _canonical(
+                ev_id,
+                at,
+                actor_id,
+                organisation_id,
+                action,
+                object_type,
+                object_ref,
+                detail,
+                head.last_hash,
+            )
+        ).hexdigest()
+        event = AuditEvent.objects.create(
+            id=ev_id,
+            at=at,
+            actor_id=actor_id,
+            organisation_id=organisation_id,
+            action=action,
+            object_type=object_type,
+            object_ref=object_ref,
+            detail=detail,
+            prev_hash=head.last_hash,
+            row_hash=digest,
+        )
+        head.last_id, head.last_hash = ev_id, digest
+        head.save(update_fields=["last_id", "last_hash"])
+    return event
+
+
+@dataclass(frozen=True)
+class ChainProblem:
+    row_id: int
+    reason: str
+
+    def __str__(self) -> str:
+        return f"audit row {self.row_id}: {self.reason}"
+
+
+def verify_chain(batch: int = 5000) -> ChainProblem | None:
+    """Return the first problem in the chain, or None when it is intact.
+
+    1. Rows must carry ids 1, 2, 3, … with no gap (a deleted row leaves one).
+    2. Each row's prev_hash must equal the previous row's hash (reordering breaks it).
+    3. Each row's hash must equal the hash recomputed from its content (editing breaks it).
+    4. The head must name the last row and its hash (deleting the newest rows breaks it).
+    """
+    expected_id, prev = 1, GENESIS
+    for ev in _iter_events(batch):
+        if ev.id != expected_id:
+            return ChainProblem(
+                expected_id if ev.id > expected_id else ev.id, "missing (deleted) or out of order"
+            )
+        if ev.prev_hash != prev:
+            return ChainProblem(
+                ev.id,
+                "does not follow the row before it (reordered or the previous row was altered)",
+            )
+        digest = hashlib.sha256(
+            prev.encode()
+            + _canonical(
+                ev.id,
+                ev.at,
+                ev.actor_id,
+                ev.organisation_id,
+                ev.action,
+                ev.object_type,
+                ev.object_ref,
+                ev.detail,
+                ev.prev_hash,
+            )
+        ).hexdigest()
+        if digest != ev.row_hash:
+            return ChainProblem(ev.id, "its content was altered")
+        prev, expected_id = ev.row_hash, expected_id + 1
+    head = AuditHead.objects.filter(id=1).first()
+    last_id = expected_id - 1
+    if head is not None and (head.last_id != last_id or head.last_hash != prev):
+        return ChainProblem(
+            last_id + 1,
+            f"missing: the chain head names row {head.last_id} "
+            "but the log ends before it (rows deleted at the end)",
+        )
+    return None
+
+
+def _iter_events(batch: int) -> Iterator[AuditEvent]:
+    last = 0
+    while True:
+        rows = list(AuditEvent.objects.filter(id__gt=last).order_by("id")[:batch])
+        if not rows:
+            return
+        yield from rows
+        last = rows[-1].id
+
+
+def events_for(object_ref: str, limit: int = 200):
+    return AuditEvent.objects.filter(object_ref=object_ref).order_by("-id")[:limit]
+
+
+def recent_events(limit: int = 200, action_prefix: str = ""):
+    qs = AuditEvent.objects.order_by("-id")
+    if action_prefix:
+        qs = qs.filter(action__startswith=action_prefix)
+    return qs[:limit]

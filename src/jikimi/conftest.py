@@ -1,0 +1,75 @@
+"""Shared test fixtures: a test key ring, organisations and the staff personas.
+
+Personas (after healthchecks' test base): in organisation `alpha` an admin, a supervisor,
+a case worker, an analyst and an auditor; in organisation `beta` an outsider case worker.
+`login(client, user)` gives a client that passed both factors.
+"""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+from jikimi.core.keyring import KeyRing
+
+# A fresh key ring per test run, from the environment, so no key file is needed.
+os.environ.setdefault("JIKIMI_KEYS", KeyRing.generate().to_json())
+
+PASSWORD = "correct horse battery staple"  # noqa: S105 - test personas
+
+
+@pytest.fixture
+def orgs(db):
+    from jikimi.accounts.services import ensure_organisation
+
+    return (
+        ensure_organisation("alpha", "Alpha Resettlement Support"),
+        ensure_organisation("beta", "Beta Human Rights Centre"),
+    )
+
+
+@pytest.fixture
+def staff(orgs):
+    from jikimi.accounts.services import create_staff
+
+    alpha, beta = orgs
+    people = {}
+    for role in ("admin", "supervisor", "caseworker", "analyst", "auditor"):
+        people[role], _ = create_staff(f"{role}-a", PASSWORD, alpha, role)
+    people["outsider"], _ = create_staff("caseworker-b", PASSWORD, beta, "caseworker")
+    return people
+
+
+@pytest.fixture
+def login():
+    """Log a test client in with both factors passed (the OTP device set in the session)."""
+    from django_otp import DEVICE_ID_SESSION_KEY
+
+    from jikimi.accounts.services import totp_device
+
+    def _login(client, user):
+        client.force_login(user)
+        session = client.session
+        session[DEVICE_ID_SESSION_KEY] = totp_device(user).persistent_id
+        session.save()
+        return client
+
+    return _login
+
+
+@pytest.fixture
+def api_client():
+    from rest_framework.test import APIClient
+
+    return APIClient()
+
+
+@pytest.fixture
+def api_token():
+    from rest_framework.authtoken.models import Token
+
+    def _token(user) -> str:
+        return Token.objects.get_or_create(user=user)[0].key
+
+    return _token

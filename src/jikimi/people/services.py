@@ -1,0 +1,528 @@
+"""People, identities, consent and trusted contacts.
+
+Every function takes the acting user, checks access here (so pages, API and CLI cannot
+differ) and writes the audit log. Another organisation's person is `NotFound` unless shared.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from django.db import transaction
+from django.db.models import Q, QuerySet
+from django.utils import timezone
+
+from jikimi.accounts import services as accounts
+from jikimi.accounts.models import Organisation, SharingGrant, User
+from jikimi.audit import services as audit
+from jikimi.core.crypto import blind_index, normalise_for_index
+from jikimi.linkage.korean import search_keys
+
+from .models import (
+    Consent,
+    Identity,
+    IdentityIndex,
+    IdentityKind,
+    Person,
+    PersonStatus,
+    Script,
+    TrustedContact,
+)
+
+CODE_RE = re.compile(r"^P-[2-9A-Z]{4}-[2-9A-Z]{4}$")
+HANGUL_RE = re.compile(r"[\uac00-\ud7a3\u1100-\u11ff\u3130-\u318f]")
+HANZI_RE = re.compile(r"[\u4e00-\u9fff]")
+
+
+class NotFound(Exception):
+    """No such person for this user (also when it exists but is not theirs: no 403 leak)."""
+
+
+class InvalidInput(ValueError):
+    def __init__(self, errors: dict[str, str]):
+        super().__init__("; ".join(f"{k}: {v}" for k, v in errors.items()))
+        self.errors = errors
+
+
+# --- Visibility ---------------------------------------------------------------------------
+
+
+def visible_people(user: User) -> QuerySet[Person]:
+    """People of the user's organisation plus those shared with it by a live grant."""
+    if not user.is_authenticated or user.organisation_id is None:
+        return Person.objects.none()
+    return Person.objects.filter(
+        Q(organisation_id=user.organisation_id)
+        | Q(id__in=accounts.shared_person_ids(user.organisation_id))
+    )
+
+
+def get_person(user: User, code: str, *, purpose: str = "view") -> Person:
+    person = visible_people(user).filter(code=code).select_related("organisation").first()
+    if person is None:
+        audit.record("person.not_found", actor=user, object_type="person", object_ref=code[:64])
+        raise NotFound(code)
+    shared = person.organisation_id != user.organisation_id
+    audit.record(
+        "person.read",
+        actor=user,
+        object_type="person",
+        object_ref=person.code,
+        detail={"purpose": purpose, **({"via_grant": True} if shared else {})},
+    )
+    return person
+
+
+# --- Normalisation for the blind index ----------------------------------------------------
+
+
+def normalise_phone(value: str) -> str:
+    digits = re.sub(r"\D", "", value)
+    if digits.startswith("82") and len(digits) >= 11:  # +82 10-… → 010-…
+        digits = "0" + digits[2:]
+    return digits
+
+
+def _index_digests(kind: str, value: str) -> set[str]:
+    if kind == IdentityKind.NAME:
+        return {blind_index("name", key) for key in search_keys(value)}
+    if kind == IdentityKind.PHONE:
+        digits = normalise_phone(value)
+        return {blind_index("phone", digits)} if len(digits) >= 6 else set()
+    if kind == IdentityKind.EMAIL:
+        return {blind_index("email", value.strip().casefold())}
+    if kind == IdentityKind.BIRTH_DATE:
+        return {blind_index("birth_date", normalise_for_index(value))}
+    return set()
+
+
+def guess_script(value: str) -> str:
+    if HANGUL_RE.search(value):
+        return Script.HANGUL
+    if HANZI_RE.search(value):
+        return Script.HANZI
+    if value.isascii() or re.fullmatch(r"[\w\s'’\-.ŏŭŎŬ]+", value):
+        return Script.LATIN
+    return Script.OTHER
+
+
+# --- Writes -------------------------------------------------------------------------------
+
+PERSON_FIELDS = ("birth_year", "sex", "province", "defection_year", "status", "notes")
+
+
+def _require_editor(user: User) -> None:
+    if not accounts.can_edit_people(user):
+        raise accounts.AccessDenied("only case workers, supervisors and admins edit people")
+
+
+def _validate_person_fields(data: dict) -> dict:
+    errors: dict[str, str] = {}
+    this_year = timezone.now().year
+    for field, low in (("birth_year", 1900), ("defection_year", 1950)):
+        if field not in data:  # a partial update leaves absent fields alone
+            continue
+        value = data[field]
+        if value in (None, ""):
+            data[field] = None
+            continue
+        try:
+            data[field] = int(value)
+        except (TypeError, ValueError):
+            errors[field] = "must be a year such as 1988"
+            continue
+        if not low <= data[field] <= this_year:
+            errors[field] = f"must be between {low} and {this_year}"
+    if "status" in data and data["status"] not in PersonStatus.values:
+        errors["status"] = f"must be one of {', '.join(PersonStatus.values)}"
+    if data.get("sex") not in (None, "", "M", "F"):
+        errors["sex"] = "must be M, F or empty"
+    if errors:
+        raise InvalidInput(errors)
+    return data
+
+
+def create_person(
+    user: User,
+    *,
+    name: str,
+    name_kind: str = "sk_legal",
+    organisation: Organisation | None = None,
+    **fields,
+) -> Person:
+    """Create a person with a primary name identity."""
+    _require_editor(user)
+    if not name or not name.strip():
+        raise InvalidInput({"name": "a name is required"})
+    if len(name) > 200:
+        raise InvalidInput({"name": "at most 200 characters"})
+    data = _validate_person_fields({k: v for k, v in fields.items() if k in PERSON_FIELDS})
+    with transaction.atomic():
+        person = Person(
+            organisation=organisation or user.organisation,
+            created_by=user,
+            **{k: v for k, v in data.items() if v is not None},
+        )
+        person.display_name = name.strip()
+        person.save()
+        _add_identity(
+            person, user, IdentityKind.NAME, name.strip(), name_kind=name_kind, is_primary=True
+        )
+        audit.record("person.create", actor=user, object_type="person", object_ref=person.code)
+    return person
+
+
+def update_person(user: User, person: Person, **fields) -> Person:
+    _require_editor(user)
+    data = _validate_person_fields({k: v for k, v in fields.items() if k in PERSON_FIELDS})
+    changed = sorted(k for k, v in data.items() if getattr(person, k) != v)
+    for key in changed:
+        setattr(person, key, data[key])
+    if changed:
+        person.save()
+    audit.record(
+        "person.update",
+        actor=user,
+        object_type="person",
+        object_ref=person.code,
+        detail={"fields": changed},
+    )
+    return person
+
+
+def _add_identity(
+    person: Person,
+    user: User | None,
+    kind: str,
+    value: str,
+    *,
+    name_kind: str = "",
+    script: str = "",
+    is_primary: bool = False,
+) -> Identity:
+    identity = Identity(
+        person=person,
+        kind=kind,
+        name_kind=name_kind if kind == "name" else "",
+        script=script or (guess_script(value) if kind == "name" else ""),
+        is_primary=is_primary,
+        created_by=user,
+    )
+    identity.value = value
+    identity.save()
+    IdentityIndex.objects.bulk_create(
+        IdentityIndex(
+            identity=identity, person=person, organisation_id=person.organisation_id, digest=d
+        )
+        for d in _index_digests(kind, value)
+    )
+    return identity
+
+
+def add_identity(
+    user: User,
+    person: Person,
+    *,
+    kind: str,
+    value: str,
+    name_kind: str = "",
+    script: str = "",
+    is_primary: bool = False,
+) -> Identity:
+    _require_editor(user)
+    errors = {}
+    if kind not in IdentityKind.values:
+        errors["kind"] = f"must be one of {', '.join(IdentityKind.values)}"
+    if not value or not value.strip():
+        errors["value"] = "a value is required"
+    elif len(value) > 500:
+        errors["value"] = "at most 500 characters"
+    if kind == IdentityKind.PHONE and value and len(normalise_phone(value)) < 6:
+        errors["value"] = "a phone number needs at least 6 digits"
+    if kind == IdentityKind.EMAIL and value and "@" not in value:
+        errors["value"] = "not an e-mail address"
+    if errors:
+        raise InvalidInput(errors)
+    with transaction.atomic():
+        identity = _add_identity(
+            person,
+            user,
+            kind,
+            value.strip(),
+            name_kind=name_kind,
+            script=script,
+            is_primary=is_primary,
+        )
+        if kind == IdentityKind.NAME and is_primary:
+            Identity.objects.filter(person=person, kind="name").exclude(pk=identity.pk).update(
+                is_primary=False
+            )
+            person.display_name = value.strip()
+            person.save(update_fields=["display_name", "updated_at"])
+        audit.record(
+            "identity.create",
+            actor=user,
+            object_type="person",
+            object_ref=person.code,
+            detail={"kind": kind, "identity": str(identity.pk)},
+        )
+    return identity
+
+
+def remove_identity(user: User, person: Person, identity_id: str) -> None:
+    _require_editor(user)
+    deleted, _ = Identity.objects.filter(person=person, pk=identity_id).delete()
+    if not deleted:
+        raise NotFound(identity_id)
+    audit.record(
+        "identity.delete",
+        actor=user,
+        object_type="person",
+        object_ref=person.code,
+        detail={"identity": identity_id},
+    )
+
+
+def identities_of(user: User, person: Person, *, reveal_addresses: bool = False) -> list[dict]:
+    """Decrypted identities for display. Analysts and auditors get none (pseudonymous only).
+
+    Addresses stay masked unless the caller re-authenticated (a sensitive action).
+    """
+    if not user.sees_identities:
+        return []
+    rows = []
+    for ident in person.identities.all():
+        masked = ident.kind == IdentityKind.ADDRESS and not reveal_addresses
+        rows.append(
+            {
+                "id": str(ident.pk),
+                "kind": ident.kind,
+                "name_kind": ident.name_kind,
+                "script": ident.script,
+                "is_primary": ident.is_primary,
+                "value": None if masked else ident.value,
+                "masked": masked,
+                "created_at": ident.created_at,
+            }
+        )
+    audit.record(
+        "identity.read",
+        actor=user,
+        object_type="person",
+        object_ref=person.code,
+        detail={"count": len(rows), "addresses_revealed": reveal_addresses},
+    )
+    return rows
+
+
+# --- Consent and trusted contacts -----------------------------------------------------------
+
+
+def record_consent(
+    user: User, person: Person, *, purpose: str, granted: bool, scope: str = "", method: str = ""
+) -> Consent:
+    _require_editor(user)
+    from .models import ConsentPurpose
+
+    if purpose not in ConsentPurpose.values:
+        raise InvalidInput({"purpose": f"must be one of {', '.join(ConsentPurpose.values)}"})
+    consent = Consent.objects.create(
+        person=person,
+        purpose=purpose,
+        granted=granted,
+        scope=scope[:200],
+        method=method[:32],
+        recorded_by=user,
+    )
+    audit.record(
+        "consent.record",
+        actor=user,
+        object_type="person",
+        object_ref=person.code,
+        detail={"purpose": purpose, "granted": granted},
+    )
+    return consent
+
+
+def current_consents(person: Person) -> dict[str, Consent]:
+    """The consent in force per purpose: the newest row of each."""
+    current: dict[str, Consent] = {}
+    for consent in person.consents.order_by("purpose", "-recorded_at", "-id"):
+        current.setdefault(consent.purpose, consent)
+    return current
+
+
+def has_consent(person: Person, purpose: str) -> bool:
+    consent = current_consents(person).get(purpose)
+    return bool(consent and consent.granted)
+
+
+def add_trusted_contact(
+    user: User,
+    person: Person,
+    *,
+    name: str,
+    relationship: str = "",
+    phone: str = "",
+    email: str = "",
+    language: str = "ko",
+) -> TrustedContact:
+    _require_editor(user)
+    errors = {}
+    if not name.strip():
+        errors["name"] = "a name is required"
+    if not phone.strip() and not email.strip():
+        errors["phone"] = "a phone number or an e-mail address is required"
+    if email and "@" not in email:
+        errors["email"] = "not an e-mail address"
+    if errors:
+        raise InvalidInput(errors)
+    contact = TrustedContact(person=person, relationship=relationship[:64], language=language)
+    contact.name, contact.phone, contact.email = name.strip(), phone.strip(), email.strip()
+    contact.save()
+    audit.record(
+        "trusted_contact.create",
+        actor=user,
+        object_type="person",
+        object_ref=person.code,
+        detail={"contact": str(contact.pk)},
+    )
+    return contact
+
+
+def trusted_contacts_of(user: User, person: Person) -> list[TrustedContact]:
+    if not user.sees_identities:
+        return []
+    contacts = list(person.trusted_contacts.filter(removed_at__isnull=True))
+    audit.record(
+        "trusted_contact.read",
+        actor=user,
+        object_type="person",
+        object_ref=person.code,
+        detail={"count": len(contacts)},
+    )
+    return contacts
+
+
+# --- Sharing --------------------------------------------------------------------------------
+
+
+def grant_access(
+    user: User, person: Person, to_organisation: Organisation, reason: str
+) -> SharingGrant:
+    """Share one person with another organisation (needs the person's sharing consent)."""
+    accounts.require_role(user, "admin", "supervisor", "caseworker")
+    if person.organisation_id != user.organisation_id:
+        raise NotFound(person.code)  # only the owner shares
+    if not reason.strip():
+        raise InvalidInput({"reason": "say why the person is shared"})
+    if not has_consent(person, "sharing"):
+        raise InvalidInput({"consent": "the person has not consented to sharing"})
+    grant = SharingGrant.objects.create(
+        person=person, to_organisation=to_organisation, granted_by=user, reason=reason[:500]
+    )
+    audit.record(
+        "person.share",
+        actor=user,
+        object_type="person",
+        object_ref=person.code,
+        detail={"to_organisation": to_organisation.pk, "grant": grant.pk},
+    )
+    return grant
+
+
+def revoke_grant(user: User, grant: SharingGrant) -> None:
+    if grant.person.organisation_id != user.organisation_id:
+        raise NotFound(str(grant.pk))
+    grant.revoked_at = timezone.now()
+    grant.save(update_fields=["revoked_at"])
+    audit.record(
+        "person.unshare",
+        actor=user,
+        object_type="person",
+        object_ref=grant.person.code,
+        detail={"grant": grant.pk},
+    )
+
+
+# --- Lists and search ---------------------------------------------------------------------
+
+
+@dataclass
+class PersonRow:
+    code: str
+    display_name: str | None
+    birth_year: int | None
+    sex: str
+    province: str
+    status: str
+    organisation: str
+
+
+def _rows(user: User, people: Iterable[Person]) -> list[PersonRow]:
+    show_names = user.sees_identities
+    return [
+        PersonRow(
+            p.code,
+            p.display_name if show_names else None,
+            p.birth_year,
+            p.sex,
+            p.province,
+            p.status,
+            p.organisation.slug,
+        )
+        for p in people
+    ]
+
+
+def list_people(user: User, *, offset: int = 0, limit: int = 50) -> tuple[list[PersonRow], int]:
+    qs = visible_people(user).select_related("organisation").order_by("-created_at", "id")
+    total = qs.count()
+    people = list(qs[offset : offset + limit])
+    audit.record(
+        "people.list", actor=user, object_type="person", detail={"codes": [p.code for p in people]}
+    )
+    return _rows(user, people), total
+
+
+def search_people(user: User, query: str, *, limit: int = 50) -> list[PersonRow]:
+    """Find people by public code, phone, e-mail or a name in any script or romanisation.
+
+    Names are matched through blind-indexed spelling-neutral keys (jikimi.linkage.korean),
+    so 이지현 is found from "Lee Jihyun", "Yi Ji-hyon" or "Ri Ji Hyon". The query text is
+    never written to the audit log, only how many people it found.
+    """
+    query = query.strip()
+    if not query:
+        return []
+    base = visible_people(user).select_related("organisation")
+    if CODE_RE.match(query.upper()):
+        people = list(base.filter(code=query.upper()))
+    else:
+        if "@" in query:
+            digests = {blind_index("email", query.casefold())}
+        elif sum(ch.isdigit() for ch in query) >= 6:
+            digests = {blind_index("phone", normalise_phone(query))}
+        else:
+            keys = search_keys(query)
+            # Full-name keys first; fall back to given-name keys when the query has one part.
+            digests = {blind_index("name", k) for k in keys}
+        if not digests:
+            return []
+        org = user.organisation_id
+        matches = (
+            IdentityIndex.objects.filter(digest__in=digests)
+            .filter(Q(organisation_id=org) | Q(person_id__in=accounts.shared_person_ids(org)))
+            .values("person_id")
+            .distinct()[:limit]
+        )
+        people = list(base.filter(id__in=matches).order_by("-created_at")[:limit])
+    audit.record(
+        "people.search",
+        actor=user,
+        object_type="person",
+        detail={"results": len(people), "codes": [p.code for p in people]},
+    )
+    return _rows(user, people)

@@ -1,0 +1,239 @@
+"""Django settings, all from the environment.
+
+JIKIMI_HOME   folder for the SQLite database, key file and evidence store (default ./var)
+DATABASE_URL  postgres://… switches to PostgreSQL
+JIKIMI_KEYS   the key ring as JSON (else JIKIMI_HOME/keys.json)
+JIKIMI_DEBUG  "1" turns debug on (never in production)
+JIKIMI_DEMO   "1" marks a demo install: the login page lists the demo accounts
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import dj_database_url
+from django.utils.csp import CSP
+from django.utils.translation import gettext_lazy as _
+
+BASE_DIR = Path(__file__).resolve().parent
+JIKIMI_HOME = Path(os.environ.get("JIKIMI_HOME", "var")).resolve()
+DEBUG = os.environ.get("JIKIMI_DEBUG") == "1"
+DEMO = os.environ.get("JIKIMI_DEMO") == "1"
+TESTING = os.environ.get("JIKIMI_TESTING") == "1"
+
+
+def _secret_key() -> str:
+    """The Django secret comes from the environment or from a file beside the keys.
+
+    It signs sessions and CSRF tokens; it is not used for field encryption (the key ring is).
+    """
+    if key := os.environ.get("JIKIMI_SECRET_KEY"):
+        return key
+    path = JIKIMI_HOME / "secret_key"
+    if path.exists():
+        return path.read_text().strip()
+    # Before `jikimi init` (e.g. `jikimi estimate` with no home): a per-process secret, so
+    # nothing signed can outlive the process.
+    import secrets
+
+    return secrets.token_urlsafe(50)
+
+
+SECRET_KEY = _secret_key()
+ALLOWED_HOSTS = [
+    h.strip() for h in os.environ.get("JIKIMI_ALLOWED_HOSTS", "127.0.0.1,localhost").split(",")
+]
+CSRF_TRUSTED_ORIGINS = [
+    o.strip() for o in os.environ.get("JIKIMI_CSRF_TRUSTED_ORIGINS", "").split(",") if o.strip()
+]
+
+INSTALLED_APPS = [
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "django_otp",
+    "rest_framework",
+    "rest_framework.authtoken",
+    "drf_spectacular",
+    "jikimi.core",
+    "jikimi.accounts",
+    "jikimi.audit",
+    "jikimi.people",
+    "jikimi.notify",
+    "jikimi.checkins",
+    "jikimi.linkage",
+    "jikimi.estimates",
+    "jikimi.api",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "django.middleware.csp.ContentSecurityPolicyMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.locale.LocaleMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django_otp.middleware.OTPMiddleware",
+    "jikimi.accounts.middleware.RequireVerifiedStaffMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "jikimi.urls"
+WSGI_APPLICATION = "jikimi.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.template.context_processors.i18n",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+                "django.template.context_processors.csp",
+            ],
+        },
+    },
+]
+
+# --- Database: SQLite in JIKIMI_HOME unless DATABASE_URL says otherwise ---------------------
+if os.environ.get("DATABASE_URL"):
+    DATABASES = {"default": dj_database_url.parse(os.environ["DATABASE_URL"], conn_max_age=60)}
+else:
+    DATABASES = {
+        "default": {
+            "ENGINE": "django.db.backends.sqlite3",
+            "NAME": JIKIMI_HOME / "jikimi.sqlite3",
+            # WAL + a busy timeout let the web process and the monitor write side by side.
+            "OPTIONS": {
+                "timeout": 20,
+                "transaction_mode": "IMMEDIATE",
+                "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+            },
+        }
+    }
+if name := os.environ.get("JIKIMI_TEST_DB_NAME"):
+    DATABASES["default"]["TEST"] = {"NAME": name}
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+AUTH_USER_MODEL = "accounts.User"
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.Argon2PasswordHasher"]
+if TESTING:
+    # Argon2 at full cost makes a test suite with hundreds of logins crawl; the hasher is
+    # the same, only cheaper, and production never sets JIKIMI_TESTING.
+    PASSWORD_HASHERS = ["jikimi.accounts.hashers.FastArgon2PasswordHasher"]
+AUTH_PASSWORD_VALIDATORS = [
+    {
+        "NAME": "django.contrib.auth.password_validation.MinimumLengthValidator",
+        "OPTIONS": {"min_length": 12},
+    },
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+]
+LOGIN_URL = "accounts:login"
+LOGIN_REDIRECT_URL = "people:list"
+
+# Lock-out and re-authentication (see accounts.services)
+JIKIMI_LOCKOUT_ATTEMPTS = 5
+JIKIMI_LOCKOUT_MINUTES = 15
+JIKIMI_REAUTH_MINUTES = 10
+
+# --- Internationalisation: Korean first, English too ------------------------------------
+LANGUAGE_CODE = "ko"
+LANGUAGES = [("ko", _("Korean")), ("en", _("English"))]
+LOCALE_PATHS = [BASE_DIR / "locale"]
+USE_I18N = True
+TIME_ZONE = "Asia/Seoul"
+USE_TZ = True
+
+STATIC_URL = "/static/"
+STATIC_ROOT = JIKIMI_HOME / "static"
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+}
+WHITENOISE_USE_FINDERS = True
+WHITENOISE_AUTOREFRESH = DEBUG
+
+# --- Security headers and cookies -------------------------------------------------------
+SECURE_CSP = {
+    "default-src": [CSP.SELF],
+    "script-src": [CSP.SELF],
+    "style-src": [CSP.SELF],
+    "img-src": [CSP.SELF, "data:"],
+    "font-src": [CSP.SELF],
+    "connect-src": [CSP.SELF],
+    "object-src": [CSP.NONE],
+    "base-uri": [CSP.NONE],
+    "frame-ancestors": [CSP.NONE],
+    "form-action": [CSP.SELF],
+}
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "no-referrer"
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
+X_FRAME_OPTIONS = "DENY"
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = "Strict"
+CSRF_COOKIE_SAMESITE = "Strict"
+SESSION_COOKIE_AGE = 8 * 3600
+SESSION_EXPIRE_AT_BROWSER_CLOSE = True
+# Behind TLS (production) cookies are Secure; the embedded server on 127.0.0.1 is plain HTTP.
+_https = os.environ.get("JIKIMI_HTTPS", "0") == "1"
+SESSION_COOKIE_SECURE = _https
+CSRF_COOKIE_SECURE = _https
+SECURE_SSL_REDIRECT = _https
+SECURE_HSTS_SECONDS = 31536000 if _https else 0
+if _https:
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+
+# --- REST API ---------------------------------------------------------------------------
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "rest_framework.authentication.TokenAuthentication",
+        "jikimi.api.auth.VerifiedSessionAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.LimitOffsetPagination",
+    "PAGE_SIZE": 50,
+    "EXCEPTION_HANDLER": "jikimi.api.errors.exception_handler",
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Jikimi API",
+    "DESCRIPTION": "Check-ins, people, cases, linkage and estimates for the protection of "
+    "North Korean defectors.",
+    "VERSION": "0.1.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+}
+
+# --- E-mail (the notify app's SMTP channel) ---------------------------------------------
+EMAIL_HOST = os.environ.get("JIKIMI_SMTP_HOST", "127.0.0.1")
+EMAIL_PORT = int(os.environ.get("JIKIMI_SMTP_PORT", "25"))
+EMAIL_HOST_USER = os.environ.get("JIKIMI_SMTP_USER", "")
+EMAIL_HOST_PASSWORD = os.environ.get("JIKIMI_SMTP_PASSWORD", "")
+EMAIL_USE_TLS = os.environ.get("JIKIMI_SMTP_TLS") == "1"
+DEFAULT_FROM_EMAIL = os.environ.get("JIKIMI_FROM_EMAIL", "jikimi@localhost")
+JIKIMI_BASE_URL = os.environ.get("JIKIMI_BASE_URL", "http://127.0.0.1:8000")
+
+# No personal data in logs: only our own messages, which carry public codes, never names.
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": "WARNING"},
+    "loggers": {
+        "jikimi": {"level": "INFO"},
+        # Request logging would write URLs with search terms; keep it to errors.
+        "django.request": {"level": "ERROR"},
+        "django.server": {"level": "WARNING"},
+    },
+}

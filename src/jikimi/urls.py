@@ -1,0 +1,21 @@
+from django.conf.urls.i18n import i18n_patterns  # noqa: F401 (language via cookie, not URL)
+from django.http import HttpResponse
+from django.urls import include, path
+from django.views.generic import RedirectView
+
+
+def healthz(request):
+    return HttpResponse("ok", content_type="text/plain")
+
+
+urlpatterns = [
+    path("", RedirectView.as_view(pattern_name="people:list", permanent=False)),
+    path("healthz", healthz),
+    path("i18n/", include("django.conf.urls.i18n")),
+    path("accounts/", include("jikimi.accounts.urls")),
+    path("people/", include("jikimi.people.urls")),
+    path("audit/", include("jikimi.audit.urls")),
+    path("api/", include("jikimi.api.urls")),
+    # The person's check-in pages (/c/<token>), SMS hooks and the staff alert board.
+    path("", include("jikimi.checkins.urls")),
+]
