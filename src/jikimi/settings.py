@@ -155,7 +155,9 @@ TIME_ZONE = "Asia/Seoul"
 USE_TZ = True
 
 STATIC_URL = "/static/"
-STATIC_ROOT = JIKIMI_HOME / "static"
+# Static files are served from the apps by WhiteNoise's finders; a production install behind a
+# proxy may `collectstatic` into JIKIMI_STATIC_ROOT instead.
+STATIC_ROOT = os.environ.get("JIKIMI_STATIC_ROOT") or None
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},

@@ -1,0 +1,171 @@
+"""Population-size estimation service: one entry point for the command, the API and tests.
+
+``estimate_population(table, method=..., level=..., seed=..., **opts)`` returns an
+:class:`Estimate` carrying the point estimate, its interval, the method and model used, and
+every warning a reader of the number should see. Nothing here touches Django or a database.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass, field
+
+import numpy as np
+
+from . import loglinear
+from .loglinear import NoFiniteEstimate
+from .tables import CaptureTable
+
+METHODS = ("independence", "stepwise", "bic", "bma", "lcmcr")
+DEFAULT_SEED = 12345
+
+
+class EstimationInputError(ValueError):
+    """An option is out of range (the command exits 2)."""
+
+
+@dataclass
+class Estimate:
+    """The estimate and everything needed to read it honestly (the JSON contract of DESIGN §8)."""
+
+    method: str
+    lists: list[str]
+    observed: int
+    estimate: float
+    interval: tuple[float, float]
+    level: float
+    model: str
+    warnings: list[str] = field(default_factory=list)
+    details: dict = field(default_factory=dict)  # method-specific extras, not in the JSON
+
+    def to_json_dict(self) -> dict:
+        data = asdict(self)
+        data.pop("details")
+
+        def tidy(value: float) -> float | None:
+            return None if not math.isfinite(value) else round(float(value), 1)
+
+        data["estimate"] = tidy(self.estimate)
+        data["interval"] = [tidy(self.interval[0]), tidy(self.interval[1])]
+        return data
+
+
+def _drop_empty_lists(table: CaptureTable) -> tuple[CaptureTable, list[str]]:
+    """A list nobody is on says nothing about the dark figure; drop it (and say so)."""
+    totals = table.list_totals()
+    if totals.all():
+        return table, []
+    keep = [i for i in range(table.k) if totals[i] > 0]
+    dropped = [table.lists[i] for i in range(table.k) if totals[i] == 0]
+    if len(keep) < 2:
+        raise NoFiniteEstimate(
+            f"no finite estimate exists: only {len(keep)} list(s) have anyone on them "
+            f"(empty: {', '.join(dropped)}); at least two overlapping lists are needed"
+        )
+    from .tables import table_from_counts
+
+    counts: dict[tuple[int, ...], int] = {}
+    for pattern, count in zip(table.patterns, table.counts, strict=True):
+        key = tuple(int(pattern[i]) for i in keep)
+        if any(key):
+            counts[key] = counts.get(key, 0) + int(count)
+    reduced = table_from_counts([table.lists[i] for i in keep], counts)
+    return reduced, [f"list(s) {', '.join(dropped)} have no one on them and were left out"]
+
+
+def estimate_population(
+    table: CaptureTable,
+    method: str = "stepwise",
+    level: float = 0.95,
+    seed: int | None = None,
+    **opts,
+) -> Estimate:
+    """Estimate the total population (observed plus never listed) from a capture table.
+
+    Steps: 1. check the options; 2. drop lists with no one on them; 3. the existence check for
+    the independence model (no finite estimate: raise :class:`NoFiniteEstimate` naming the
+    lists that fail to overlap); 4. run the chosen method; 5. add the general warnings.
+
+    Options: ``stepwise``: ``p_threshold`` (0.02), ``bootstrap`` (replicates for a BCa interval,
+    0 for the Wald interval); ``bma``: ``delta``, ``prior`` (``"inverse"`` or
+    ``"negbin"`` with ``prior_a``/``prior_b``), ``grid_max``; ``lcmcr``: ``classes``, ``a``,
+    ``b``, ``burnin``, ``samples``, ``thin``.
+    """
+    if method not in METHODS:
+        raise EstimationInputError(f"unknown method {method!r}; choose one of {', '.join(METHODS)}")
+    if not (0.0 < level < 1.0):
+        raise EstimationInputError(f"level must be between 0 and 1, got {level}")
+    seed = DEFAULT_SEED if seed is None else int(seed)
+    table, warnings = _drop_empty_lists(table)
+    loglinear.require_finite_estimate(table)
+
+    if method == "independence":
+        fit = loglinear.fit_model(table, ())
+        result = _from_fit("independence", fit, level)
+    elif method == "stepwise":
+        p_threshold = float(opts.get("p_threshold", 0.02))
+        fit = loglinear.stepwise(table, p_threshold, check_first=False)
+        result = _from_fit("stepwise", fit, level)
+        replicates = int(opts.get("bootstrap", 0) or 0)
+        if replicates:
+            interval, details = loglinear.bca_interval(
+                table, fit.estimate, replicates, level, seed, p_threshold
+            )
+            result.details["wald_interval"] = result.interval
+            result.details["bootstrap"] = details
+            result.interval = interval
+            result.model += f"; BCa bootstrap interval, {replicates} replicates, seed {seed}"
+            if details["failed"]:
+                result.warnings.append(
+                    f"{details['failed']} of {replicates} bootstrap tables had no finite "
+                    "estimate (counted as infinite)"
+                )
+        else:
+            result.model += "; Wald interval on log(dark figure), conditional on the model"
+    elif method == "bic":
+        fit = loglinear.best_bic(table)
+        result = _from_fit("bic", fit, level)
+        result.model += "; Wald interval on log(dark figure), conditional on the model"
+    elif method == "bma":
+        from . import bma
+
+        result = bma.estimate(table, level=level, **opts)
+    else:
+        from . import lcmcr
+
+        result = lcmcr.estimate(table, level=level, seed=seed, **opts)
+
+    result.warnings[:0] = warnings
+    _general_warnings(table, result)
+    return result
+
+
+def _from_fit(method: str, fit: loglinear.LoglinearFit, level: float) -> Estimate:
+    return Estimate(
+        method=method,
+        lists=list(fit.table.lists),
+        observed=fit.table.observed,
+        estimate=fit.estimate,
+        interval=fit.wald_interval(level),
+        level=level,
+        model=fit.describe(),
+        warnings=list(fit.warnings),
+        details={"aic": fit.aic, "bic": fit.bic, "terms": fit.terms},
+    )
+
+
+def _general_warnings(table: CaptureTable, result: Estimate) -> None:
+    """Warnings any reader of an MSE figure should see, whatever the method."""
+    if result.estimate > 10 * table.observed:
+        result.warnings.append(
+            "the estimate is more than ten times the number observed: the lists overlap little "
+            "and the figure rests heavily on the model"
+        )
+    lo, hi = result.interval
+    if math.isfinite(hi) and hi > 3 * max(lo, 1.0):
+        result.warnings.append("the interval is very wide: treat the point estimate as rough")
+    if np.count_nonzero(table.counts) < len(table.counts) / 2:
+        result.warnings.append(
+            "more than half the capture patterns have no one in them: sparse data, estimates "
+            "depend strongly on the method"
+        )
