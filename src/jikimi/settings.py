@@ -155,6 +155,8 @@ TIME_ZONE = "Asia/Seoul"
 USE_TZ = True
 
 STATIC_URL = "/static/"
+# Project-wide assets (stylesheet, vendored htmx and the Korean web font) live outside the apps.
+STATICFILES_DIRS = [BASE_DIR / "static"]
 # Static files are served from the apps by WhiteNoise's finders; a production install behind a
 # proxy may `collectstatic` into JIKIMI_STATIC_ROOT instead.
 STATIC_ROOT = os.environ.get("JIKIMI_STATIC_ROOT") or None
@@ -179,7 +181,9 @@ SECURE_CSP = {
     "form-action": [CSP.SELF],
 }
 SECURE_CONTENT_TYPE_NOSNIFF = True
-SECURE_REFERRER_POLICY = "no-referrer"
+# "same-origin", not "no-referrer": with no-referrer Chromium sends `Origin: null` on form
+# POSTs and Django's CSRF check refuses them. Other sites still learn nothing.
+SECURE_REFERRER_POLICY = "same-origin"
 SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
 SESSION_COOKIE_HTTPONLY = True

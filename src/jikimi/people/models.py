@@ -56,7 +56,8 @@ class Person(models.Model):
 
     class Meta:
         ordering = ["-created_at"]
-        indexes = [models.Index(fields=["organisation", "-created_at"])]
+        # The list page: one organisation's people, newest first (id breaks ties).
+        indexes = [models.Index(fields=["organisation", "-created_at", "id"])]
 
     def __str__(self) -> str:
         return self.code

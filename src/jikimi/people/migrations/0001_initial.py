@@ -117,7 +117,7 @@ class Migration(migrations.Migration):
         ),
         migrations.AddIndex(
             model_name='person',
-            index=models.Index(fields=['organisation', '-created_at'], name='people_pers_organis_d020a5_idx'),
+            index=models.Index(fields=['organisation', '-created_at', 'id'], name='people_pers_organis_f9e13b_idx'),
         ),
         migrations.AddIndex(
             model_name='identityindex',

@@ -1,0 +1,260 @@
+"""The staff login flow (password, then a TOTP code), re-authentication and account pages.
+
+Views stay thin: every decision (lock-out, code checks, audit rows) is in accounts.services.
+"""
+
+from __future__ import annotations
+
+import math
+
+import django_otp
+import segno
+from django.conf import settings
+from django.contrib.auth import login as auth_login
+from django.contrib.auth import logout as auth_logout
+from django.contrib.auth.decorators import login_required
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
+from django.views.decorators.http import require_POST
+from rest_framework.authtoken.models import Token
+
+from jikimi.audit import services as audit
+
+from . import services
+from .forms import CodeStepForm, PasswordStepForm, ReauthForm
+from .models import User
+
+# Between the two login steps the session holds only the id of the user who passed the
+# password; they are not logged in until the code is right.
+PENDING_KEY = "jikimi_login_pending"
+# The pending step expires so a password typed on a shared machine cannot be finished later.
+PENDING_SECONDS = 300
+DEMO_PREFIX = "demo-"
+
+
+def _safe_next(request: HttpRequest, default: str = "") -> str:
+    target = request.POST.get("next") or request.GET.get("next") or ""
+    if target and url_has_allowed_host_and_scheme(
+        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        return target
+    return default or reverse(settings.LOGIN_REDIRECT_URL)
+
+
+def _locked_minutes(username: str) -> int:
+    until = User.objects.filter(username=username).values_list("locked_until", flat=True).first()
+    if until is None:
+        return settings.JIKIMI_LOCKOUT_MINUTES
+    return max(1, math.ceil((until - timezone.now()).total_seconds() / 60))
+
+
+def _failure_message(reason: str, username: str) -> str:
+    if reason == "locked":
+        minutes = _locked_minutes(username)
+        return ngettext(
+            "This account is locked after too many failed attempts. Try again in %(n)d minute.",
+            "This account is locked after too many failed attempts. Try again in %(n)d minutes.",
+            minutes,
+        ) % {"n": minutes}
+    # Never say whether the user name, the password or the code was wrong.
+    return _("The sign-in details are not correct.")
+
+
+def _pending_user(request: HttpRequest) -> User | None:
+    pending = request.session.get(PENDING_KEY)
+    if not pending or timezone.now().timestamp() - pending["at"] > PENDING_SECONDS:
+        request.session.pop(PENDING_KEY, None)
+        return None
+    return User.objects.filter(pk=pending["user"], is_active=True).first()
+
+
+def demo_accounts() -> list[dict]:
+    """Demo mode only: the seeded demo users and the code their authenticator shows now."""
+    if not settings.DEMO:
+        return []
+    rows = []
+    for user in (
+        User.objects.filter(username__startswith=DEMO_PREFIX)
+        .select_related("organisation")
+        .order_by("organisation__slug", "username")
+    ):
+        device = services.totp_device(user)
+        rows.append(
+            {
+                "username": user.username,
+                "role": user.get_role_display(),
+                "organisation": user.organisation.slug if user.organisation else "",
+                "code": device.current_token() if device else "",
+            }
+        )
+    return rows
+
+
+def login_view(request: HttpRequest) -> HttpResponse:
+    if request.user.is_authenticated and request.user.is_verified():
+        return redirect(_safe_next(request))
+    step = "code" if _pending_user(request) else "password"
+    if request.GET.get("restart"):
+        request.session.pop(PENDING_KEY, None)
+        step = "password"
+    password_form, code_form, error, status = PasswordStepForm(), CodeStepForm(), "", 200
+
+    if request.method == "POST" and request.POST.get("step") == "password":
+        password_form = PasswordStepForm(request.POST)
+        if password_form.is_valid():
+            username = password_form.cleaned_data["username"]
+            try:
+                user = services.check_password(
+                    request, username, password_form.cleaned_data["password"]
+                )
+            except services.LoginFailed as exc:
+                error, status = _failure_message(exc.reason, username), 400
+            else:
+                request.session.cycle_key()  # a new session id once the password is known
+                request.session[PENDING_KEY] = {"user": user.pk, "at": timezone.now().timestamp()}
+                step, password_form = "code", PasswordStepForm()
+        else:
+            status = 400
+    elif request.method == "POST" and request.POST.get("step") == "code":
+        user = _pending_user(request)
+        if user is None:
+            error, status, step = (
+                _("Your sign-in took too long. Please start again."),
+                400,
+                "password",
+            )
+        else:
+            code_form = CodeStepForm(request.POST)
+            step = "code"
+            if code_form.is_valid():
+                try:
+                    device = services.check_second_factor(user, code_form.cleaned_data["code"])
+                except services.LoginFailed as exc:
+                    error, status = _failure_message(exc.reason, user.username), 400
+                    if exc.reason == "locked":
+                        request.session.pop(PENDING_KEY, None)
+                        step = "password"
+                else:
+                    request.session.pop(PENDING_KEY, None)
+                    auth_login(request, user, backend="django.contrib.auth.backends.ModelBackend")
+                    django_otp.login(request, device)
+                    return redirect(_safe_next(request))
+            else:
+                status = 400
+
+    return render(
+        request,
+        "accounts/login.html",
+        {
+            "step": step,
+            "password_form": password_form,
+            "code_form": code_form,
+            "error": error,
+            "next": request.POST.get("next") or request.GET.get("next", ""),
+            "demo_accounts": demo_accounts(),
+            "demo": settings.DEMO,
+        },
+        status=status,
+    )
+
+
+def demo_codes(request: HttpRequest) -> HttpResponse:
+    """The demo account table alone, fetched again by htmx every 30 seconds."""
+    if not settings.DEMO:
+        raise Http404
+    return render(request, "accounts/_demo_accounts.html", {"demo_accounts": demo_accounts()})
+
+
+@require_POST
+def logout_view(request: HttpRequest) -> HttpResponse:
+    if request.user.is_authenticated:
+        audit.record(
+            "logout", actor=request.user, object_type="user", object_ref=str(request.user.pk)
+        )
+    auth_logout(request)
+    return redirect("accounts:login")
+
+
+@login_required
+def reauth_view(request: HttpRequest) -> HttpResponse:
+    form, error, status = ReauthForm(), "", 200
+    if request.method == "POST":
+        form = ReauthForm(request.POST)
+        if form.is_valid() and services.reauthenticate(request, form.cleaned_data["password"]):
+            return redirect(_safe_next(request, reverse("accounts:account")))
+        error, status = _("The password is not correct."), 400
+    return render(
+        request,
+        "accounts/reauth.html",
+        {
+            "form": form,
+            "error": error,
+            "next": _safe_next(request, reverse("accounts:account")),
+        },
+        status=status,
+    )
+
+
+def _reauth_redirect(request: HttpRequest, next_url: str) -> HttpResponse:
+    from urllib.parse import urlencode
+
+    return redirect(f"{reverse('accounts:reauth')}?{urlencode({'next': next_url})}")
+
+
+@login_required
+def account_view(request: HttpRequest) -> HttpResponse:
+    """Who am I, and the QR code to enrol an authenticator (after re-auth: it is the secret)."""
+    device = services.totp_device(request.user)
+    show_qr = request.GET.get("qr") == "1"
+    if show_qr and not services.recently_authenticated(request):
+        return _reauth_redirect(request, f"{reverse('accounts:account')}?qr=1")
+    qr = None
+    if show_qr and device is not None:
+        qr = segno.make(device.config_url(), error="m").svg_data_uri(scale=5, border=2)
+        audit.record(
+            "totp.show_secret",
+            actor=request.user,
+            object_type="user",
+            object_ref=str(request.user.pk),
+        )
+    return render(request, "accounts/account.html", {"qr": qr, "device": device})
+
+
+@login_required
+def tokens_view(request: HttpRequest) -> HttpResponse:
+    """Create or revoke the user's API token. Both need a recent password check.
+
+    DRF keeps one token per user; it is shown once, right after it is made.
+    """
+    if not services.recently_authenticated(request):
+        return _reauth_redirect(request, reverse("accounts:tokens"))
+    new_key = None
+    if request.method == "POST":
+        action = request.POST.get("action")
+        if action == "create":
+            Token.objects.filter(user=request.user).delete()
+            new_key = Token.objects.create(user=request.user).key
+            audit.record(
+                "api_token.create",
+                actor=request.user,
+                object_type="user",
+                object_ref=str(request.user.pk),
+            )
+        elif action == "revoke":
+            Token.objects.filter(user=request.user).delete()
+            audit.record(
+                "api_token.revoke",
+                actor=request.user,
+                object_type="user",
+                object_ref=str(request.user.pk),
+            )
+            return redirect("accounts:tokens")
+        else:
+            return HttpResponse(status=400)
+    token = Token.objects.filter(user=request.user).first()
+    return render(request, "accounts/tokens.html", {"token": token, "new_key": new_key})
