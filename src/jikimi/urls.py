@@ -15,6 +15,8 @@ urlpatterns = [
     path("accounts/", include("jikimi.accounts.urls")),
     path("people/", include("jikimi.people.urls")),
     path("audit/", include("jikimi.audit.urls")),
+    path("estimates/", include("jikimi.estimates.urls")),
+    path("api/estimates/", include("jikimi.estimates.api_urls")),
     path("api/", include("jikimi.api.urls")),
     # The person's check-in pages (/c/<token>), SMS hooks and the staff alert board.
     path("", include("jikimi.checkins.urls")),

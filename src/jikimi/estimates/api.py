@@ -1,0 +1,101 @@
+"""REST API for estimates: ``GET`` (query parameters) or ``POST`` (JSON) ``/api/estimates/``.
+
+Returns the Estimate JSON contract of DESIGN §8 for the total, plus ``stratify_by``,
+``strata`` (one contract object per stratum, with ``stratum``; ``reason`` instead of a number
+when a stratum has too few people or no finite estimate), ``individuals`` and
+``records_linked``. Same access rules as the page: analysts, supervisors and admins, their
+organisation's data and persons shared with it. Bad input: 400 with a field error.
+"""
+
+from __future__ import annotations
+
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import serializers
+from rest_framework.exceptions import PermissionDenied
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from jikimi.accounts.services import AccessDenied
+
+from . import inapp
+from .services import METHODS
+
+
+class EstimateRequestSerializer(serializers.Serializer):
+    lists = serializers.ListField(
+        child=serializers.CharField(max_length=64), min_length=2, max_length=12
+    )
+    method = serializers.ChoiceField(choices=METHODS, default="stepwise")
+    level = serializers.FloatField(min_value=0.5, max_value=0.999, default=0.95)
+    stratify_by = serializers.ChoiceField(
+        choices=inapp.STRATIFY_CHOICES, required=False, allow_null=True, allow_blank=True
+    )
+    seed = serializers.IntegerField(required=False, allow_null=True, min_value=0)
+
+
+class StratumSerializer(serializers.Serializer):
+    stratum = serializers.CharField(required=False)
+    method = serializers.CharField()
+    lists = serializers.ListField(child=serializers.CharField())
+    observed = serializers.IntegerField()
+    estimate = serializers.FloatField(allow_null=True)
+    interval = serializers.ListField(child=serializers.FloatField(allow_null=True))
+    level = serializers.FloatField()
+    model = serializers.CharField()
+    warnings = serializers.ListField(child=serializers.CharField())
+    reason = serializers.CharField(required=False)
+
+
+class EstimateResponseSerializer(StratumSerializer):
+    stratify_by = serializers.CharField(allow_null=True)
+    strata = StratumSerializer(many=True)
+    individuals = serializers.IntegerField()
+    records_linked = serializers.BooleanField()
+
+
+class EstimateView(APIView):
+    def _run(self, request, data) -> Response:
+        if not inapp.can_run_estimates(request.user):
+            raise PermissionDenied("estimates are for analysts, supervisors and admins")
+        ser = EstimateRequestSerializer(data=data)
+        ser.is_valid(raise_exception=True)
+        values = ser.validated_data
+        try:
+            result = inapp.run_estimate(
+                request.user,
+                lists=values["lists"],
+                method=values["method"],
+                level=values["level"],
+                stratify_by=values.get("stratify_by") or None,
+                seed=values.get("seed"),
+            )
+        except inapp.EstimateRequestError as exc:
+            return Response({k: [v] for k, v in exc.errors.items()}, status=400)
+        except AccessDenied as exc:
+            raise PermissionDenied(str(exc)) from None
+        return Response(result.to_json_dict())
+
+    @extend_schema(
+        parameters=[
+            OpenApiParameter(
+                "lists", str, many=True, description="two or more sources (repeat, or commas)"
+            ),
+            OpenApiParameter("method", str, enum=list(METHODS)),
+            OpenApiParameter("level", float),
+            OpenApiParameter("stratify_by", str, enum=list(inapp.STRATIFY_CHOICES)),
+            OpenApiParameter("seed", int),
+        ],
+        responses=EstimateResponseSerializer,
+    )
+    def get(self, request):
+        params = request.query_params
+        lists = [part.strip() for v in params.getlist("lists") for part in v.split(",")]
+        data = {"lists": [x for x in lists if x]}
+        for key in ("method", "level", "stratify_by", "seed"):
+            if key in params:
+                data[key] = params[key]
+        return self._run(request, data)
+
+    @extend_schema(request=EstimateRequestSerializer, responses=EstimateResponseSerializer)
+    def post(self, request):
+        return self._run(request, request.data)

@@ -1,0 +1,449 @@
+"""Estimates from the records in the database (DESIGN §7): capture histories and strata.
+
+The file-based engine (``tables``, ``loglinear``, ``bma``, ``lcmcr``, ``services``) needs no
+Django; this module is the in-app layer over it. It turns the import provenance of people
+(``SourceRecord.source``: which list a person came from) into capture-history tables, with
+same-person links applied so that a linked individual counts once, and runs
+``services.estimate_population`` on the total and on each stratum.
+
+Access: only people the user can see (``people.services.visible_people``: the user's
+organisation plus persons shared with it), and of their source records only those imported
+by the user's organisation or by the person's own organisation. Roles: analysts,
+supervisors and admins; the result is aggregate only. Every run writes ``estimate.run`` to
+the audit log with the lists, method and stratification (no personal data).
+"""
+
+from __future__ import annotations
+
+import math
+from collections import Counter
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+from uuid import UUID
+
+from django.db.models import Count, F, Q
+from django.utils.translation import gettext as _
+
+from jikimi.accounts import services as accounts
+from jikimi.accounts.models import Role, User
+from jikimi.audit import services as audit
+from jikimi.people.models import SourceRecord
+from jikimi.people.services import visible_people
+
+from .loglinear import NoFiniteEstimate
+from .services import METHODS, Estimate, EstimationInputError, estimate_population
+from .tables import MAX_LISTS, CaptureTable, table_from_counts
+
+ESTIMATE_ROLES = (Role.ANALYST, Role.SUPERVISOR, Role.ADMIN)
+STRATIFY_CHOICES = ("defection_year", "province", "birth_decade")
+UNKNOWN_STRATUM = "unknown"
+MIN_STRATUM_OBSERVED = 10  # below this a stratum gets a reason, not a number
+MAX_STRATA = 60
+SUPPRESS_BELOW = 5  # published counts 1..4 are shown as "<5"
+
+ClusterFn = Callable[[Iterable[UUID]], Mapping[UUID, Any]]
+
+
+class EstimateRequestError(ValueError):
+    """Bad request: ``errors`` maps a field name to a message (pages and API show it there)."""
+
+    def __init__(self, errors: dict[str, str]):
+        super().__init__("; ".join(f"{k}: {v}" for k, v in errors.items()))
+        self.errors = errors
+
+
+# --- Who may run estimates -----------------------------------------------------------------
+
+
+def can_run_estimates(user: User) -> bool:
+    return bool(user.is_authenticated and user.organisation_id and user.role in ESTIMATE_ROLES)
+
+
+def require_estimates(user: User) -> None:
+    if not can_run_estimates(user):
+        raise accounts.AccessDenied("estimates are for analysts, supervisors and admins")
+
+
+# --- Which records count --------------------------------------------------------------------
+
+
+def _records(user: User):
+    """Source records of visible people, imported by this organisation or the person's own."""
+    return SourceRecord.objects.filter(person__in=visible_people(user)).filter(
+        Q(organisation_id=user.organisation_id) | Q(organisation_id=F("person__organisation_id"))
+    )
+
+
+def available_lists(user: User) -> list[tuple[str, int]]:
+    """Each source the user's data has, with the number of visible people on it (by name)."""
+    require_estimates(user)
+    rows = (
+        _records(user)
+        .values("source")
+        .annotate(people=Count("person_id", distinct=True))
+        .order_by("source")
+    )
+    return [(row["source"], row["people"]) for row in rows]
+
+
+def default_cluster_of() -> ClusterFn | None:
+    """The linkage app's clustering of people by live same-person links, when it has one."""
+    try:
+        from jikimi.linkage.services import person_clusters
+    except ImportError:
+        return None
+    return person_clusters
+
+
+def _normalise_lists(lists) -> dict[str, tuple[str, ...]]:
+    """``["A", "B"]`` (each source a list) or ``{"NGO": ["A", "B"], ...}`` (source types)."""
+    if isinstance(lists, str):
+        lists = [part for part in lists.split(",")]
+    if isinstance(lists, Mapping):
+        mapping = {str(k).strip(): tuple(str(s).strip() for s in v) for k, v in lists.items()}
+    else:
+        mapping = {}
+        for name in lists or ():
+            name = str(name).strip()
+            if name and name not in mapping:
+                mapping[name] = (name,)
+    return mapping
+
+
+# --- Strata ---------------------------------------------------------------------------------
+
+
+def _stratum_value(person: dict, stratify_by: str) -> str | None:
+    if stratify_by == "defection_year":
+        value = person["defection_year"]
+        return str(value) if value else None
+    if stratify_by == "birth_decade":
+        value = person["birth_year"]
+        return f"{value // 10 * 10}s" if value else None
+    if stratify_by == "province":
+        return person["province"] or None
+    raise EstimateRequestError({"stratify_by": f"unknown stratification {stratify_by!r}"})
+
+
+def _stratum_sort_key(key: str) -> tuple:
+    return (key == UNKNOWN_STRATUM, key)
+
+
+# --- Capture histories ----------------------------------------------------------------------
+
+
+@dataclass
+class CaptureHistories:
+    """The capture-history table of the chosen lists, in total and per stratum."""
+
+    lists: tuple[str, ...]
+    sources: dict[str, tuple[str, ...]]
+    total: CaptureTable
+    stratify_by: str | None = None
+    strata: dict[str, CaptureTable] = field(default_factory=dict)
+    people: int = 0  # person rows on the chosen lists
+    individuals: int = 0  # after same-person links
+    linked: bool = False  # whether a clustering was applied
+    warnings: list[str] = field(default_factory=list)
+
+
+def capture_histories(
+    user: User,
+    *,
+    lists: Sequence[str] | Mapping[str, Sequence[str]],
+    stratify_by: str | None = None,
+    cluster_of: ClusterFn | None = None,
+) -> CaptureHistories:
+    """Cross-tabulate the user's people by the lists they appear on.
+
+    Steps: 1. check the role and the request (at least two lists, each a source the user's data
+    has, at most ``MAX_LISTS``); 2. collect the visible people's source records on those lists;
+    3. join people into individuals with ``cluster_of`` (default: the linkage app's
+    ``person_clusters``; without one each person is an individual, with a warning) — an
+    individual is on a list when any of its people is; 4. count each individual's capture
+    pattern, in total and in its stratum (the most common non-empty value of its people; none:
+    ``unknown``, so the strata always sum to the total).
+    """
+    require_estimates(user)
+    sources = _normalise_lists(lists)
+    errors: dict[str, str] = {}
+    if len(sources) < 2:
+        errors["lists"] = _("choose at least two lists")
+    elif len(sources) > MAX_LISTS:
+        errors["lists"] = _("choose at most %(n)d lists") % {"n": MAX_LISTS}
+    if stratify_by in ("", "none"):
+        stratify_by = None
+    if stratify_by is not None and stratify_by not in STRATIFY_CHOICES:
+        errors["stratify_by"] = _("choose one of %(choices)s") % {
+            "choices": ", ".join(STRATIFY_CHOICES)
+        }
+    if not errors:
+        known = {name for name, _ in available_lists(user)}
+        unknown = sorted({s for group in sources.values() for s in group} - known)
+        if unknown:
+            errors["lists"] = _("unknown list(s): %(names)s") % {"names": ", ".join(unknown)}
+        list_of_source: dict[str, str] = {}
+        for name, group in sources.items():
+            for source in group:
+                if source in list_of_source and list_of_source[source] != name:
+                    errors["lists"] = _("source %(name)s is in two lists") % {"name": source}
+                list_of_source[source] = name
+    if errors:
+        raise EstimateRequestError(errors)
+
+    names = tuple(sources)
+    position = {source: names.index(name) for name, group in sources.items() for source in group}
+    on_lists: dict[UUID, set[int]] = {}
+    attributes: dict[UUID, dict] = {}
+    rows = (
+        _records(user)
+        .filter(source__in=list(position))
+        .values_list(
+            "source",
+            "person_id",
+            "person__defection_year",
+            "person__birth_year",
+            "person__province",
+        )
+    )
+    for source, person_id, defection_year, birth_year, province in rows:
+        on_lists.setdefault(person_id, set()).add(position[source])
+        attributes[person_id] = {
+            "defection_year": defection_year,
+            "birth_year": birth_year,
+            "province": province,
+        }
+
+    warnings: list[str] = []
+    if cluster_of is None:
+        cluster_of = default_cluster_of()
+        if cluster_of is None:
+            warnings.append(
+                "same-person links were not applied (the linkage service is not available): "
+                "each person record counts as one individual"
+            )
+    clusters: Mapping[UUID, Any] = cluster_of(list(on_lists)) if cluster_of else {}
+
+    members: dict[Any, list[UUID]] = {}
+    for person_id in on_lists:
+        members.setdefault(clusters.get(person_id, person_id), []).append(person_id)
+
+    total: Counter = Counter()
+    by_stratum: dict[str, Counter] = {}
+    conflicts = 0
+    for people in members.values():
+        seen = set().union(*(on_lists[p] for p in people))
+        pattern = tuple(int(i in seen) for i in range(len(names)))
+        total[pattern] += 1
+        if stratify_by:
+            values = Counter(
+                v
+                for p in people
+                if p in attributes and (v := _stratum_value(attributes[p], stratify_by))
+            )
+            if len(values) > 1:
+                conflicts += 1
+            key = (
+                min(values.items(), key=lambda kv: (-kv[1], kv[0]))[0]
+                if values
+                else UNKNOWN_STRATUM
+            )
+            by_stratum.setdefault(key, Counter())[pattern] += 1
+
+    if conflicts:
+        warnings.append(
+            f"{conflicts} linked individual(s) have people that disagree on {stratify_by}; "
+            "the most common value was used"
+        )
+    if len(by_stratum) > MAX_STRATA:
+        raise EstimateRequestError(
+            {"stratify_by": f"{len(by_stratum)} strata; at most {MAX_STRATA} are supported"}
+        )
+    strata = {
+        key: table_from_counts(names, dict(by_stratum[key]))
+        for key in sorted(by_stratum, key=_stratum_sort_key)
+    }
+    return CaptureHistories(
+        lists=names,
+        sources=sources,
+        total=table_from_counts(names, dict(total)),
+        stratify_by=stratify_by,
+        strata=strata,
+        people=len(on_lists),
+        individuals=len(members),
+        linked=cluster_of is not None,
+        warnings=warnings,
+    )
+
+
+# --- Estimates ------------------------------------------------------------------------------
+
+
+@dataclass
+class StratumResult:
+    """An estimate for one table, or the reason there is none."""
+
+    stratum: str | None
+    table: CaptureTable
+    estimate: Estimate | None = None
+    reason: str = ""
+
+    @property
+    def observed(self) -> int:
+        return self.table.observed
+
+    def to_json_dict(self, method: str, level: float) -> dict:
+        if self.estimate is not None:
+            data = self.estimate.to_json_dict()
+        else:
+            data = {
+                "method": method,
+                "lists": list(self.table.lists),
+                "observed": self.observed,
+                "estimate": None,
+                "interval": [None, None],
+                "level": level,
+                "model": "",
+                "warnings": [],
+                "reason": self.reason,
+            }
+        if self.stratum is not None:
+            data = {"stratum": self.stratum, **data}
+        return data
+
+
+@dataclass
+class InAppEstimate:
+    histories: CaptureHistories
+    method: str
+    level: float
+    seed: int | None
+    total: StratumResult
+    strata: list[StratumResult] = field(default_factory=list)
+
+    def to_json_dict(self) -> dict:
+        """The Estimate JSON contract of DESIGN §8, plus the strata and what was counted."""
+        data = self.total.to_json_dict(self.method, self.level)
+        data["warnings"] = [*self.histories.warnings, *data["warnings"]]
+        data["stratify_by"] = self.histories.stratify_by
+        data["strata"] = [s.to_json_dict(self.method, self.level) for s in self.strata]
+        data["individuals"] = self.histories.individuals
+        data["records_linked"] = self.histories.linked
+        return data
+
+
+def _estimate_one(
+    stratum: str | None, table: CaptureTable, method: str, level: float, seed, opts: dict
+) -> StratumResult:
+    if stratum is not None and table.observed < MIN_STRATUM_OBSERVED:
+        return StratumResult(
+            stratum,
+            table,
+            reason=f"too few people for an estimate ({table.observed} observed; "
+            f"at least {MIN_STRATUM_OBSERVED} are needed)",
+        )
+    if table.observed == 0:
+        return StratumResult(stratum, table, reason="no one is on any of the chosen lists")
+    try:
+        result = estimate_population(table, method=method, level=level, seed=seed, **opts)
+    except NoFiniteEstimate as exc:
+        return StratumResult(stratum, table, reason=str(exc))
+    except (EstimationInputError, ValueError) as exc:
+        if stratum is None:
+            raise EstimateRequestError({"method": str(exc)}) from None
+        return StratumResult(stratum, table, reason=str(exc))
+    if not math.isfinite(result.estimate):
+        return StratumResult(stratum, table, reason="no finite estimate exists")
+    return StratumResult(stratum, table, estimate=result)
+
+
+def run_estimate(
+    user: User,
+    *,
+    lists,
+    method: str = "stepwise",
+    level: float = 0.95,
+    stratify_by: str | None = None,
+    seed: int | None = None,
+    cluster_of: ClusterFn | None = None,
+    **opts,
+) -> InAppEstimate:
+    """Capture histories for the user's data, then one estimate for the total and each stratum.
+
+    A stratum with fewer than ``MIN_STRATUM_OBSERVED`` people, or whose lists fail the
+    existence check, carries the reason instead of a number; so can the total.
+    """
+    errors: dict[str, str] = {}
+    if method not in METHODS:
+        errors["method"] = _("choose one of %(choices)s") % {"choices": ", ".join(METHODS)}
+    try:
+        level = float(level)
+        if not 0.5 <= level <= 0.999:
+            errors["level"] = _("must be between 0.5 and 0.999")
+    except (TypeError, ValueError):
+        errors["level"] = _("must be a number such as 0.95")
+    if seed not in (None, ""):
+        try:
+            seed = int(seed)
+        except (TypeError, ValueError):
+            errors["seed"] = _("must be a whole number")
+    else:
+        seed = None
+    if errors:
+        require_estimates(user)
+        raise EstimateRequestError(errors)
+    histories = capture_histories(user, lists=lists, stratify_by=stratify_by, cluster_of=cluster_of)
+    total = _estimate_one(None, histories.total, method, level, seed, opts)
+    strata = [
+        _estimate_one(key, table, method, level, seed, opts)
+        for key, table in histories.strata.items()
+    ]
+    audit.record(
+        "estimate.run",
+        actor=user,
+        object_type="estimate",
+        detail={
+            "lists": {name: list(group) for name, group in histories.sources.items()},
+            "method": method,
+            "level": level,
+            "stratify_by": histories.stratify_by,
+            "seed": seed,
+            "observed": histories.total.observed,
+        },
+    )
+    return InAppEstimate(histories, method, level, seed, total, strata)
+
+
+# --- Presentation helpers (pages, CSV) ------------------------------------------------------
+
+
+def suppressed(count: int) -> str:
+    """A count as published: 1..4 become "<5" (0 stays 0: an empty cell reveals no one)."""
+    return f"<{SUPPRESS_BELOW}" if 0 < count < SUPPRESS_BELOW else str(count)
+
+
+def table_rows(histories: CaptureHistories) -> list[dict]:
+    """One row per observable pattern (total and per stratum), for the CSV and the page."""
+    rows = []
+    tables = histories.strata.items() if histories.stratify_by else [(None, histories.total)]
+    for stratum, table in tables:
+        for pattern, count in zip(table.patterns, table.counts, strict=True):
+            rows.append(
+                {"pattern": [int(x) for x in pattern], "stratum": stratum, "count": int(count)}
+            )
+    return rows
+
+
+def record_export(user: User, histories: CaptureHistories) -> None:
+    audit.record(
+        "estimate.export",
+        actor=user,
+        object_type="capture_histories",
+        detail={
+            "lists": {name: list(group) for name, group in histories.sources.items()},
+            "stratify_by": histories.stratify_by,
+            "format": "csv",
+            "suppressed": False,
+        },
+    )

@@ -1,0 +1,132 @@
+"""The analyst page (/estimates/) and the capture-history CSV. Thin: inapp.py does the work.
+
+The form is a GET form: its values (list names, method, level) are no personal data, and a
+result can be bookmarked. Each run and each download is written to the audit log there.
+"""
+
+from __future__ import annotations
+
+import csv
+
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.views.decorators.http import require_GET
+
+from jikimi.accounts.services import AccessDenied
+
+from . import inapp
+from .charts import upset_chart
+from .forms import EstimateForm
+
+
+def _available(request: HttpRequest) -> list[tuple[str, int]]:
+    try:
+        return inapp.available_lists(request.user)
+    except AccessDenied:
+        raise PermissionDenied from None
+
+
+def _attach_errors(form: EstimateForm, exc: inapp.EstimateRequestError) -> None:
+    for name, message in exc.errors.items():
+        form.add_error(name if name in form.fields else None, message)
+
+
+@login_required
+@require_GET
+def estimate_page(request: HttpRequest) -> HttpResponse:
+    available = _available(request)
+    submitted = "lists" in request.GET or "method" in request.GET
+    data = None
+    if submitted:
+        data = request.GET.copy()  # show the defaults that were used, not the first option
+        data.setdefault("method", "stepwise")
+        data.setdefault("level", "0.95")
+    form = EstimateForm(data, available=available)
+    context = {"form": form, "available": available, "result": None}
+    if submitted and form.is_valid():
+        data = form.cleaned_data
+        try:
+            result = inapp.run_estimate(
+                request.user,
+                lists=data["lists"],
+                method=data["method"],
+                level=float(data["level"]),
+                stratify_by=data["stratify_by"] or None,
+                seed=data["seed"],
+            )
+        except inapp.EstimateRequestError as exc:
+            _attach_errors(form, exc)
+        else:
+            table = result.histories.total
+            context.update(
+                result=result,
+                chart=upset_chart(table),
+                rows=[
+                    {
+                        "marks": [bool(x) for x in pattern],
+                        "count": inapp.suppressed(int(count)),
+                    }
+                    for pattern, count in zip(table.patterns, table.counts, strict=True)
+                ],
+                any_suppressed=any(0 < c < inapp.SUPPRESS_BELOW for c in table.counts),
+                csv_query=request.GET.urlencode(),
+                warnings=[*result.histories.warnings, *_total_warnings(result)],
+            )
+    status = 400 if submitted and form.errors else 200
+    return render(request, "estimates/index.html", context, status=status)
+
+
+def _total_warnings(result: inapp.InAppEstimate) -> list[str]:
+    return list(result.total.estimate.warnings) if result.total.estimate else []
+
+
+def _cell(value: str) -> str:
+    """Neutralise CSV formula injection (a list name is free text from an import)."""
+    return "'" + value if value[:1] in ("=", "+", "-", "@", "\t", "\r") else value
+
+
+@login_required
+@require_GET
+def table_csv(request: HttpRequest) -> HttpResponse:
+    """The capture-history table, unsuppressed: internal, for the analyst only.
+
+    The layout is the capture-history CSV of DESIGN §8 (one 0/1 column per list, then
+    ``count``), readable by ``jikimi estimate``; a stratified table has a ``stratum`` column
+    before ``count``.
+    """
+    form = EstimateForm(request.GET, available=_available(request))
+    if not form.is_valid():
+        return HttpResponse(
+            "; ".join(f"{k}: {' '.join(v)}" for k, v in form.errors.items()),
+            status=400,
+            content_type="text/plain; charset=utf-8",
+        )
+    try:
+        histories = inapp.capture_histories(
+            request.user,
+            lists=form.cleaned_data["lists"],
+            stratify_by=form.cleaned_data["stratify_by"] or None,
+        )
+    except inapp.EstimateRequestError as exc:
+        return HttpResponse(str(exc), status=400, content_type="text/plain; charset=utf-8")
+    inapp.record_export(request.user, histories)
+    response = HttpResponse(content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = (
+        'attachment; filename="capture-histories-INTERNAL-not-for-publication.csv"'
+    )
+    response["X-Jikimi-Classification"] = "internal"
+    response["Cache-Control"] = "no-store"
+    writer = csv.writer(response, lineterminator="\n")
+    stratified = histories.stratify_by is not None
+    writer.writerow(
+        [_cell(n) for n in histories.lists] + (["stratum"] if stratified else []) + ["count"]
+    )
+    for row in inapp.table_rows(histories):
+        if row["count"] == 0:
+            continue
+        writer.writerow(
+            row["pattern"] + ([_cell(row["stratum"])] if stratified else []) + [row["count"]]
+        )
+    return response
