@@ -41,7 +41,7 @@ def run_one(database: str, people: int, queries: int) -> None:
 
     from jikimi.accounts.services import create_staff, ensure_organisation, totp_device
     from jikimi.core import crypto
-    from jikimi.linkage.korean import search_keys
+    from jikimi.linkage.korean import index_keys
     from jikimi.people.demo import _names
     from jikimi.people.models import Identity, IdentityIndex, Person
 
@@ -73,7 +73,7 @@ def run_one(database: str, people: int, queries: int) -> None:
                 ident.value = value
                 idents.append(ident)
                 digests = (
-                    {crypto.blind_index("name", k) for k in search_keys(value)}
+                    {crypto.blind_index("name", k) for k in index_keys(value)}
                     if kind == "name"
                     else {crypto.blind_index("phone", value.replace("-", ""))}
                 )

@@ -221,11 +221,15 @@ SPECTACULAR_SETTINGS = {
 }
 
 # --- E-mail (the notify app's SMTP channel) ---------------------------------------------
-EMAIL_HOST = os.environ.get("JIKIMI_SMTP_HOST", "127.0.0.1")
-EMAIL_PORT = int(os.environ.get("JIKIMI_SMTP_PORT", "25"))
-EMAIL_HOST_USER = os.environ.get("JIKIMI_SMTP_USER", "")
-EMAIL_HOST_PASSWORD = os.environ.get("JIKIMI_SMTP_PASSWORD", "")
-EMAIL_USE_TLS = os.environ.get("JIKIMI_SMTP_TLS") == "1"
+# Our own setting, read only by notify.channels.email (Django's EMAIL_* settings are
+# deprecated in 6.1 and Django's mailer is not used: the channel sets its own Message-ID).
+JIKIMI_SMTP = {
+    "host": os.environ.get("JIKIMI_SMTP_HOST", "127.0.0.1"),
+    "port": int(os.environ.get("JIKIMI_SMTP_PORT", "25")),
+    "username": os.environ.get("JIKIMI_SMTP_USER", ""),
+    "password": os.environ.get("JIKIMI_SMTP_PASSWORD", ""),
+    "starttls": os.environ.get("JIKIMI_SMTP_TLS") == "1",
+}
 DEFAULT_FROM_EMAIL = os.environ.get("JIKIMI_FROM_EMAIL", "jikimi@localhost")
 JIKIMI_BASE_URL = os.environ.get("JIKIMI_BASE_URL", "http://127.0.0.1:8000")
 

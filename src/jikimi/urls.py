@@ -15,6 +15,7 @@ urlpatterns = [
     path("accounts/", include("jikimi.accounts.urls")),
     path("people/", include("jikimi.people.urls")),
     path("audit/", include("jikimi.audit.urls")),
+    path("linkage/", include("jikimi.linkage.urls")),
     path("estimates/", include("jikimi.estimates.urls")),
     path("api/estimates/", include("jikimi.estimates.api_urls")),
     path("api/", include("jikimi.api.urls")),

@@ -11,11 +11,6 @@ urlpatterns = [
     path("people/<str:code>/consents/", views.ConsentsView.as_view()),
     path("people/<str:code>/trusted-contacts/", views.TrustedContactsView.as_view()),
     path("people/<str:code>/grants/", views.GrantsView.as_view()),
+    path("linkage/", include("jikimi.linkage.api_urls")),
+    path("checkins/", include("jikimi.checkins.api_urls")),
 ]
-
-try:  # the check-ins app adds its endpoints when present
-    from jikimi.checkins import api_urls as _checkins_api  # noqa: F401
-
-    urlpatterns.append(path("checkins/", include("jikimi.checkins.api_urls")))
-except ImportError:
-    pass

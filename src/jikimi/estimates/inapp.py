@@ -87,12 +87,10 @@ def available_lists(user: User) -> list[tuple[str, int]]:
     return [(row["source"], row["people"]) for row in rows]
 
 
-def default_cluster_of() -> ClusterFn | None:
-    """The linkage app's clustering of people by live same-person links, when it has one."""
-    try:
-        from jikimi.linkage.services import person_clusters
-    except ImportError:
-        return None
+def default_cluster_of() -> ClusterFn:
+    """The linkage app's clustering of people by live same-person links."""
+    from jikimi.linkage.services import person_clusters
+
     return person_clusters
 
 
@@ -218,12 +216,7 @@ def capture_histories(
     warnings: list[str] = []
     if cluster_of is None:
         cluster_of = default_cluster_of()
-        if cluster_of is None:
-            warnings.append(
-                "same-person links were not applied (the linkage service is not available): "
-                "each person record counts as one individual"
-            )
-    clusters: Mapping[UUID, Any] = cluster_of(list(on_lists)) if cluster_of else {}
+    clusters: Mapping[UUID, Any] = cluster_of(list(on_lists))
 
     members: dict[Any, list[UUID]] = {}
     for person_id in on_lists:

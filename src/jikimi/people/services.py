@@ -58,8 +58,9 @@ def visible_people(user: User) -> QuerySet[Person]:
     """
     if not user.is_authenticated or user.organisation_id is None:
         return Person.objects.none()
-    shared = list(accounts.shared_person_ids(user.organisation_id).values_list("person_id",
-                                                                                flat=True))
+    shared = list(
+        accounts.shared_person_ids(user.organisation_id).values_list("person_id", flat=True)
+    )
     own = Q(organisation_id=user.organisation_id)
     return Person.objects.filter(own | Q(id__in=shared) if shared else own)
 
@@ -333,21 +334,24 @@ def record_consent(
 
     if purpose not in ConsentPurpose.values:
         raise InvalidInput({"purpose": f"must be one of {', '.join(ConsentPurpose.values)}"})
-    consent = Consent.objects.create(
-        person=person,
-        purpose=purpose,
-        granted=granted,
-        scope=scope[:200],
-        method=method[:32],
-        recorded_by=user,
-    )
-    audit.record(
-        "consent.record",
-        actor=user,
-        object_type="person",
-        object_ref=person.code,
-        detail={"purpose": purpose, "granted": granted},
-    )
+    # One transaction: what other apps do on a consent change (post_save receivers, e.g.
+    # check-ins stop monitoring on a withdrawal) commits with the consent or not at all.
+    with transaction.atomic():
+        consent = Consent.objects.create(
+            person=person,
+            purpose=purpose,
+            granted=granted,
+            scope=scope[:200],
+            method=method[:32],
+            recorded_by=user,
+        )
+        audit.record(
+            "consent.record",
+            actor=user,
+            object_type="person",
+            object_ref=person.code,
+            detail={"purpose": purpose, "granted": granted},
+        )
     return consent
 
 

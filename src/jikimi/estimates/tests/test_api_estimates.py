@@ -13,7 +13,6 @@ from jikimi.estimates.tables import read_capture_csv
 
 from .mse_db import build, table_path
 
-
 URL = "/api/estimates/"
 MY3 = "dga_madigan_york_3list.csv"
 CONTRACT = {"method", "lists", "observed", "estimate", "interval", "level", "model", "warnings"}

@@ -105,13 +105,8 @@ def test_it_counts_a_person_listed_twice_on_one_list_once(staff, orgs):
     assert histories.total.observed == 626
 
 
-def test_it_uses_the_linkage_service_by_default_or_says_it_could_not(staff, orgs, monkeypatch):
+def test_it_uses_the_linkage_service_by_default(staff, orgs, monkeypatch):
     built = build(orgs[0], MY3)
-    monkeypatch.setattr(inapp, "default_cluster_of", lambda: None)
-    histories = inapp.capture_histories(staff["analyst"], lists=built.lists)
-    assert histories.total.observed == 626
-    assert not histories.linked
-    assert any("same-person links were not applied" in w for w in histories.warnings)
     seen = []
 
     def fake_clusters(ids):
@@ -124,10 +119,7 @@ def test_it_uses_the_linkage_service_by_default_or_says_it_could_not(staff, orgs
     assert seen == [626] and histories.linked and not histories.warnings
 
 
-def test_it_links_with_the_linkage_apps_person_clusters_when_it_exists(staff, orgs):
-    services = pytest.importorskip("jikimi.linkage.services")
-    if not hasattr(services, "person_clusters"):
-        pytest.skip("jikimi.linkage.services.person_clusters does not exist yet")
+def test_it_links_with_the_linkage_apps_person_clusters(staff, orgs):
     from jikimi.linkage.models import LinkMethod, PersonLink
 
     built = build(orgs[0], MY3, split=True)

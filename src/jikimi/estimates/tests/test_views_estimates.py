@@ -15,7 +15,6 @@ from jikimi.estimates.tables import read_capture_csv
 
 from .mse_db import build, table_path
 
-
 MY3 = "dga_madigan_york_3list.csv"
 URL = "/estimates/"
 

@@ -1,0 +1,32 @@
+"""Check-in API routes; the lead includes this at /api/checkins/ (no app_name)."""
+
+from django.urls import path
+
+from . import api
+
+urlpatterns = [
+    path("alerts/", api.AlertList.as_view(), name="checkins-api-alerts"),
+    path("alerts/<int:alert_id>/", api.AlertDetail.as_view(), name="checkins-api-alert"),
+    path(
+        "alerts/<int:alert_id>/ack", api.AlertAcknowledge.as_view(), name="checkins-api-alert-ack"
+    ),
+    path("alerts/<int:alert_id>/close", api.AlertClose.as_view(), name="checkins-api-alert-close"),
+    path("enrolments/", api.EnrolmentList.as_view(), name="checkins-api-enrolments"),
+    path(
+        "enrolments/<uuid:enrolment_id>/",
+        api.EnrolmentDetail.as_view(),
+        name="checkins-api-enrolment",
+    ),
+    path(
+        "enrolments/<uuid:enrolment_id>/timeline",
+        api.EnrolmentTimeline.as_view(),
+        name="checkins-api-timeline",
+    ),
+    path(
+        "enrolments/<uuid:enrolment_id>/<str:action>",
+        api.EnrolmentAction.as_view(),
+        name="checkins-api-enrolment-action",
+    ),
+    path("policies/", api.PolicyList.as_view(), name="checkins-api-policies"),
+    path("policies/<int:policy_id>/", api.PolicyDetail.as_view(), name="checkins-api-policy"),
+]

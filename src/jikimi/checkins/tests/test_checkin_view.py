@@ -1,0 +1,158 @@
+"""`/c/<token>`: GET changes nothing; normal, duress and wrong PIN answer byte for byte alike."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from django.test import Client
+
+from jikimi.checkins import services
+from jikimi.checkins.models import Alert, AlertKind, CheckIn, Enrolment
+from jikimi.checkins.monitor import run_once
+from jikimi.notify.models import OutboxMessage
+
+pytestmark = pytest.mark.django_db
+
+# CSRF tokens (in forms and in base.html's htmx headers) are 64 characters, new per request.
+CSRF_RE = re.compile(rb"[A-Za-z0-9]{64}")
+VARYING_HEADERS = {"Date", "Set-Cookie"}
+
+
+def snapshot(response) -> tuple:
+    """Everything the person (or a coercer beside them) can see, minus per-request tokens."""
+    headers = tuple(sorted((k, v) for k, v in response.headers.items() if k not in VARYING_HEADERS))
+    return response.status_code, headers, CSRF_RE.sub(b"CSRF", response.content)
+
+
+def post(client, token, pin, **extra):
+    return client.post(f"/c/{token}", {"pin": pin, **extra})
+
+
+def test_it_shows_the_pad_and_changes_nothing_on_get(enrol):
+    enrolment, token = enrol()
+    before = Enrolment.objects.values().get(pk=enrolment.pk)
+    response = Client().get(f"/c/{token}")
+    assert response.status_code == 200
+    assert b'name="pin"' in response.content
+    assert response["Cache-Control"] == "no-store"
+    assert Enrolment.objects.values().get(pk=enrolment.pk) == before
+    assert CheckIn.objects.count() == 0
+
+
+def test_it_answers_normal_duress_wrong_and_unknown_identically(enrol):
+    enrolment, token = enrol()
+    client = Client()
+    normal = snapshot(post(client, token, "2580"))
+    duress = snapshot(post(client, token, "1397"))
+    wrong = snapshot(post(client, token, "9999"))
+    unknown = snapshot(post(client, "no-such-token", "2580"))
+    assert normal == duress == wrong == unknown
+    # The same also holds for pause requests.
+    paused = {
+        snapshot(post(client, token, pin, action="pause", pause_days="3"))
+        for pin in ("2580", "1397", "0000")
+    }
+    assert len(paused) == 1
+    assert list(CheckIn.objects.order_by("id").values_list("kind", flat=True)) == [
+        "ok",
+        "duress",
+        "wrong",
+        "pause",
+        "duress",
+        "wrong",
+    ]
+
+
+def test_it_raises_the_duress_alert_at_once_and_keeps_it_open(enrol, smtp, staff):
+    enrolment, token = enrol()
+    post(Client(), token, "1397")
+    report, sent = run_once()
+    alert = Alert.objects.get()
+    assert alert.kind == AlertKind.DURESS and alert.priority == 0
+    assert {m["To"] for m in smtp.messages} >= {
+        "caseworker@alpha.example",
+        "supervisor@alpha.example",
+    }
+    assert all(m["X-Priority"] == "1" for m in smtp.messages)
+    # A normal check-in afterwards does not close it; acknowledging does not either.
+    post(Client(), token, "2580")
+    run_once()
+    services.acknowledge(staff["caseworker"], alert)
+    alert.refresh_from_db()
+    assert alert.state == "acknowledged"
+    with pytest.raises(services.InvalidInput):
+        services.close(staff["caseworker"], alert, reason=" ")
+    services.close(staff["caseworker"], alert, reason="met the person; safe")
+    alert.refresh_from_db()
+    assert alert.state == "closed" and alert.close_reason == "met the person; safe"
+
+
+def test_it_does_not_apply_a_pause_requested_under_duress(enrol):
+    enrolment, token = enrol()
+    post(Client(), token, "1397", action="pause", pause_days="30")
+    run_once()
+    enrolment.refresh_from_db()
+    assert enrolment.status == "active"
+    assert Alert.objects.get().detail["requested"] == "pause"
+    post(Client(), token, "1397", action="withdraw")
+    run_once()
+    enrolment.refresh_from_db()
+    assert enrolment.status == "active"
+    assert Alert.objects.filter(kind="duress").count() == 2
+
+
+def test_it_applies_a_pause_and_withdrawal_with_the_real_pin(enrol):
+    enrolment, token = enrol()
+    post(Client(), token, "2580", action="pause", pause_days="5")
+    enrolment.refresh_from_db()
+    assert enrolment.status == "paused" and enrolment.next_action_at == enrolment.paused_until
+    post(Client(), token, "2580", action="withdraw")
+    enrolment.refresh_from_db()
+    assert enrolment.status == "withdrawn" and enrolment.next_action_at is None
+
+
+def test_it_rate_limits_wrong_pins_and_alerts_staff(enrol, smtp):
+    enrolment, token = enrol()
+    client = Client()
+    for _ in range(services.WRONG_LOCK_AT):
+        post(client, token, "0001")
+    run_once()
+    assert Alert.objects.get().kind == AlertKind.WRONG_PINS
+    # Locked: the right PIN no longer counts (and still looks the same) ...
+    assert services.record_checkin(enrolment, "2580", channel="web") == "locked"
+    enrolment.refresh_from_db()
+    assert enrolment.last_checkin_at is None
+    # ... but the duress PIN always raises the alarm.
+    assert services.record_checkin(enrolment, "1397", channel="web") == "duress"
+    run_once()
+    assert Alert.objects.filter(kind="duress").count() == 1
+
+
+def test_it_writes_no_outbox_message_in_the_request(enrol):
+    """The duress alert comes from the monitor, so the request does the same work."""
+    enrolment, token = enrol()
+    post(Client(), token, "1397")
+    assert OutboxMessage.objects.count() == 0 and Alert.objects.count() == 0
+    assert CheckIn.objects.get().alert_pending
+
+
+def test_it_still_raises_the_duress_alert_after_a_quick_normal_checkin(enrol):
+    """A coercer may make the person check in again at once: the alarm must not be lost."""
+    enrolment, token = enrol()
+    post(Client(), token, "1397")
+    post(Client(), token, "2580")
+    services.pause(enrolment.caseworker, enrolment, until=enrolment.next_due_at, reason="travel")
+    run_once(deliver=False)
+    assert Alert.objects.get().kind == AlertKind.DURESS
+
+
+def test_it_sends_the_duress_alert_to_the_organisations_webhook(enrol, smtp, gateway, orgs):
+    from jikimi.notify import services as notify
+
+    notify.create_channel(orgs[0], kind="webhook", name="hotline", url=gateway.url)
+    enrolment, token = enrol()
+    post(Client(), token, "1397")
+    run_once()
+    [hook] = gateway.requests
+    assert hook["json"]["priority"] == 0 and enrolment.person.code in hook["json"]["text"]

@@ -1,0 +1,204 @@
+"""Staff pages for linkage: the review queue, the side-by-side view, a person's cluster.
+
+Thin: access checks, decisions and audit rows are in linkage.services. A pair or link with a
+person the user may not see is NotFound there and 404 here; a role that may not review gets
+403 (an action, not an object).
+"""
+
+from __future__ import annotations
+
+from functools import wraps
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from django.views.decorators.http import require_GET, require_POST
+
+from jikimi.accounts import services as accounts
+from jikimi.people import services as people
+
+from . import services
+
+PAGE_SIZE = 50
+
+FIELD_LABELS = {
+    "surname": gettext_lazy("Surname"),
+    "given_name": gettext_lazy("Given name"),
+    "birth_date": gettext_lazy("Birth date"),
+    "sex": gettext_lazy("Sex"),
+    "province_code": gettext_lazy("Province of origin"),
+    "county": gettext_lazy("County"),
+    "defection": gettext_lazy("Defection year"),
+}
+LEVEL_LABELS = {
+    "null": gettext_lazy("Not known on both sides"),
+    "keys_intersect": gettext_lazy("Same name in another spelling"),
+    "exact": gettext_lazy("Same"),
+    "lev1": gettext_lazy("One letter apart"),
+    "lev2": gettext_lazy("Two letters apart"),
+    "full": gettext_lazy("Same full date"),
+    "year_month": gettext_lazy("Same year and month"),
+    "year": gettext_lazy("Same year"),
+    "year_pm1": gettext_lazy("One year apart"),
+    "else": gettext_lazy("Different"),
+}
+
+
+def _service_errors(view):
+    """Map the services' exceptions: NotFound → 404, AccessDenied → 403."""
+
+    @wraps(view)
+    def wrapped(request: HttpRequest, *args, **kwargs) -> HttpResponse:
+        try:
+            return view(request, *args, **kwargs)
+        except people.NotFound:
+            raise Http404 from None
+        except accounts.AccessDenied:
+            raise PermissionDenied from None
+
+    return wrapped
+
+
+def _errors(exc: people.InvalidInput) -> str:
+    return "; ".join(_(message) for message in exc.errors.values())
+
+
+def _levels(levels: dict[str, str]) -> list[dict]:
+    return [
+        {
+            "field": FIELD_LABELS.get(field, field),
+            "level": level,
+            "label": LEVEL_LABELS.get(level, level),
+        }
+        for field, level in levels.items()
+    ]
+
+
+@login_required
+@require_GET
+@_service_errors
+def review_list(request: HttpRequest) -> HttpResponse:
+    try:
+        page = max(1, int(request.GET.get("page", "1")))
+    except ValueError:
+        page = 1
+    items, total = services.review_queue(
+        request.user, offset=(page - 1) * PAGE_SIZE, limit=PAGE_SIZE
+    )
+    names = request.user.sees_identities
+    rows = [
+        {
+            "item": item,
+            "left": item.person_a,
+            "right": item.person_b,
+            "left_name": item.person_a.display_name if names else None,
+            "right_name": item.person_b.display_name if names else None,
+            "levels": _levels(item.levels),
+        }
+        for item in items
+    ]
+    return render(
+        request,
+        "linkage/review_list.html",
+        {
+            "rows": rows,
+            "total": total,
+            "page": page,
+            "pages": max(1, -(-total // PAGE_SIZE)),
+            "show_names": names,
+        },
+    )
+
+
+def _pair_page(request: HttpRequest, item, *, status: int = 200, error: str = "") -> HttpResponse:
+    view = services.pair_view(request.user, item)
+    context = {
+        "pair": view,
+        "item": item,
+        "levels": [
+            {
+                "field": FIELD_LABELS.get(f, f),
+                "level": level,
+                "label": LEVEL_LABELS.get(level, level),
+                "bits": bits,
+            }
+            for f, level, bits in view.levels
+        ],
+        "show_names": request.user.sees_identities,
+        "can_decide": request.user.role in services.DECIDE_ROLES,
+        "error": error,
+    }
+    return render(request, "linkage/review_detail.html", context, status=status)
+
+
+@login_required
+@require_GET
+@_service_errors
+def review_detail(request: HttpRequest, item_id) -> HttpResponse:
+    return _pair_page(request, services.get_review_item(request.user, item_id))
+
+
+@login_required
+@require_POST
+@_service_errors
+def review_confirm(request: HttpRequest, item_id) -> HttpResponse:
+    item = services.get_review_item(request.user, item_id)
+    try:
+        services.confirm(request.user, item, reason=request.POST.get("reason", ""))
+    except people.InvalidInput as exc:
+        return _pair_page(request, item, status=400, error=_errors(exc))
+    messages.success(request, _("Linked as the same person."))
+    return redirect("linkage:review")
+
+
+@login_required
+@require_POST
+@_service_errors
+def review_reject(request: HttpRequest, item_id) -> HttpResponse:
+    item = services.get_review_item(request.user, item_id)
+    try:
+        services.reject(request.user, item)
+    except people.InvalidInput as exc:
+        return _pair_page(request, item, status=400, error=_errors(exc))
+    messages.success(request, _("Marked as different people."))
+    return redirect("linkage:review")
+
+
+def _cluster_page(request: HttpRequest, code: str, *, status: int = 200, error: str = ""):
+    person = people.get_person(request.user, code, purpose="linkage")
+    members = services.cluster_of(request.user, person)
+    context = {
+        "person": person,
+        "members": members,
+        "show_names": request.user.sees_identities,
+        "can_decide": request.user.role in services.DECIDE_ROLES,
+        "error": error,
+    }
+    return render(request, "linkage/cluster.html", context, status=status)
+
+
+@login_required
+@require_GET
+@_service_errors
+def cluster(request: HttpRequest, code: str) -> HttpResponse:
+    return _cluster_page(request, code)
+
+
+@login_required
+@require_POST
+@_service_errors
+def unlink(request: HttpRequest, link_id) -> HttpResponse:
+    link = services.get_link(request.user, link_id)
+    back = request.POST.get("from", "")
+    if back not in (link.person_a.code, link.person_b.code):
+        back = link.person_a.code
+    try:
+        services.unlink(request.user, link, reason=request.POST.get("reason", ""))
+    except people.InvalidInput as exc:
+        return _cluster_page(request, back, status=400, error=_errors(exc))
+    messages.success(request, _("The link was undone."))
+    return redirect("linkage:cluster", code=back)

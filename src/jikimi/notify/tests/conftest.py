@@ -1,0 +1,1 @@
+from jikimi.notify.tests.fixtures import gateway, smtp  # noqa: F401
