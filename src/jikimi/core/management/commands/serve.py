@@ -3,6 +3,7 @@ import threading
 from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
+from django.db import connections
 
 from jikimi.core.keyring import KeyRingError
 from jikimi.core.services import check_keys_usable, start_background_workers
@@ -38,6 +39,9 @@ class Command(BaseCommand):
             self.stdout.write(summary)
         if host not in settings.ALLOWED_HOSTS and host != "0.0.0.0":  # noqa: S104
             settings.ALLOWED_HOSTS.append(host)
+        # init and the demo seed opened database connections; a forked worker must not
+        # inherit them (two processes on one connection corrupt its state).
+        connections.close_all()
         stop = threading.Event()
         if not no_monitor:
             start_background_workers(stop)

@@ -1,0 +1,811 @@
+"""Probabilistic linkage of person records (DESIGN §6, §8) with Splink 5.
+
+The flow: read and validate person-record CSVs → derive ASCII comparison columns once per
+record (`jikimi.linkage.korean`) → train a Fellegi–Sunter model with EM on the data itself →
+score blocked pairs → connected components above the threshold → clusters.
+
+Training always runs in embedded DuckDB; scoring runs on DuckDB or Spark. The comparisons use
+only exact matches, Levenshtein distances on ASCII, array intersections and integer
+differences, which both engines compute identically, so one trained model gives the same
+clusters on either backend.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import json
+import logging
+import multiprocessing as mp
+import os
+import re
+import sys
+import tempfile
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from jikimi.linkage import korean
+
+MODEL_FORMAT_VERSION = 1
+REQUIRED_COLUMNS = ("record_id", "source", "name")
+OPTIONAL_COLUMNS = (
+    "name_hangul",
+    "birth_date",
+    "sex",
+    "province",
+    "county",
+    "defection_year",
+    "phone",
+    "notes",
+)
+DEFAULT_THRESHOLD = 0.9
+DUCKDB_MEMORY_LIMIT = os.environ.get("JIKIMI_DUCKDB_MEMORY_LIMIT", "3GB")
+
+# Columns handed to Splink: ASCII only (DuckDB measures on bytes, Spark on characters).
+DERIVED_COLUMNS = (
+    "record_id",
+    "surname_group",
+    "surname_keys",
+    "given_key",
+    "given_keys",
+    "given_syl1",
+    "given_syl2",
+    "jamo",
+    "birth_year",
+    "birth_ym",
+    "birth_full",
+    "birth_month",
+    "birth_md",
+    "sex",
+    "province_code",
+    "county_key",
+    "defection_year",
+)
+
+log = logging.getLogger(__name__)
+
+
+class LinkInputError(Exception):
+    """Bad input: every problem names the file, the row and the column."""
+
+    def __init__(self, problems: list[str]):
+        super().__init__("\n".join(problems))
+        self.problems = problems
+
+
+@dataclass
+class Records:
+    """Person records from one or more files, with their derived comparison columns."""
+
+    frame: pd.DataFrame
+    warnings: list[str] = field(default_factory=list)
+
+
+# --- Reading and validating -----------------------------------------------------------------
+
+_DATE_RE = re.compile(r"^\s*(\d{4})(?:[-./](\d{1,2})(?:[-./](\d{1,2}))?)?\s*$")
+
+
+def parse_birth_date(text: str) -> tuple[int | None, int | None, int | None] | None:
+    """`YYYY`, `YYYY-MM` or `YYYY-MM-DD` → (year, month, day) with None for what is missing.
+
+    Returns None when the text is not a date at all.
+    """
+    match = _DATE_RE.match(text)
+    if not match:
+        return None
+    year = int(match.group(1))
+    month = int(match.group(2)) if match.group(2) else None
+    day = int(match.group(3)) if match.group(3) else None
+    if not 1900 <= year <= 2100:
+        return None
+    if month is not None and not 1 <= month <= 12:
+        return None
+    if day is not None:
+        try:
+            dt.date(year, month or 1, day)
+        except ValueError:
+            return None
+    return year, month, day
+
+
+def read_records(paths: Sequence[str | Path]) -> Records:
+    """Read person-record CSVs; raise LinkInputError on anything that stops the whole run.
+
+    Row-level problems (an empty name, an unparseable date) are only warnings: those fields are
+    left empty and the row is linked on the fields it has.
+    """
+    problems: list[str] = []
+    warnings: list[str] = []
+    rows: list[dict[str, str]] = []
+    seen: dict[str, tuple[str, int]] = {}
+    if not paths:
+        raise LinkInputError(["no input files"])
+    for path in map(Path, paths):
+        try:
+            with path.open(encoding="utf-8-sig", newline="") as handle:
+                reader = csv.DictReader(handle)
+                header = reader.fieldnames or []
+                missing = [c for c in REQUIRED_COLUMNS if c not in header]
+                if missing:
+                    problems.extend(
+                        f"{path}: row 1: column {column!r}: required column is missing"
+                        for column in missing
+                    )
+                    continue
+                for row_number, row in enumerate(reader, start=2):
+                    if None in row:
+                        problems.append(f"{path}: row {row_number}: more fields than columns")
+                        continue
+                    record_id = (row.get("record_id") or "").strip()
+                    if not record_id:
+                        problems.append(
+                            f"{path}: row {row_number}: column 'record_id': empty record_id"
+                        )
+                        continue
+                    if record_id in seen:
+                        first_path, first_row = seen[record_id]
+                        problems.append(
+                            f"{path}: row {row_number}: column 'record_id': duplicate "
+                            f"record_id {record_id!r} (first in {first_path}, row {first_row})"
+                        )
+                        continue
+                    seen[record_id] = (str(path), row_number)
+                    row["record_id"] = record_id
+                    row["location"] = f"{path}: row {row_number}"
+                    rows.append(row)
+        except FileNotFoundError:
+            problems.append(f"{path}: row 0: column -: file not found")
+        except (UnicodeDecodeError, csv.Error) as exc:
+            problems.append(f"{path}: row 0: column -: unreadable CSV ({exc})")
+        except OSError as exc:
+            problems.append(f"{path}: row 0: column -: cannot read ({exc.strerror})")
+    if problems:
+        raise LinkInputError(problems)
+    frame = pd.DataFrame(rows, columns=[*REQUIRED_COLUMNS, *OPTIONAL_COLUMNS, "location"])
+    return Records(frame=frame.fillna(""), warnings=warnings)
+
+
+# --- Derived columns ------------------------------------------------------------------------
+
+_COUNTY_SUFFIX_HANGUL = re.compile(r"(시|군|구|구역|읍|지구)$")
+_COUNTY_SUFFIX_LATIN = re.compile(r"[\s-]*(si|gun|gu|kun|kuyok|guyok|city|county|district)$", re.I)
+
+
+def county_key(text: str) -> str | None:
+    """Coarse phonetic key of a county name in any script: 회령시 and Hoeryong agree."""
+    text = text.strip()
+    if not text:
+        return None
+    if korean.is_hangul(text):
+        base = _COUNTY_SUFFIX_HANGUL.sub("", text) if len(text) > 2 else text
+        code = "".join(korean.hangul_syllable_codes(base))
+    else:
+        base = _COUNTY_SUFFIX_LATIN.sub("", text)
+        readings = korean.romanised_syllable_codes(base)
+        code = "".join(readings[0]) if readings else re.sub(r"[^a-z]", "", base.lower())
+    return korean.coarse(code) or None
+
+
+def _name_columns(name: str, name_hangul: str) -> dict[str, Any]:
+    latin = korean.normalise_name(name) if name else korean.NameParts()
+    hangul = korean.normalise_name(name_hangul) if name_hangul else korean.NameParts()
+    if hangul.is_empty and latin.script == "hangul":
+        hangul = latin
+    best = hangul if not hangul.is_empty else latin
+    # Every plausible split goes in the arrays, so "Ryun Kwon" meets "Kwon Ryon" whichever
+    # order the parser preferred.
+    surnames = set(hangul.surname_keys | latin.surname_keys)
+    givens = set(hangul.given_keys | latin.given_keys)
+    for alt_surnames, alt_givens in latin.alternatives:
+        # Not the mirror image of a split between two Korean surnames ("Yun Won" read as 원 윤):
+        # 원 would then be in both arrays and meet any "Baek Won" on the surname. Other names
+        # ("Lucinda Burrill") keep both orders.
+        mirror = alt_givens & latin.surname_keys or alt_surnames & latin.given_keys
+        if mirror and korean.is_known_surname_code(alt_surnames | latin.surname_keys):
+            continue
+        surnames |= alt_surnames
+        givens |= alt_givens
+    surname_keys, given_keys = sorted(surnames), sorted(givens)
+    syllables = [korean.coarse(s) for s in best.given_syllables]
+    return {
+        "surname_group": best.surname_group or None,
+        "surname_keys": surname_keys or None,
+        "given_key": best.given_key or None,
+        "given_keys": given_keys or None,
+        "given_syl1": syllables[0] if syllables else None,
+        "given_syl2": syllables[1] if len(syllables) > 1 else None,
+        "jamo": best.jamo or None,
+    }
+
+
+def _map_unique(
+    values: pd.Series,
+    function: Callable[[Any], Any],
+    progress: Callable[[Iterable[Any]], Iterable[Any]] | None = None,
+) -> list[Any]:
+    """`function` once per distinct value (names repeat across sources), then spread back."""
+    codes, uniques = pd.factorize(values, sort=False)
+    items: Iterable[Any] = uniques
+    if progress is not None:
+        items = progress(uniques)
+    results = [function(value) for value in items]
+    return [results[code] for code in codes]
+
+
+def _name_columns_of(key: tuple[str, str]) -> dict[str, Any]:
+    return _name_columns(*key)
+
+
+def _derive_names(
+    frame: pd.DataFrame, progress: Callable[[Iterable[Any]], Iterable[Any]] | None
+) -> pd.DataFrame:
+    keys = pd.Series(list(zip(frame["name"], frame["name_hangul"], strict=True)), dtype=object)
+    codes, uniques = pd.factorize(keys, sort=False)
+    workers = min(os.cpu_count() or 1, 8)
+    if len(uniques) >= _PARALLEL_NAMES and workers > 1 and "fork" in mp.get_all_start_methods():
+        # Parsing is pure Python: spread the distinct names over the cores (forked workers
+        # share the parser's tables; results come back in order).
+        with mp.get_context("fork").Pool(workers) as pool:
+            items: Iterable[Any] = pool.imap(_name_columns_of, uniques, chunksize=2000)
+            if progress is not None:
+                items = progress(items)
+            rows = list(items)
+    else:
+        items = uniques if progress is None else progress(uniques)
+        rows = [_name_columns_of(key) for key in items]
+    parsed = pd.DataFrame(rows)
+    if parsed.empty:
+        parsed = pd.DataFrame(columns=list(_NAME_COLUMNS))
+    return parsed.iloc[codes].reset_index(drop=True)
+
+
+_PARALLEL_NAMES = 20_000  # distinct names above which parsing uses every core
+_NAME_COLUMNS = (
+    "surname_group",
+    "surname_keys",
+    "given_key",
+    "given_keys",
+    "given_syl1",
+    "given_syl2",
+    "jamo",
+)
+
+
+def _derive_dates(frame: pd.DataFrame, warnings: list[str]) -> pd.DataFrame:
+    """Vectorised `parse_birth_date`: year, `YYYY-MM` and `YYYY-MM-DD` strings (or None)."""
+    text = frame["birth_date"].str.strip()
+    parts = text.str.extract(r"^(\d{4})(?:[-./](\d{1,2})(?:[-./](\d{1,2}))?)?$")
+    year = pd.to_numeric(parts[0], errors="coerce")
+    month = pd.to_numeric(parts[1], errors="coerce")
+    day = pd.to_numeric(parts[2], errors="coerce")
+    full = pd.to_datetime(
+        {"year": year.where(day.notna()), "month": month.where(day.notna()), "day": day},
+        errors="coerce",
+    )
+    bad = (
+        year.isna()
+        | ~year.between(1900, 2100)
+        | (month.notna() & ~month.between(1, 12))
+        | (day.notna() & full.isna())
+    ) & (text != "")
+    for location, value in zip(frame["location"][bad], frame["birth_date"][bad], strict=True):
+        warnings.append(f"{location}: column 'birth_date': cannot parse {value!r}")
+    year = year.where(~bad)
+    month = month.where(~bad & year.notna())
+    day = day.where(~bad & month.notna())
+    year_text = year.astype("Int64").astype("string").str.zfill(4)
+    month_text = month.astype("Int64").astype("string").str.zfill(2)
+    day_text = day.astype("Int64").astype("string").str.zfill(2)
+    ym = (year_text + "-" + month_text).astype(object)
+    ymd = (year_text + "-" + month_text + "-" + day_text).astype(object)
+    md = (month_text + "-" + day_text).astype(object)
+    return pd.DataFrame(
+        {
+            "birth_year": year.astype("Int64"),
+            "birth_ym": ym.where(month.notna(), None),
+            "birth_full": ymd.where(day.notna(), None),
+            "birth_month": month_text.astype(object).where(month.notna(), None),
+            "birth_md": md.where(day.notna(), None),
+        }
+    )
+
+
+def derive_columns(
+    records: Records, progress: Callable[[Iterable[Any]], Iterable[Any]] | None = None
+) -> pd.DataFrame:
+    """The ASCII comparison columns, computed once per distinct value (never once per pair).
+
+    Names, provinces and counties are parsed once per distinct spelling; dates, sexes and
+    years are parsed column-wise. Row-level problems become warnings naming file and row.
+    """
+    frame = records.frame
+    warnings = records.warnings
+    names = _derive_names(frame, progress)
+    no_name = names["surname_keys"].isna() & names["given_keys"].isna()
+    has_text = (frame["name"].str.strip() != "") | (frame["name_hangul"].str.strip() != "")
+    for location, name, readable in zip(
+        frame["location"][no_name.to_numpy()],
+        frame["name"][no_name.to_numpy()],
+        has_text[no_name.to_numpy()],
+        strict=True,
+    ):
+        if readable:
+            warnings.append(f"{location}: column 'name': cannot read {name!r}")
+        else:
+            warnings.append(f"{location}: column 'name': empty name")
+    dates = _derive_dates(frame, warnings)
+    sex = frame["sex"].str.strip().str.upper().str[:1]
+    bad_sex = (sex != "") & ~sex.isin(["M", "F"])
+    for location, value in zip(frame["location"][bad_sex], frame["sex"][bad_sex], strict=True):
+        warnings.append(f"{location}: column 'sex': expected M or F, got {value!r}")
+    sex = sex.where(sex.isin(["M", "F"]), None).astype(object)
+    defection_text = frame["defection_year"].str.strip()
+    digits = defection_text.str.fullmatch(r"\d+")
+    bad_defection = (defection_text != "") & ~digits
+    for location, value in zip(
+        frame["location"][bad_defection], frame["defection_year"][bad_defection], strict=True
+    ):
+        warnings.append(f"{location}: column 'defection_year': cannot parse {value!r}")
+    defection = pd.to_numeric(defection_text.where(digits), errors="coerce").astype("Int64")
+    province = pd.Series(_map_unique(frame["province"], korean.province_code), dtype=object)
+    bad_province = (frame["province"].str.strip() != "") & province.isna()
+    for location, value in zip(
+        frame["location"][bad_province], frame["province"][bad_province], strict=True
+    ):
+        warnings.append(f"{location}: column 'province': unknown {value!r}")
+    county = pd.Series(_map_unique(frame["county"], county_key), dtype=object)
+    derived = pd.concat(
+        [
+            frame[["record_id"]].reset_index(drop=True),
+            names.reset_index(drop=True),
+            dates.reset_index(drop=True),
+            pd.DataFrame(
+                {
+                    "sex": sex.reset_index(drop=True),
+                    "province_code": province,
+                    "county_key": county,
+                    "defection_year": defection.reset_index(drop=True),
+                }
+            ),
+        ],
+        axis=1,
+    )
+    derived = derived[list(DERIVED_COLUMNS)]
+    for column in derived.columns:
+        if derived[column].dtype == object:
+            derived[column] = derived[column].where(derived[column].notna(), None)
+    return derived
+
+
+# --- The Splink model -----------------------------------------------------------------------
+
+
+def _comparisons() -> list[Any]:
+    import splink.comparison_level_library as cll
+    import splink.comparison_library as cl
+
+    def levels_on_name(fine: str, key: str, label: str, tf_column: str | None = None) -> Any:
+        intersect = cll.ArrayIntersectLevel(fine, min_intersection=1)
+        if tf_column is not None:
+            # Term frequency: a rare surname (or given name) agreeing is stronger evidence
+            # than 김 and 김 (or a one-syllable given name).
+            # The level's own u is the baseline (the level is an intersection, not an
+            # exact match), and the frequency is that of the coarse surname group.
+            intersect = intersect.configure(
+                tf_adjustment_column=tf_column,
+                tf_adjustment_weight=1.0,
+                disable_tf_exact_match_detection=True,
+            )
+        return cl.CustomComparison(
+            output_column_name=label,
+            comparison_levels=[
+                cll.Or(cll.NullLevel(fine), cll.NullLevel(key)),
+                intersect,
+                cll.ExactMatchLevel(key),
+                cll.LevenshteinLevel(key, 1),
+                cll.LevenshteinLevel(key, 2),
+                cll.ElseLevel(),
+            ],
+        )
+
+    return [
+        levels_on_name("surname_keys", "surname_group", "surname", tf_column="surname_group"),
+        levels_on_name("given_keys", "given_key", "given_name", tf_column="given_key"),
+        # Dates agree only as far as both are known: 1957-10 is compatible with 1957-10-12,
+        # 1957-10-20 is not. A year off by one (a common recording error) keeps the month
+        # and day, so "±1 year" asks the rest of the date not to contradict.
+        cl.CustomComparison(
+            output_column_name="birth_date",
+            comparison_levels=[
+                cll.NullLevel("birth_year"),
+                cll.ExactMatchLevel("birth_full"),
+                cll.CustomLevel(
+                    "birth_ym_l = birth_ym_r AND (birth_full_l IS NULL OR birth_full_r IS NULL)",
+                    label_for_charts="year and month (day unknown)",
+                ),
+                cll.CustomLevel(
+                    "birth_year_l = birth_year_r AND (birth_ym_l IS NULL OR birth_ym_r IS NULL)",
+                    label_for_charts="year (month unknown)",
+                ),
+                cll.CustomLevel(
+                    "ABS(birth_year_l - birth_year_r) <= 1 AND (birth_md_l = birth_md_r"
+                    " OR ((birth_full_l IS NULL OR birth_full_r IS NULL) AND (birth_month_l"
+                    " IS NULL OR birth_month_r IS NULL OR birth_month_l = birth_month_r)))",
+                    label_for_charts="year ±1, the rest compatible",
+                ),
+                cll.ElseLevel(),
+            ],
+        ),
+        cl.ExactMatch("sex"),
+        cl.ExactMatch("province_code"),
+        cl.CustomComparison(
+            output_column_name="county",
+            comparison_levels=[
+                cll.NullLevel("county_key"),
+                cll.ExactMatchLevel("county_key"),
+                cll.LevenshteinLevel("county_key", 1),
+                cll.ElseLevel(),
+            ],
+        ),
+        cl.CustomComparison(
+            output_column_name="defection",
+            comparison_levels=[
+                cll.NullLevel("defection_year"),
+                cll.ExactMatchLevel("defection_year"),
+                cll.AbsoluteDifferenceLevel("defection_year", 1),
+                cll.ElseLevel(),
+            ],
+        ),
+    ]
+
+
+def _prediction_blocking_rules() -> list[Any]:
+    """Equality joins only (no Cartesian blocks), each on keys rare enough that the number of
+    pairs grows near-linearly with the records. Any rule that matches a pair is enough."""
+    from splink import block_on
+
+    return [
+        block_on("surname_group", "given_key"),
+        block_on("given_key", "birth_year"),
+        # A misspelt surname and a year off by one.
+        block_on("given_key", "sex", "province_code"),
+        # The full date alone: a misspelt or different given name (aliases) or surname.
+        block_on("birth_full"),
+        block_on("surname_group", "given_syl1", "birth_year"),
+        block_on("surname_group", "given_syl2", "birth_year"),
+        # Surname and given name written in each other's place.
+        "l.surname_group = r.given_key AND l.given_key = r.surname_group",
+        # Aliases with a partial date: the same surname, date as far as known, sex, province.
+        block_on("surname_group", "birth_ym", "sex"),
+        block_on("surname_group", "birth_year", "sex", "province_code"),
+    ]
+
+
+def settings_creator() -> Any:
+    from splink import SettingsCreator
+
+    return SettingsCreator(
+        link_type="dedupe_only",
+        unique_id_column_name="record_id",
+        comparisons=_comparisons(),
+        blocking_rules_to_generate_predictions=_prediction_blocking_rules(),
+        retain_matching_columns=False,
+        retain_intermediate_calculation_columns=False,
+        max_iterations=20,
+    )
+
+
+def duckdb_api() -> Any:
+    """Splink's DuckDB backend on an in-memory connection whose progress bar is off (DuckDB
+    prints it to stdout, which is the command's output); our own bar goes to stderr."""
+    import duckdb
+    from splink import DuckDBAPI
+
+    connection = duckdb.connect(":memory:")
+    connection.execute("SET enable_progress_bar = false")
+    connection.execute("SET preserve_insertion_order = false")
+    # Joins and aggregations beyond this spill to disk, which keeps a million-record run's peak
+    # memory (with the pandas frames next to it) well under 8 GB.
+    spill = Path(tempfile.gettempdir()) / "jikimi-duckdb"
+    spill.mkdir(exist_ok=True)
+    connection.execute(f"SET memory_limit = '{DUCKDB_MEMORY_LIMIT}'")
+    connection.execute(f"SET temp_directory = '{spill.as_posix()}'")
+    return DuckDBAPI(connection=connection)
+
+
+def _silence_splink() -> None:
+    for name in ("splink", "py4j"):
+        logging.getLogger(name).setLevel(logging.ERROR)
+
+
+def train_model(derived: pd.DataFrame, *, seed: int = 42) -> dict[str, Any]:
+    """Train on the data itself (EM) in DuckDB; return the versioned model JSON (a dict)."""
+    from splink import Linker, block_on
+
+    _silence_splink()
+    db_api = duckdb_api()
+    table = db_api.register(_to_splink_frame(derived), dataset_display_name="people")
+    linker = Linker(table, settings_creator(), log_level=logging.ERROR)
+    n = len(derived)
+    # The rule can only find pairs where both records have every column it uses: scale its
+    # recall on complete pairs (0.8) by the chance that a pair is complete, or λ (and with it
+    # every probability) collapses when birth dates are mostly missing.
+    deterministic = ("surname_group", "given_key", "birth_year")
+    complete = float(np.prod([derived[c].notna().mean() ** 2 for c in deterministic]))
+    recall = min(1.0, max(0.8 * complete, 0.005))
+    try:
+        linker.training.estimate_probability_two_random_records_match(
+            [block_on(*deterministic)], recall=recall
+        )
+    except ValueError as exc:
+        # More rule matches than that recall allows (small files): use the smallest it allows.
+        floor = re.search(r"recall must be at least ([0-9.]+)", str(exc))
+        if floor is None:
+            raise
+        linker.training.estimate_probability_two_random_records_match(
+            [block_on(*deterministic)], recall=min(1.0, float(floor.group(1).rstrip(".")) + 0.01)
+        )
+    linker.training.estimate_u_using_random_sampling(
+        max_pairs=min(1e6, max(1e5, n * 20)), seed=seed
+    )
+    # EM samples records (by a hash of the id) so that training stays bounded at any size.
+    max_pairs = 5e5
+    # Two sessions, each blind to the columns it blocks on: names train the other fields
+    # and birth date trains the names. The second uses the first rule whose columns the data
+    # has (FEBRL-like files have no sex or province).
+    for candidates in (
+        [("surname_group", "given_key")],
+        [("birth_year", "sex", "province_code"), ("birth_full",), ("birth_year", "county_key")],
+    ):
+        # A rule that gives no pairs makes Splink raise mid-session (and leave the session's
+        # comparisons switched off), so check the data first.
+        usable = [c for c in candidates if derived.dropna(subset=list(c)).duplicated(list(c)).any()]
+        if usable:
+            _expectation_maximisation(linker, block_on(*usable[0]), max_pairs)
+        else:
+            log.warning("no pairs to train on for %s; keeping earlier estimates", candidates)
+    splink_model = linker.misc.save_model_to_json()
+    # EM can drive an unobserved level's m towards 0 (e.g. 1e-316), which Splink refuses to
+    # load back; a tiny floor keeps the model loadable and changes no decision.
+    for comparison in splink_model["comparisons"]:
+        for level in comparison["comparison_levels"]:
+            for key in ("m_probability", "u_probability"):
+                if key in level and level[key] is not None:
+                    level[key] = max(float(level[key]), 1e-12)
+    return {
+        "format": "jikimi.linkage.model",
+        "version": MODEL_FORMAT_VERSION,
+        "splink_version": _splink_version(),
+        "trained_on_records": n,
+        "trained_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        "splink_model": splink_model,
+    }
+
+
+def _expectation_maximisation(linker: Any, rule: Any, max_pairs: float | None) -> None:
+    """One EM session; if a level's m underflows (a level no match ever reaches, e.g. a year
+    off by one in clean data), Splink 5 raises mid-EM: retry with fewer iterations."""
+    from splink.internals.settings import TrainingSettings
+
+    convergence = linker._settings_obj.training_settings.em_convergence
+    for iterations in (20, 8, 3):
+        linker._settings_obj.training_settings = TrainingSettings(convergence, iterations)
+        try:
+            linker.training.estimate_parameters_using_expectation_maximisation(
+                rule, max_pairs=max_pairs
+            )
+            return
+        except ValueError as exc:
+            if "below the minimum allowed" not in str(exc):
+                raise
+    log.warning("EM on %s did not converge; keeping earlier estimates", rule)
+
+
+def _splink_version() -> str:
+    import splink
+
+    return str(splink.__version__)
+
+
+def _to_splink_frame(derived: pd.DataFrame) -> pd.DataFrame:
+    frame = derived.copy()
+    for column in ("birth_year", "defection_year"):
+        frame[column] = frame[column].astype("float64")  # NaN, not pd.NA, for every engine
+    return frame
+
+
+# --- Scoring on a backend -------------------------------------------------------------------
+
+
+def predict_pairs(
+    derived: pd.DataFrame,
+    model: dict[str, Any],
+    *,
+    backend: str = "duckdb",
+    threshold: float | None = None,
+) -> pd.DataFrame:
+    """Scored pairs `record_id_l, record_id_r, match_probability` (optionally thresholded)."""
+    from splink import Linker
+
+    _silence_splink()
+    settings = model["splink_model"]
+    if backend == "duckdb":
+        db_api = duckdb_api()
+        table = db_api.register(_to_splink_frame(derived), dataset_display_name="people")
+    elif backend == "spark":
+        db_api, table = _spark_table(derived)
+        settings = _with_dialect(settings, "spark")
+    else:
+        raise ValueError(f"unknown backend {backend!r}")
+    linker = Linker(table, settings, log_level=logging.ERROR)
+    scored = linker.inference.predict(threshold_match_probability=threshold, warning_mode="never")
+    pairs = scored.as_pandas_dataframe()[["record_id_l", "record_id_r", "match_probability"]]
+    # Lower id on the left and one row per pair, whichever engine scored it.
+    left = np.minimum(pairs["record_id_l"].astype(str), pairs["record_id_r"].astype(str))
+    right = np.maximum(pairs["record_id_l"].astype(str), pairs["record_id_r"].astype(str))
+    pairs = pd.DataFrame(
+        {
+            "record_id_l": left,
+            "record_id_r": right,
+            "match_probability": pairs["match_probability"].astype(float),
+        }
+    )
+    return pairs.sort_values(["record_id_l", "record_id_r"], kind="stable").reset_index(drop=True)
+
+
+def _with_dialect(trained: dict[str, Any], dialect: str) -> dict[str, Any]:
+    """The trained parameters on SQL written for another engine (the saved JSON holds DuckDB's
+    `list_intersect`; Spark needs `array_intersect`)."""
+    fresh = settings_creator().create_settings_dict(dialect)
+    for comparison, learnt in zip(fresh["comparisons"], trained["comparisons"], strict=True):
+        for level, learnt_level in zip(
+            comparison["comparison_levels"], learnt["comparison_levels"], strict=True
+        ):
+            for key in ("m_probability", "u_probability"):
+                if learnt_level.get(key) is not None:
+                    level[key] = learnt_level[key]
+    fresh["probability_two_random_records_match"] = trained["probability_two_random_records_match"]
+    return fresh
+
+
+_SPARK_SESSION: Any = None
+
+
+def spark_session() -> Any:
+    """A local Spark session (`--backend spark`); pyspark is the optional `spark` extra."""
+    global _SPARK_SESSION
+    if _SPARK_SESSION is None:
+        import os
+
+        from pyspark.sql import SparkSession
+
+        # Spark's Python workers must run this interpreter, not whatever `python3` is on PATH.
+        os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
+        os.environ.setdefault("PYSPARK_DRIVER_PYTHON", sys.executable)
+
+        _SPARK_SESSION = (
+            SparkSession.builder.master("local[2]")
+            .appName("jikimi-linkage")
+            .config("spark.ui.enabled", "false")
+            .config("spark.sql.shuffle.partitions", "4")
+            .config("spark.default.parallelism", "4")
+            .config("spark.driver.memory", "4g")
+            .config("spark.sql.session.timeZone", "UTC")
+            .getOrCreate()
+        )
+        _SPARK_SESSION.sparkContext.setLogLevel("ERROR")
+        _SPARK_SESSION.sparkContext.setCheckpointDir(tempfile.mkdtemp(prefix="jikimi-spark-"))
+    return _SPARK_SESSION
+
+
+def _spark_table(derived: pd.DataFrame) -> tuple[Any, Any]:
+    from pyspark.sql import types as T
+    from splink import SparkAPI
+
+    spark = spark_session()
+    string, strings, number = T.StringType(), T.ArrayType(T.StringType()), T.LongType()
+    schema = T.StructType(
+        [
+            T.StructField(
+                column,
+                strings
+                if column in ("surname_keys", "given_keys")
+                else number
+                if column in ("birth_year", "defection_year")
+                else string,
+            )
+            for column in DERIVED_COLUMNS
+        ]
+    )
+    rows = [
+        tuple(None if _is_missing(value) else _plain(value) for value in row)
+        for row in derived[list(DERIVED_COLUMNS)].itertuples(index=False, name=None)
+    ]
+    frame = spark.createDataFrame(rows, schema=schema)
+    # Local mode: persist intermediate tables in memory rather than writing them to parquet.
+    db_api = SparkAPI(
+        spark_session=spark,
+        register_udfs_automatically=False,
+        break_lineage_method="persist",
+        num_partitions_on_repartition=4,
+    )
+    return db_api, db_api.register(frame, dataset_display_name="people")
+
+
+def _is_missing(value: Any) -> bool:
+    if isinstance(value, list):
+        return False
+    return value is None or value is pd.NA or (isinstance(value, float) and np.isnan(value))
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, np.integer):
+        return int(value)
+    return value
+
+
+# --- Clusters -------------------------------------------------------------------------------
+
+
+def cluster_records(
+    record_ids: Sequence[str], pairs: pd.DataFrame, threshold: float
+) -> pd.DataFrame:
+    """Connected components of pairs at or above the threshold; cluster id = smallest record id.
+
+    Done here rather than by the backend so that every backend labels clusters the same way.
+    """
+    from scipy.sparse import coo_matrix
+    from scipy.sparse.csgraph import connected_components
+
+    ids = np.asarray(sorted(record_ids), dtype=object)
+    index = {record_id: i for i, record_id in enumerate(ids)}
+    linked = pairs[pairs["match_probability"] >= threshold]
+    rows = np.fromiter((index[r] for r in linked["record_id_l"]), dtype=np.int64, count=len(linked))
+    cols = np.fromiter((index[r] for r in linked["record_id_r"]), dtype=np.int64, count=len(linked))
+    graph = coo_matrix(
+        (np.ones(len(rows), dtype=np.int8), (rows, cols)), shape=(len(ids), len(ids))
+    )
+    _, labels = connected_components(graph, directed=False)
+    # ids are sorted, so the first member of each component is its smallest record id.
+    first_member: dict[int, str] = {}
+    for i, label in enumerate(labels):
+        first_member.setdefault(int(label), ids[i])
+    return pd.DataFrame(
+        {"record_id": ids, "cluster_id": [first_member[int(label)] for label in labels]}
+    )
+
+
+def write_csv_atomically(frame: pd.DataFrame, path: Path, float_format: str | None = None) -> None:
+    """Write next to the target then rename, so a failed run leaves no half-written file."""
+    tmp = path.with_name(f".{path.name}.tmp")
+    frame.to_csv(tmp, index=False, float_format=float_format)
+    tmp.replace(path)
+
+
+def write_json_atomically(data: dict[str, Any], path: Path) -> None:
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text(json.dumps(data, indent=1, sort_keys=True, ensure_ascii=False), encoding="utf-8")
+    tmp.replace(path)
+
+
+def stderr_progress(total: int, desc: str) -> Callable[[Iterable[Any]], Iterable[Any]]:
+    """A tqdm bar on stderr that shows only on a terminal and for long runs."""
+    from tqdm import tqdm
+
+    def wrap(iterable: Iterable[Any]) -> Iterable[Any]:
+        return tqdm(
+            iterable,
+            total=total,
+            desc=desc,
+            file=sys.stderr,
+            disable=None if total >= 50_000 else True,
+            mininterval=0.5,
+        )
+
+    return wrap
