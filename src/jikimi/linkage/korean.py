@@ -559,8 +559,14 @@ def _parse_hangul(tokens: list[str]) -> NameParts:
     )
 
 
-def _latin_split(tokens: list[str]) -> list[tuple[str | None, list[str]]]:
-    """Plausible (surname token, given tokens) splits, most likely first."""
+def _latin_split(
+    tokens: list[str], every_order: bool = False
+) -> list[tuple[str | None, list[str]]]:
+    """Plausible (surname token, given tokens) splits, most likely first.
+
+    `every_order` keeps both orders whenever both ends are surnames: a search should find
+    차정지 from "Jeong Ji Cha" even though 정 is far commoner than 차, where linkage prefers
+    precision and keeps only the likely reading."""
     if len(tokens) == 1:
         return [(None, tokens)]
     first, last = tokens[0], tokens[-1]
@@ -585,7 +591,11 @@ def _latin_split(tokens: list[str]) -> list[tuple[str | None, list[str]]]:
     # "Kim Jong Un" where 은 is a rare surname and 김 a very common one.
     best_rank = min(rank for rank, _, _ in splits)
     splits.sort(key=lambda s: s[1])
-    out = [split for rank, _, split in splits if rank <= best_rank + 30 or len(tokens) == 2]
+    out = [
+        split
+        for rank, _, split in splits
+        if rank <= best_rank + 30 or len(tokens) == 2 or every_order
+    ]
     if len(tokens) == 2 and all(
         any(len(r) == 1 for r in romanised_syllable_codes(t)) for t in tokens
     ):
@@ -593,10 +603,10 @@ def _latin_split(tokens: list[str]) -> list[tuple[str | None, list[str]]]:
     return out
 
 
-def _parse_latin(tokens: list[str]) -> NameParts:
+def _parse_latin(tokens: list[str], every_order: bool = False) -> NameParts:
     alternatives: list[tuple[frozenset[str], frozenset[str]]] = []
     primary: tuple[str | None, list[str], list[tuple[str, ...]]] | None = None
-    for surname, given in _latin_split(tokens):
+    for surname, given in _latin_split(tokens, every_order):
         readings = _given_readings(given)
         if surname is None:
             surname_codes: frozenset[str] = frozenset()
@@ -644,8 +654,10 @@ def _parse_latin(tokens: list[str]) -> NameParts:
 
 
 @lru_cache(maxsize=65536)
-def normalise_name(text: str | None) -> NameParts:
-    """Parse a full name in Hangul or any romanisation, either order, any spacing."""
+def normalise_name(text: str | None, *, every_order: bool = False) -> NameParts:
+    """Parse a full name in Hangul or any romanisation, either order, any spacing.
+
+    `every_order` (for search keys) keeps readings that linkage drops as unlikely."""
     if not text:
         return NameParts()
     tokens = _tokens(text)
@@ -653,14 +665,14 @@ def normalise_name(text: str | None) -> NameParts:
         return NameParts()
     if is_hangul(text):
         return _parse_hangul(tokens)
-    return _parse_latin(tokens)
+    return _parse_latin(tokens, every_order)
 
 
 _MAX_KEYS = 96
 
 
 def _keys(text: str | None, *, index: bool) -> set[str]:
-    parts = normalise_name(text)
+    parts = normalise_name(text, every_order=True)
     keys: set[str] = set()
     for surnames, givens in ((parts.surname_keys, parts.given_keys), *parts.alternatives):
         if surnames and givens:

@@ -18,22 +18,14 @@ from django.utils import timezone
 
 from jikimi.accounts.models import Organisation
 from jikimi.audit import services as audit
+from jikimi.core.formats import PERSON_RECORD_OPTIONAL, PERSON_RECORD_REQUIRED
 from jikimi.linkage.korean import province_code
 
 from . import services
 from .models import IdentityKind, NameKind, Person, SourceRecord
 
-REQUIRED = ("record_id", "source", "name")
-OPTIONAL = (
-    "name_hangul",
-    "birth_date",
-    "sex",
-    "province",
-    "county",
-    "defection_year",
-    "phone",
-    "notes",
-)
+REQUIRED = PERSON_RECORD_REQUIRED
+OPTIONAL = PERSON_RECORD_OPTIONAL
 TYPED = ("sex", "province", "defection_year")
 DATE_RE = re.compile(r"^(\d{4})(?:-(\d{2})(?:-(\d{2}))?)?$")
 

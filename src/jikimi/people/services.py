@@ -535,3 +535,37 @@ def search_people(user: User, query: str, *, limit: int = 50) -> list[PersonRow]
         detail={"results": len(people), "codes": [p.code for p in people]},
     )
     return _rows(user, people)
+
+
+def reindex_identities(batch_size: int = 500) -> int:
+    """Rebuild every blind-index entry from the decrypted identities.
+
+    Needed when the name-key derivation (jikimi.linkage.korean) or normalisation changes:
+    the stored digests were computed by the old rules and would no longer be found. Each
+    batch of identities is replaced in its own transaction; returns how many were indexed.
+    """
+    done = 0
+    last = None
+    while True:
+        qs = Identity.objects.select_related("person").order_by("pk")
+        if last is not None:
+            qs = qs.filter(pk__gt=last)
+        batch = list(qs[:batch_size])
+        if not batch:
+            break
+        with transaction.atomic():
+            IdentityIndex.objects.filter(identity__in=batch).delete()
+            IdentityIndex.objects.bulk_create(
+                IdentityIndex(
+                    identity=ident,
+                    person=ident.person,
+                    organisation_id=ident.person.organisation_id,
+                    digest=digest,
+                )
+                for ident in batch
+                for digest in _index_digests(ident.kind, ident.value)
+            )
+        done += len(batch)
+        last = batch[-1].pk
+    audit.record("people.reindex", detail={"identities": done})
+    return done

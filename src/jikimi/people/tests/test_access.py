@@ -88,3 +88,16 @@ def test_it_finds_a_hangul_name_from_any_romanisation(staff, alpha_person, query
 
 def test_it_does_not_find_a_different_name(staff, alpha_person):
     assert services.search_people(staff["caseworker"], "Kim Jihyun") == []
+
+
+def test_it_rebuilds_lost_or_stale_index_entries(staff, alpha_person):
+    from django.core.management import call_command
+
+    from jikimi.people.models import IdentityIndex
+
+    IdentityIndex.objects.filter(person=alpha_person).update(digest="0" * 32)  # stale digests
+    assert services.search_people(staff["caseworker"], "Lee Jihyun") == []
+    call_command("reindex")
+    assert [r.code for r in services.search_people(staff["caseworker"], "Lee Jihyun")] == [
+        alpha_person.code
+    ]
