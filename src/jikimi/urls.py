@@ -1,4 +1,3 @@
-from django.conf.urls.i18n import i18n_patterns  # noqa: F401 (language via cookie, not URL)
 from django.http import HttpResponse
 from django.urls import include, path
 from django.views.generic import RedirectView

@@ -515,9 +515,9 @@ def search_people(user: User, query: str, *, limit: int = 50) -> list[PersonRow]
         elif sum(ch.isdigit() for ch in query) >= 6:
             digests = {blind_index("phone", normalise_phone(query))}
         else:
-            keys = search_keys(query)
-            # Full-name keys first; fall back to given-name keys when the query has one part.
-            digests = {blind_index("name", k) for k in keys}
+            # A full name gives full-name keys; a given name alone gives given-name keys,
+            # which match the given-name keys every stored full name is indexed under.
+            digests = {blind_index("name", k) for k in search_keys(query)}
         if not digests:
             return []
         org = user.organisation_id
