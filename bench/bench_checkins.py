@@ -234,50 +234,94 @@ def _enrolments_with_tokens(count: int) -> list[str]:
 
 
 class _Person:
-    """One client: a session with the CSRF cookie and token from a first GET."""
+    """One client: a keep-alive http.client connection with the CSRF cookie and token from a
+    first GET. Deliberately light (no requests session, no thread pool machinery) so the
+    load generator does not eat the CPU the server is measured on."""
 
     def __init__(self, base: str, token: str) -> None:
+        import http.client
         import re
+        from urllib.parse import urlsplit
 
-        import requests
-
-        self.session = requests.Session()
-        self.url = f"{base}/c/{token}"
-        page = self.session.get(self.url, timeout=10).text
+        where = urlsplit(base)
+        self.conn = http.client.HTTPConnection(where.hostname, where.port, timeout=30)
+        self.path = f"/c/{token}"
+        self.conn.request("GET", self.path)
+        response = self.conn.getresponse()
+        page = response.read().decode()
+        cookie = response.getheader("Set-Cookie", "").split(";", 1)[0]
         self.csrf = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page).group(1)
+        self.headers = {
+            "Cookie": cookie,
+            "Content-Type": "application/x-www-form-urlencoded",
+            "Origin": base,
+            "Referer": base + self.path,
+        }
 
     def post(self, pin: str) -> float:
+        from urllib.parse import urlencode
+
+        body = urlencode({"pin": pin, "csrfmiddlewaretoken": self.csrf})
         started = time.perf_counter()
-        response = self.session.post(
-            self.url, data={"pin": pin, "csrfmiddlewaretoken": self.csrf}, timeout=30
-        )
+        self.conn.request("POST", self.path, body=body, headers=self.headers)
+        response = self.conn.getresponse()
+        response.read()
         elapsed = time.perf_counter() - started
-        if response.status_code != 200:
-            raise RuntimeError(f"check-in answered {response.status_code}")
+        if response.status != 200:
+            raise RuntimeError(f"check-in answered {response.status}")
         return elapsed
 
 
+def _cpu_seconds(pid: int) -> float:
+    """User + system CPU of a process and its children (gunicorn master and workers)."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    total = 0.0
+    pids = [pid]
+    try:
+        pids += [int(c) for c in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+    except OSError:
+        pass
+    for p in pids:
+        try:
+            fields = Path(f"/proc/{p}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += (int(fields[11]) + int(fields[12])) / ticks
+    return total
+
+
 def bench_web(db: str, env: dict, clients: int = 32, per_client: int = 60) -> None:
-    from concurrent.futures import ThreadPoolExecutor
+    import threading
 
     from jikimi.notify.testing import free_port
 
     tokens = _enrolments_with_tokens(clients)
     port = free_port()
-    workers = int(os.environ.get("BENCH_WEB_WORKERS", os.cpu_count() or 4))
-    proc = _web_server(env, port, workers=workers, threads=4)
+    # `jikimi web`'s defaults: two single-threaded workers per core.
+    workers = int(os.environ.get("BENCH_WEB_WORKERS", max(2, 2 * (os.cpu_count() or 1))))
+    threads = int(os.environ.get("BENCH_WEB_THREADS", 1))
+    proc = _web_server(env, port, workers=workers, threads=threads)
     try:
         people_ = [_Person(f"http://127.0.0.1:{port}", t) for t in tokens]
         for p in people_:  # warm every worker
             p.post("2580")
+        results: list[list[float]] = [[] for _ in people_]
 
-        def run(p: _Person) -> list[float]:
-            return [p.post("2580") for _ in range(per_client)]
+        def run(i: int) -> None:
+            results[i] = [people_[i].post("2580") for _ in range(per_client)]
 
+        pool = [threading.Thread(target=run, args=(i,)) for i in range(len(people_))]
+        server_cpu = _cpu_seconds(proc.pid)
+        client_cpu = time.process_time()
         started = time.perf_counter()
-        with ThreadPoolExecutor(clients) as pool:
-            latencies = [x for chunk in pool.map(run, people_) for x in chunk]
+        for t in pool:
+            t.start()
+        for t in pool:
+            t.join()
         seconds = time.perf_counter() - started
+        client_cpu = time.process_time() - client_cpu
+        server_cpu = _cpu_seconds(proc.pid) - server_cpu
+        latencies = [x for chunk in results for x in chunk]
     finally:
         proc.terminate()
         proc.wait(timeout=10)
@@ -290,9 +334,16 @@ def bench_web(db: str, env: dict, clients: int = 32, per_client: int = 60) -> No
             "clients": clients,
             "requests": len(latencies),
             "gunicorn_workers": workers,
+            "gunicorn_threads": threads,
+            "client": "http.client, 1 thread per client (keep-alive where the server keeps it)",
             "per_second": round(rate, 1),
             "p50_ms": round(_percentile(latencies, 0.5) * 1000, 1),
             "p95_ms": round(p95, 1),
+            # Shares of the machine's CPU (cores × wall time) during the run.
+            "client_cpu_share": round(client_cpu / ((os.cpu_count() or 1) * seconds), 3),
+            "server_cpu_share": round(server_cpu / ((os.cpu_count() or 1) * seconds), 3),
+            "server_cpu_ms_per_request": round(server_cpu * 1000 / len(latencies), 2),
+            "load_average_1m": round(os.getloadavg()[0], 2),
             "target_per_second": 500,
             "target_p95_ms": 50,
             "ok": rate >= 500 and p95 <= 50,

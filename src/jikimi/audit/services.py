@@ -60,8 +60,13 @@ def record(
     actor_id = getattr(actor, "pk", None)
     if organisation_id is None and actor is not None:
         organisation_id = getattr(actor, "organisation_id", None)
-    with transaction.atomic():
-        head, _ = AuditHead.objects.select_for_update().get_or_create(id=1)
+    # Inside the caller's transaction no savepoint is needed: if this append fails, the act it
+    # records must fail with it. The head row lock serialises appenders either way.
+    in_outer = transaction.get_connection().in_atomic_block
+    with transaction.atomic(savepoint=not in_outer):
+        head = AuditHead.objects.select_for_update().filter(id=1).first()
+        if head is None:  # the very first event of an install
+            head, _ = AuditHead.objects.select_for_update().get_or_create(id=1)
         ev_id = head.last_id + 1
         at = timezone.now()  # both databases keep microseconds, so the hash survives storage
         digest = hashlib.sha256(

@@ -17,10 +17,11 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from django.db import connection, transaction
+from django.db import connection, connections, transaction
 from django.db.models import F
 from django.utils import timezone
 
+from .bulk import preparers, unnest
 from .channels import DeliveryError, sender_for
 from .models import Channel, ChannelKind, MessageState, OutboxMessage, SmsUsage
 from .signals import channel_failing, sms_quota_blocked
@@ -101,26 +102,21 @@ def _insert_ignoring_conflicts(rows: list[OutboxMessage]) -> None:
     columns = ", ".join(q(f.column) for f in fields)
     values = ", ".join(["%s"] * len(fields))
     table = q(OutboxMessage._meta.db_table)
-    params = [
-        [f.get_db_prep_save(f.pre_save(row, True), connection) for f in fields] for row in rows
-    ]
+    db = connections[connection.alias]  # the wrapper itself, not the per-thread proxy
+    preps = list(zip(fields, preparers(fields, db), strict=True))
+    params = [[prep(f.pre_save(row, True)) for f, prep in preps] for row in rows]
     with connection.cursor() as cursor:
         if connection.vendor == "sqlite":
             # In-process: executemany costs no round trips.
             sql = f"INSERT OR IGNORE INTO {table} ({columns}) VALUES ({values})"  # noqa: S608
             cursor.executemany(sql, params)
             return
-        # A server: one multi-row INSERT per chunk (PostgreSQL allows 65,535 parameters)
-        # instead of one statement per message.
-        per = max(1, 60_000 // len(fields))
-        for start in range(0, len(params), per):
-            chunk = params[start : start + per]
-            sql = (
-                f"INSERT INTO {table} ({columns}) VALUES "  # noqa: S608
-                + ", ".join([f"({values})"] * len(chunk))
-                + " ON CONFLICT DO NOTHING"
-            )
-            cursor.execute(sql, [v for row in chunk for v in row])
+        # PostgreSQL: one short INSERT … SELECT FROM unnest(one array per column).
+        source, arrays = unnest([f.db_type(connection) for f in fields], params)
+        cursor.execute(
+            f"INSERT INTO {table} ({columns}) SELECT * FROM {source} ON CONFLICT DO NOTHING",  # noqa: S608
+            arrays,
+        )
 
 
 def backoff(attempts: int) -> timedelta:

@@ -156,3 +156,56 @@ def test_it_sends_the_duress_alert_to_the_organisations_webhook(enrol, smtp, gat
     run_once()
     [hook] = gateway.requests
     assert hook["json"]["priority"] == 0 and enrolment.person.code in hook["json"]["text"]
+
+
+@pytest.mark.parametrize("language", ["ko", "en"])
+def test_the_cached_page_is_what_render_gives(enrol, settings, language):
+    """The pre-rendered variants (views.checkin._page) equal a fresh render, byte for byte,
+    with the request's own CSRF token — the same token that the CSRF cookie pairs with."""
+    from django.middleware.csrf import _unmask_cipher_token
+
+    from jikimi.checkins.views import checkin as view
+
+    enrolment, token = enrol()
+    client = Client(enforce_csrf_checks=True, HTTP_ACCEPT_LANGUAGE=language)
+    pages = {}
+    for cached in (False, True):
+        settings.DEBUG = not cached  # DEBUG switches the cache off
+        view._RENDERED.clear()
+        pad = client.get(f"/c/{token}")
+        csrf = re.search(rb'name="csrfmiddlewaretoken" value="([^"]+)"', pad.content).group(1)
+        done = [
+            client.post(f"/c/{token}", {"pin": pin, "csrfmiddlewaretoken": csrf.decode(), **extra})
+            for pin, extra in (("2580", {}), ("1397", {"action": "pause", "pause_days": "2"}))
+        ]
+        assert all(r.status_code == 200 for r in (pad, *done))
+        # All tokens in one page are the same token (one get_token per response).
+        for response in (pad, *done):
+            assert (
+                len({_unmask_cipher_token(t.decode()) for t in CSRF_RE.findall(response.content)})
+                == 1
+            )
+        pages[cached] = [snapshot(r) for r in (pad, *done)]
+    settings.DEBUG = False
+    assert pages[True] == pages[False]
+    assert len(view._RENDERED) == 3  # the pad, a check-in, a 2-day pause
+
+
+def test_the_fast_csrf_mask_is_a_valid_django_token(rf):
+    from django.middleware.csrf import (
+        CSRF_ALLOWED_CHARS,
+        _get_new_csrf_string,
+        _unmask_cipher_token,
+    )
+
+    from jikimi.checkins.views.checkin import _masked_token
+
+    secret = _get_new_csrf_string()
+    request = rf.post("/c/x")
+    request.META["CSRF_COOKIE"] = secret
+    tokens = {_masked_token(request) for _ in range(200)}
+    assert len(tokens) == 200  # a fresh mask every time
+    assert request.META["CSRF_COOKIE_NEEDS_UPDATE"] is True
+    for token in tokens:
+        assert len(token) == 64 and set(token) <= set(CSRF_ALLOWED_CHARS)
+        assert _unmask_cipher_token(token) == secret
