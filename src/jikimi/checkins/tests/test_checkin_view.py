@@ -209,3 +209,14 @@ def test_the_fast_csrf_mask_is_a_valid_django_token(rf):
     for token in tokens:
         assert len(token) == 64 and set(token) <= set(CSRF_ALLOWED_CHARS)
         assert _unmask_cipher_token(token) == secret
+
+
+def test_it_speaks_korean_to_the_person_by_default(enrol):
+    """The person's own pages are Korean unless the browser asks for English."""
+    enrolment, token = enrol()
+    page = Client().get(f"/c/{token}").content.decode()
+    assert "안부 확인" in page and "Check in" not in page
+    answer = post(Client(), token, "2580").content.decode()
+    assert "감사합니다" in answer
+    english = Client(HTTP_ACCEPT_LANGUAGE="en").get(f"/c/{token}").content.decode()
+    assert "Check in" in english

@@ -1,0 +1,39 @@
+"""Korean first: every string a template marks for translation has a Korean translation.
+
+(A `makemessages` run once silently marked the check-in page's strings obsolete, and the
+person's own check-in page fell back to English; this test catches that.)
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from django.utils import translation
+
+ROOT = Path(__file__).resolve().parents[2]
+TRANS_RE = re.compile(
+    r"""{%\s*trans\s+"((?:[^"\\]|\\.)*)"(?:\s+context\s+"[^"]*")?\s*(?:as\s+\w+\s*)?%}"""
+)
+# Strings that are the same in Korean (codes, names of things).
+SAME_IN_KOREAN = {"PIN", "Jikimi", "API", "TOTP", "SVG", "CSV", "OK"}
+
+
+def template_strings() -> dict[str, str]:
+    found = {}
+    for path in ROOT.rglob("templates/**/*.html"):
+        for match in TRANS_RE.finditer(path.read_text(encoding="utf-8")):
+            found.setdefault(match.group(1), str(path.relative_to(ROOT)))
+    return found
+
+
+def test_it_has_a_korean_translation_for_every_template_string():
+    strings = template_strings()
+    assert len(strings) > 200  # the templates were found
+    with translation.override("ko"):
+        missing = sorted(
+            f"{where}: {text!r}"
+            for text, where in strings.items()
+            if text not in SAME_IN_KOREAN and translation.gettext(text) == text
+        )
+    assert not missing, "no Korean for:\n" + "\n".join(missing)
