@@ -1,3 +1,4 @@
+from drf_spectacular.authentication import SessionScheme
 from rest_framework.authentication import SessionAuthentication
 
 
@@ -12,3 +13,10 @@ class VerifiedSessionAuthentication(SessionAuthentication):
         if not getattr(request._request.user, "is_verified", lambda: False)():
             return None
         return user, auth
+
+
+class VerifiedSessionScheme(SessionScheme):
+    """Describes VerifiedSessionAuthentication in the OpenAPI schema as a cookie session."""
+
+    target_class = "jikimi.api.auth.VerifiedSessionAuthentication"
+    name = "verifiedSession"

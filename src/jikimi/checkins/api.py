@@ -4,6 +4,8 @@ access and writes the audit log. Mounted by the lead at /api/checkins/ (api_urls
 
 from __future__ import annotations
 
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -93,6 +95,9 @@ class PolicySerializer(serializers.ModelSerializer):
 
 
 class AlertList(APIView):
+    serializer_class = AlertSerializer  # for the OpenAPI schema
+
+    @extend_schema(responses=AlertSerializer(many=True))
     def get(self, request):
         alerts = services.alert_board(
             request.user, include_closed=request.query_params.get("all") == "1"
@@ -101,17 +106,23 @@ class AlertList(APIView):
 
 
 class AlertDetail(APIView):
+    serializer_class = AlertSerializer  # for the OpenAPI schema
+
     def get(self, request, alert_id: int):
         return Response(AlertSerializer(services.get_alert(request.user, alert_id)).data)
 
 
 class AlertAcknowledge(APIView):
+    serializer_class = AlertSerializer  # for the OpenAPI schema
+
     def post(self, request, alert_id: int):
         alert = services.acknowledge(request.user, services.get_alert(request.user, alert_id))
         return Response(AlertSerializer(alert).data)
 
 
 class AlertClose(APIView):
+    serializer_class = AlertSerializer  # for the OpenAPI schema
+
     def post(self, request, alert_id: int):
         alert = services.close(
             request.user,
@@ -122,6 +133,9 @@ class AlertClose(APIView):
 
 
 class EnrolmentList(APIView):
+    serializer_class = EnrolmentSerializer  # for the OpenAPI schema
+
+    @extend_schema(responses=EnrolmentSerializer(many=True))
     def get(self, request):
         qs = services.visible_enrolments(request.user).select_related("person")[:500]
         return Response(EnrolmentSerializer(qs, many=True).data)
@@ -156,6 +170,8 @@ class EnrolmentList(APIView):
 
 
 class EnrolmentDetail(APIView):
+    serializer_class = EnrolmentSerializer  # for the OpenAPI schema
+
     def get(self, request, enrolment_id):
         return Response(
             EnrolmentSerializer(services.get_enrolment(request.user, enrolment_id)).data
@@ -163,6 +179,7 @@ class EnrolmentDetail(APIView):
 
 
 class EnrolmentTimeline(APIView):
+    @extend_schema(responses=OpenApiTypes.OBJECT)
     def get(self, request, enrolment_id):
         enrolment = services.get_enrolment(request.user, enrolment_id)
         return Response(
@@ -181,9 +198,12 @@ class EnrolmentTimeline(APIView):
 
 
 class EnrolmentAction(APIView):
+    serializer_class = EnrolmentSerializer  # for the OpenAPI schema
+
     """POST pause {until, reason} | resume | withdraw {reason} | setup-link |
     policy {policy, password}."""
 
+    @extend_schema(operation_id="checkins_enrolments_action")
     def post(self, request, enrolment_id, action: str):
         enrolment = services.get_enrolment(request.user, enrolment_id)
         reason = str(request.data.get("reason", ""))
@@ -224,6 +244,9 @@ def _confirm_password(request) -> None:
 
 
 class PolicyList(APIView):
+    serializer_class = PolicySerializer  # for the OpenAPI schema
+
+    @extend_schema(responses=PolicySerializer(many=True))
     def get(self, request):
         return Response(PolicySerializer(services.policies_for(request.user), many=True).data)
 
@@ -236,6 +259,8 @@ class PolicyList(APIView):
 
 
 class PolicyDetail(APIView):
+    serializer_class = PolicySerializer  # for the OpenAPI schema
+
     def get(self, request, policy_id: int):
         return Response(PolicySerializer(services.get_policy(request.user, policy_id)).data)
 
