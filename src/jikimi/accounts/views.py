@@ -200,7 +200,8 @@ def reauth_view(request: HttpRequest) -> HttpResponse:
     )
 
 
-def _reauth_redirect(request: HttpRequest, next_url: str) -> HttpResponse:
+def reauth_redirect(next_url: str) -> HttpResponse:
+    """Send the user to type their password again, then back to `next_url` (DESIGN §3)."""
     from urllib.parse import urlencode
 
     return redirect(f"{reverse('accounts:reauth')}?{urlencode({'next': next_url})}")
@@ -212,7 +213,7 @@ def account_view(request: HttpRequest) -> HttpResponse:
     device = services.totp_device(request.user)
     show_qr = request.GET.get("qr") == "1"
     if show_qr and not services.recently_authenticated(request):
-        return _reauth_redirect(request, f"{reverse('accounts:account')}?qr=1")
+        return reauth_redirect(f"{reverse('accounts:account')}?qr=1")
     qr = None
     if show_qr and device is not None:
         qr = segno.make(device.config_url(), error="m").svg_data_uri(scale=5, border=2)
@@ -232,7 +233,7 @@ def tokens_view(request: HttpRequest) -> HttpResponse:
     DRF keeps one token per user; it is shown once, right after it is made.
     """
     if not services.recently_authenticated(request):
-        return _reauth_redirect(request, reverse("accounts:tokens"))
+        return reauth_redirect(reverse("accounts:tokens"))
     new_key = None
     if request.method == "POST":
         action = request.POST.get("action")

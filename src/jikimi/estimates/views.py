@@ -14,7 +14,8 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
-from jikimi.accounts.services import AccessDenied
+from jikimi.accounts.services import AccessDenied, recently_authenticated
+from jikimi.accounts.views import reauth_redirect
 
 from . import inapp
 from .charts import upset_chart
@@ -96,6 +97,13 @@ def table_csv(request: HttpRequest) -> HttpResponse:
     ``count``), readable by ``jikimi estimate``; a stratified table has a ``stratum`` column
     before ``count``.
     """
+    try:  # the role first: nobody is asked for a password only to be refused after
+        inapp.require_estimates(request.user)
+    except AccessDenied:
+        raise PermissionDenied from None
+    # An export is a sensitive action: it needs the password again (DESIGN §3).
+    if not recently_authenticated(request):
+        return reauth_redirect(request.get_full_path())
     form = EstimateForm(request.GET, available=_available(request))
     if not form.is_valid():
         return HttpResponse(

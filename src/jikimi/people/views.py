@@ -6,8 +6,6 @@ is NotFound there and 404 here, never 403, so a code cannot be probed.
 
 from __future__ import annotations
 
-from urllib.parse import urlencode
-
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
@@ -18,6 +16,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from jikimi.accounts import services as accounts
 from jikimi.accounts.models import Organisation, User
+from jikimi.accounts.views import reauth_redirect
 from jikimi.audit import services as audit
 from jikimi.linkage.korean import province_code
 
@@ -204,8 +203,7 @@ def person_detail(request: HttpRequest, code: str) -> HttpResponse:
     reveal = request.GET.get("reveal") == "addresses"
     # Seeing an address is a sensitive action: it needs the password again (DESIGN §3).
     if reveal and not accounts.recently_authenticated(request):
-        next_url = reverse("people:detail", args=[code]) + "?reveal=addresses"
-        return redirect(f"{reverse('accounts:reauth')}?{urlencode({'next': next_url})}")
+        return reauth_redirect(reverse("people:detail", args=[code]) + "?reveal=addresses")
     person = _person_or_404(request, code)
     return _detail(request, person, reveal=reveal)
 

@@ -7,26 +7,20 @@ sensitive action (DESIGN §3): the page asks for the password again
 
 from __future__ import annotations
 
-from urllib.parse import urlencode
-
 from django.contrib import messages
 from django.shortcuts import redirect, render
-from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
 from jikimi.accounts import services as accounts
 from jikimi.accounts.models import Role
+from jikimi.accounts.views import reauth_redirect
 from jikimi.people.services import InvalidInput
 
 from .. import services
 from . import staff_view
 
 EDITORS = (Role.ADMIN, Role.SUPERVISOR)
-
-
-def reauth_redirect(next_url: str):
-    return redirect(f"{reverse('accounts:reauth')}?{urlencode({'next': next_url})}")
 
 
 def steps_to_text(steps: list[dict]) -> str:

@@ -12,11 +12,11 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from jikimi.accounts import services as accounts
+from jikimi.accounts.views import reauth_redirect
 from jikimi.people.services import InvalidInput
 
 from .. import services
 from . import staff_view
-from .policies import reauth_redirect
 
 
 @staff_view

@@ -9,6 +9,7 @@ import re
 import pytest
 
 from jikimi.audit.models import AuditEvent
+from jikimi.conftest import PASSWORD
 from jikimi.estimates import inapp
 from jikimi.estimates.services import estimate_population
 from jikimi.estimates.tables import read_capture_csv
@@ -122,9 +123,23 @@ def test_it_refuses_case_workers_and_anonymous_users(client, staff, login, my3):
     assert client.get(URL + "table.csv", {"lists": ["A", "B"]}).status_code == 403
 
 
+def reauthenticated(client):
+    """Type the password again, as the re-authentication page asks (DESIGN §3)."""
+    assert client.post("/accounts/reauth", {"password": PASSWORD}).status_code == 302
+    return client
+
+
+def test_it_asks_for_the_password_before_an_export(client, staff, login, my3):
+    login(client, staff["analyst"])
+    response = client.get(URL + "table.csv", {"lists": ["A", "B", "C"]})
+    assert response.status_code == 302 and "/accounts/reauth?next=" in response["Location"]
+    reauthenticated(client)
+    assert client.get(URL + "table.csv", {"lists": ["A", "B", "C"]}).status_code == 200
+
+
 def test_it_downloads_the_unsuppressed_table_marked_internal(client, staff, login, orgs):
     build(orgs[0], "conting_spina_bifida_NY_by_ethnicity.csv")
-    login(client, staff["analyst"])
+    reauthenticated(login(client, staff["analyst"]))
     response = client.get(URL + "table.csv", {"lists": ["S1", "S2", "S3"]})
     assert response.status_code == 200
     assert response["X-Jikimi-Classification"] == "internal"
@@ -144,7 +159,7 @@ def test_it_downloads_a_stratified_table_readable_as_strata(client, staff, login
         "conting_spina_bifida_NY_by_ethnicity.csv",
         attrs=lambda row: {"province": {"caucasian": "KP-01"}.get(row["eth"], "")},
     )
-    login(client, staff["analyst"])
+    reauthenticated(login(client, staff["analyst"]))
     response = client.get(
         URL + "table.csv", {"lists": ["S1", "S2", "S3"], "stratify_by": "province"}
     )
@@ -158,6 +173,6 @@ def test_it_downloads_a_stratified_table_readable_as_strata(client, staff, login
 
 def test_it_neutralises_formulas_in_list_names(client, staff, login, orgs):
     build(orgs[0], MY3, prefix="=")
-    login(client, staff["analyst"])
+    reauthenticated(login(client, staff["analyst"]))
     response = client.get(URL + "table.csv", {"lists": ["=A", "=B"]})
     assert response.content.decode().splitlines()[0] == "'=A,'=B,count"
