@@ -290,7 +290,17 @@ def _cpu_seconds(pid: int) -> float:
     return total
 
 
-def bench_web(db: str, env: dict, clients: int = 32, per_client: int = 60) -> None:
+def _recorded_checkins() -> dict[str, int]:
+    from django.db import connection
+    from django.db.models import Count
+
+    from jikimi.checkins.models import CheckIn
+
+    connection.close()  # a fresh read of what the server's processes committed
+    return dict(CheckIn.objects.values_list("kind").annotate(n=Count("id")).order_by())
+
+
+def bench_web(db: str, env: dict, clients: int = 32, per_client: int = 200) -> None:
     import threading
 
     from jikimi.notify.testing import free_port
@@ -327,9 +337,15 @@ def bench_web(db: str, env: dict, clients: int = 32, per_client: int = 60) -> No
         proc.wait(timeout=10)
     rate = len(latencies) / seconds
     p95 = _percentile(latencies, 0.95) * 1000
+    # Every answer looks the same whatever happened, so count what the server recorded.
+    recorded = _recorded_checkins()
+    expected = {"ok": len(latencies) + len(people_)}
+    if recorded != expected:
+        raise RuntimeError(f"the server recorded {recorded}, expected {expected}")
     emit(
         {
             "bench": "checkins.web_checkins",
+            "recorded_ok_checkins": recorded["ok"],
             "db": db,
             "clients": clients,
             "requests": len(latencies),

@@ -106,12 +106,18 @@ TEMPLATES = [
 
 # --- Database: SQLite in JIKIMI_HOME unless DATABASE_URL says otherwise ---------------------
 if os.environ.get("DATABASE_URL"):
+    # No health checks: on PostgreSQL each is a round trip per request; a broken connection
+    # fails one request and Django drops it.
     DATABASES = {"default": dj_database_url.parse(os.environ["DATABASE_URL"], conn_max_age=60)}
 else:
     DATABASES = {
         "default": {
             "ENGINE": "django.db.backends.sqlite3",
             "NAME": JIKIMI_HOME / "jikimi.sqlite3",
+            # Keep the connection: opening one (with its PRAGMAs) cost more than a check-in's
+            # SQL; the health check replaces a connection that broke.
+            "CONN_MAX_AGE": 600,
+            "CONN_HEALTH_CHECKS": True,
             # WAL + a busy timeout let the web process and the monitor write side by side.
             "OPTIONS": {
                 "timeout": 20,
@@ -199,6 +205,11 @@ SECURE_SSL_REDIRECT = _https
 SECURE_HSTS_SECONDS = 31536000 if _https else 0
 if _https:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+# Reverse proxies whose X-Forwarded-For is believed (jikimi.core.net.client_ip), e.g.
+# "127.0.0.1,10.0.0.0/8". Empty: the connecting address is the client.
+JIKIMI_TRUSTED_PROXIES = [
+    p.strip() for p in os.environ.get("JIKIMI_TRUSTED_PROXIES", "").split(",") if p.strip()
+]
 
 # --- REST API ---------------------------------------------------------------------------
 REST_FRAMEWORK = {

@@ -62,15 +62,23 @@ def record(
         organisation_id = getattr(actor, "organisation_id", None)
     # Inside the caller's transaction no savepoint is needed: if this append fails, the act it
     # records must fail with it. The head row lock serialises appenders either way.
-    in_outer = transaction.get_connection().in_atomic_block
-    with transaction.atomic(savepoint=not in_outer):
-        head = AuditHead.objects.select_for_update().filter(id=1).first()
-        if head is None:  # the very first event of an install
-            head, _ = AuditHead.objects.select_for_update().get_or_create(id=1)
-        ev_id = head.last_id + 1
+    connection = transaction.get_connection()
+    in_outer = connection.in_atomic_block
+    with transaction.atomic(savepoint=not in_outer), connection.cursor() as cursor:
+        sql = _statements(connection)
+        # Plain SQL: every check-in and every read of a person appends here, and the ORM's
+        # query compilation cost more than the three statements themselves.
+        cursor.execute(sql["head"])
+        found = cursor.fetchone()
+        if found is None:  # the very first event of an install
+            AuditHead.objects.get_or_create(id=1)
+            cursor.execute(sql["head"])
+            found = cursor.fetchone()
+        last_id, last_hash = found
+        ev_id = last_id + 1
         at = timezone.now()  # both databases keep microseconds, so the hash survives storage
         digest = hashlib.sha256(
-            head.last_hash.encode()
+            last_hash.encode()
             + _canonical(
                 ev_id,
                 at,
@@ -80,24 +88,64 @@ def record(
                 object_type,
                 object_ref,
                 detail,
-                head.last_hash,
+                last_hash,
             )
         ).hexdigest()
-        event = AuditEvent.objects.create(
-            id=ev_id,
-            at=at,
-            actor_id=actor_id,
-            organisation_id=organisation_id,
-            action=action,
-            object_type=object_type,
-            object_ref=object_ref,
-            detail=detail,
-            prev_hash=head.last_hash,
-            row_hash=digest,
+        fields = AuditEvent._meta.get_field
+        cursor.execute(
+            sql["insert"],
+            [
+                ev_id,
+                fields("at").get_db_prep_save(at, connection),
+                actor_id,
+                organisation_id,
+                action,
+                object_type,
+                object_ref,
+                fields("detail").get_db_prep_save(detail, connection),
+                last_hash,
+                digest,
+            ],
         )
-        head.last_id, head.last_hash = ev_id, digest
-        head.save(update_fields=["last_id", "last_hash"])
+        cursor.execute(sql["advance"], [ev_id, digest])
+    event = AuditEvent(
+        id=ev_id,
+        at=at,
+        actor_id=actor_id,
+        organisation_id=organisation_id,
+        action=action,
+        object_type=object_type,
+        object_ref=object_ref,
+        detail=detail,
+        prev_hash=last_hash,
+        row_hash=digest,
+    )
+    event._state.adding, event._state.db = False, connection.alias
     return event
+
+
+_SQL: dict[str, dict[str, str]] = {}
+
+
+def _statements(connection) -> dict[str, str]:
+    """The three statements of an append, for this database (built once per vendor)."""
+    if connection.vendor not in _SQL:
+        q = connection.ops.quote_name
+        head, event = q(AuditHead._meta.db_table), q(AuditEvent._meta.db_table)
+        lock = " FOR UPDATE" if connection.features.has_select_for_update else ""
+        columns = ", ".join(
+            q(c)
+            for c in (
+                "id", "at", "actor_id", "organisation_id", "action", "object_type",
+                "object_ref", "detail", "prev_hash", "row_hash",
+            )
+        )  # fmt: skip
+        _SQL[connection.vendor] = {
+            "head": f"SELECT {q('last_id')}, {q('last_hash')} FROM {head} WHERE {q('id')} = 1{lock}",  # noqa: E501, S608
+            "insert": f"INSERT INTO {event} ({columns}) VALUES ({', '.join(['%s'] * 10)})",  # noqa: S608
+            "advance": f"UPDATE {head} SET {q('last_id')} = %s, {q('last_hash')} = %s WHERE {q('id')} = 1",  # noqa: E501, S608
+        }
+    return _SQL[connection.vendor]
 
 
 @dataclass(frozen=True)

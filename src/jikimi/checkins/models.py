@@ -250,3 +250,15 @@ class Task(models.Model):
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["alert", "kind"], name="task_once")]
+
+
+class IpStrike(models.Model):
+    """Wrong PINs from one address in the current window, shared by every web process.
+
+    `key` is a keyed hash of the address (no IP is stored). Rows of ended windows are
+    deleted by the monitor (`services.prune_ip_strikes`).
+    """
+
+    key = models.CharField(max_length=64, primary_key=True)
+    window_start = models.DateTimeField(db_index=True)
+    wrong = models.PositiveIntegerField(default=0)

@@ -27,7 +27,7 @@ from jikimi.notify import services as outbox
 from jikimi.notify.bulk import preparers, unnest
 from jikimi.notify.services import Notification
 
-from . import notifications
+from . import notifications, services
 from .models import (
     PRIORITY,
     Alert,
@@ -45,6 +45,7 @@ log = logging.getLogger("jikimi.checkins")
 
 # One transaction (one commit, one round trip per statement) per 1,000 due enrolments.
 BATCH = 1000
+PRUNE_EVERY_SECONDS = 60  # forget ended wrong-PIN windows of web addresses
 
 
 @dataclass
@@ -469,11 +470,15 @@ def monitor_loop(
     An error in one pass (a database restart, say) is logged and the loop goes on: a
     monitor that stops silently is exactly the failure this app exists to prevent.
     """
+    pruned_at = 0.0
     while not stop.is_set():
         started = time.monotonic()
         try:
             close_old_connections()
             run_once(deliver=deliver, lease_seconds=lease_seconds)
+            if started - pruned_at >= PRUNE_EVERY_SECONDS:
+                services.prune_ip_strikes()
+                pruned_at = started
         except Exception:
             log.exception("monitor pass failed; retrying")
             try:

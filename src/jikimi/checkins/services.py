@@ -21,7 +21,6 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, connection, transaction
 from django.db.models import QuerySet
@@ -46,6 +45,7 @@ from .models import (
     Enrolment,
     EnrolmentStatus,
     EscalationPolicy,
+    IpStrike,
     Phase,
     Target,
 )
@@ -430,7 +430,7 @@ def enrolment_for_token(token: str) -> Enrolment | None:
 
 
 def _ip_key(ip: str) -> str:
-    return "checkin-wrong-ip:" + blind_index("ip", ip or "-")
+    return blind_index("checkin-wrong-ip", ip or "-")
 
 
 class PersonAction:
@@ -466,10 +466,7 @@ def record_checkin(
     inside the transaction, under the row lock, saving a query per check-in.
     """
     now = now or timezone.now()
-    # Per-IP limit for the web only: SMS all arrive from the gateway's address, and a shared
-    # counter would let one person's typos lock everyone out.
-    ip_key = _ip_key(ip)
-    ip_wrong = cache.get(ip_key, 0) if ip else 0
+    connection.ensure_connection()  # not while holding the write gate
     with _sqlite_writer_gate(), transaction.atomic():
         if token is not None:
             row = (
@@ -483,6 +480,11 @@ def record_checkin(
             pins.classify("-", "", "", pin)  # the same work as a real check
             return "unknown"
         kind = pins.classify(row.pk, row.pin_hash, row.duress_hash, pin)
+        # Per-address limit for the web only: SMS all arrive from the gateway's address, and
+        # a shared counter would let one person's typos lock everyone out. A right and a
+        # duress PIN do the same read; only a wrong one adds to the count (and waits for
+        # that row's lock).
+        ip_wrong = _ip_strikes(ip, now, add=kind == "wrong") if ip else 0
         in_window = (
             row.wrong_window_start is not None and now - row.wrong_window_start < WRONG_WINDOW
         )
@@ -533,9 +535,42 @@ def record_checkin(
             organisation_id=row.organisation_id,
             detail={"channel": channel, "kind": checkin_kind},
         )
-    if kind == "wrong" and ip:
-        cache.set(ip_key, ip_wrong + 1, int(WRONG_WINDOW.total_seconds()))
     return checkin_kind
+
+
+def _ip_strikes(ip: str, now: datetime, *, add: bool) -> int:
+    """Wrong PINs from this address in its current window (shared by every web process,
+    read in the check-in's transaction); with `add`, count one more. Returns the count
+    before this attempt."""
+    q = connection.ops.quote_name
+    table = q(IpStrike._meta.db_table)
+    key, start, count = q("key"), q("window_start"), q("wrong")
+    at = IpStrike._meta.get_field("window_start")
+    ip_key = _ip_key(ip)
+    stale = at.get_db_prep_save(now - WRONG_WINDOW, connection)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT {count} FROM {table} WHERE {key} = %s AND {start} > %s",  # noqa: S608
+            [ip_key, stale],
+        )
+        found = cursor.fetchone()
+        if add:
+            cursor.execute(
+                f"INSERT INTO {table} ({key}, {start}, {count}) VALUES (%s, %s, 1) "  # noqa: S608
+                f"ON CONFLICT ({key}) DO UPDATE SET "
+                f"{count} = CASE WHEN {table}.{start} <= %s THEN 1 ELSE {table}.{count} + 1 END, "
+                f"{start} = CASE WHEN {table}.{start} <= %s THEN excluded.{start} "
+                f"ELSE {table}.{start} END",
+                [ip_key, at.get_db_prep_save(now, connection), stale, stale],
+            )
+    return found[0] if found else 0
+
+
+def prune_ip_strikes(now: datetime | None = None) -> int:
+    """Forget addresses whose window has ended (the monitor calls this now and then)."""
+    now = now or timezone.now()
+    deleted, _ = IpStrike.objects.filter(window_start__lte=now - WRONG_WINDOW).delete()
+    return deleted
 
 
 _GATE = threading.Lock()

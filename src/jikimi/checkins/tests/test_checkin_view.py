@@ -220,3 +220,58 @@ def test_it_speaks_korean_to_the_person_by_default(enrol):
     assert "감사합니다" in answer
     english = Client(HTTP_ACCEPT_LANGUAGE="en").get(f"/c/{token}").content.decode()
     assert "Check in" in english
+
+
+def test_too_many_wrong_pins_from_one_address_lock_every_link_it_tries(enrol, staff):
+    """The per-address count lives in the database (shared by every web worker), keyed by
+    a keyed hash of the address; it spans links, and ends with its window."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from jikimi.checkins.models import IpStrike
+    from jikimi.people import services as people
+
+    cw = staff["caseworker"]
+    links = []
+    for i in range(services.IP_WRONG_LIMIT // 3 + 1):
+        someone = people.create_person(cw, name=f"시험 {i}")
+        people.record_consent(cw, someone, purpose="checkins", granted=True, method="written")
+        links.append(enrol(someone))
+    now = timezone.now()
+    attacker, neighbour = "203.0.113.7", "198.51.100.4"
+    tries = 0
+    for enrolment, _token in links:  # 3 wrong PINs per link: below each link's own lock
+        for _ in range(3):
+            if tries < services.IP_WRONG_LIMIT:
+                kind = services.record_checkin(
+                    enrolment, "0001", channel="web", ip=attacker, now=now
+                )
+                assert kind == "wrong"
+                tries += 1
+    fresh, _ = links[-1]
+    assert services.record_checkin(fresh, "2580", channel="web", ip=attacker, now=now) == "locked"
+    # Another address, and SMS (all from the gateway), are not affected.
+    assert services.record_checkin(fresh, "2580", channel="web", ip=neighbour, now=now) == "ok"
+    assert services.record_checkin(fresh, "2580", channel="sms", now=now) == "ok"
+    # The duress PIN always counts.
+    assert services.record_checkin(fresh, "1397", channel="web", ip=attacker, now=now) == "duress"
+    # Stored under a keyed hash, never the address itself.
+    assert IpStrike.objects.count() == 1  # only wrong PINs leave a row
+    assert not IpStrike.objects.filter(key__contains="203.0.113").exists()
+    assert IpStrike.objects.get(wrong__gt=0).wrong == services.IP_WRONG_LIMIT
+    # The window ends: the address may check in again, and the monitor forgets it.
+    later = now + services.WRONG_WINDOW + timedelta(seconds=1)
+    assert services.record_checkin(fresh, "2580", channel="web", ip=attacker, now=later) == "ok"
+    assert services.prune_ip_strikes(later + services.WRONG_WINDOW) == 1
+    assert not IpStrike.objects.exists()
+
+
+def test_behind_a_trusted_proxy_it_counts_the_forwarded_address(enrol, settings):
+    from jikimi.checkins.models import IpStrike
+
+    settings.JIKIMI_TRUSTED_PROXIES = ["127.0.0.1"]
+    _enrolment, token = enrol()
+    client = Client(REMOTE_ADDR="127.0.0.1", HTTP_X_FORWARDED_FOR="198.51.100.9")
+    post(client, token, "0001")
+    assert IpStrike.objects.get().key == services._ip_key("198.51.100.9")

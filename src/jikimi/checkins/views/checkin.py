@@ -22,6 +22,8 @@ from django.template.loader import render_to_string
 from django.utils.translation import get_language
 from django.views.decorators.http import require_http_methods
 
+from jikimi.core.net import client_ip
+
 from .. import services
 
 ACTIONS = {
@@ -104,7 +106,7 @@ def checkin(request, token: str):
         request.POST.get("pin", "")[:32],
         token=token,
         channel="web",
-        ip=request.META.get("REMOTE_ADDR", ""),
+        ip=client_ip(request),
         action=action,
         pause_days=days,
     )
