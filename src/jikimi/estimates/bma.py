@@ -27,6 +27,7 @@ from functools import lru_cache
 import numpy as np
 from scipy import special
 
+from .messages import _
 from .tables import CaptureTable
 
 MAX_LISTS = 6
@@ -174,10 +175,13 @@ def posterior(
     """
     k = table.k
     if not 2 <= k <= MAX_LISTS:
-        raise ValueError(f"model averaging over decomposable graphs supports 2-{MAX_LISTS} lists")
+        raise ValueError(
+            _("model averaging over decomposable graphs supports 2 to %(max)d lists, not %(k)d")
+            % {"max": MAX_LISTS, "k": k}
+        )
     delta = 2.0**-k if delta is None else float(delta)
     if delta <= 0:
-        raise ValueError("delta must be positive")
+        raise ValueError(_("delta must be positive"))
     n = table.observed
     graphs = decomposable_graphs(k)
     coef = np.zeros((len(graphs), 1 << k))
@@ -259,8 +263,11 @@ def estimate(table: CaptureTable, level: float = 0.95, **opts):
     warnings = []
     if post.tail_mass > TAIL_MASS_LIMIT:
         warnings.append(
-            f"{post.tail_mass:.2%} of the posterior lies in the top 5% of the grid (N up to "
-            f"{post.totals[-1]:,.0f}): the upper limit is not pinned down by the data"
+            _(
+                "%(share)s of the posterior lies in the top 5%% of the grid (N up to %(top)s): "
+                "the upper limit is not pinned down by the data"
+            )
+            % {"share": f"{post.tail_mass:.2%}", "top": f"{post.totals[-1]:,.0f}"}
         )
     prior_text = "1/N" if opts.get("prior", "inverse") == "inverse" else "negative binomial"
     model = (

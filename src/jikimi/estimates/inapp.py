@@ -15,6 +15,8 @@ the audit log with the lists, method and stratification (no personal data).
 
 from __future__ import annotations
 
+import dataclasses
+import hashlib
 import math
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -22,7 +24,9 @@ from dataclasses import dataclass, field
 from typing import Any
 from uuid import UUID
 
+from django.core.cache import cache
 from django.db.models import Count, F, Q
+from django.utils.translation import gettext, gettext_noop
 from django.utils.translation import gettext as _
 
 from jikimi.accounts import services as accounts
@@ -32,6 +36,7 @@ from jikimi.people.models import SourceRecord
 from jikimi.people.services import visible_people
 
 from .loglinear import NoFiniteEstimate
+from .messages import Message, localised
 from .services import METHODS, Estimate, EstimationInputError, estimate_population
 from .tables import MAX_LISTS, CaptureTable, table_from_counts
 
@@ -41,6 +46,12 @@ UNKNOWN_STRATUM = "unknown"
 MIN_STRATUM_OBSERVED = 10  # below this a stratum gets a reason, not a number
 MAX_STRATA = 60
 SUPPRESS_BELOW = 5  # published counts 1..4 are shown as "<5"
+# Results are cached by table and options (aggregate figures only, no personal data), so that
+# looking at a stratified result again, or downloading its table, does not rerun the samplers.
+# The version changes whenever the engine's numbers would.
+CACHE_VERSION = "estimates-2"
+CACHE_SECONDS = 24 * 3600
+LCMCR_CHAIN_OPTIONS = ("burnin", "samples", "thin")
 
 ClusterFn = Callable[[Iterable[UUID]], Mapping[UUID, Any]]
 
@@ -121,7 +132,9 @@ def _stratum_value(person: dict, stratify_by: str) -> str | None:
         return f"{value // 10 * 10}s" if value else None
     if stratify_by == "province":
         return person["province"] or None
-    raise EstimateRequestError({"stratify_by": f"unknown stratification {stratify_by!r}"})
+    raise EstimateRequestError(
+        {"stratify_by": _("unknown stratification %(name)s") % {"name": repr(stratify_by)}}
+    )
 
 
 def _stratum_sort_key(key: str) -> tuple:
@@ -246,12 +259,20 @@ def capture_histories(
 
     if conflicts:
         warnings.append(
-            f"{conflicts} linked individual(s) have people that disagree on {stratify_by}; "
-            "the most common value was used"
+            Message(
+                gettext_noop(
+                    "%(n)d linked individual(s) have people that disagree on %(field)s; the most "
+                    "common value was used"
+                )
+            )
+            % {"n": conflicts, "field": stratify_by}
         )
     if len(by_stratum) > MAX_STRATA:
         raise EstimateRequestError(
-            {"stratify_by": f"{len(by_stratum)} strata; at most {MAX_STRATA} are supported"}
+            {
+                "stratify_by": _("%(n)d strata; at most %(max)d are supported")
+                % {"n": len(by_stratum), "max": MAX_STRATA}
+            }
         )
     strata = {
         key: table_from_counts(names, dict(by_stratum[key]))
@@ -329,26 +350,81 @@ class InAppEstimate:
 def _estimate_one(
     stratum: str | None, table: CaptureTable, method: str, level: float, seed, opts: dict
 ) -> StratumResult:
+    """One table's estimate, or the reason there is none (in English: see ``localise``)."""
     if stratum is not None and table.observed < MIN_STRATUM_OBSERVED:
         return StratumResult(
             stratum,
             table,
-            reason=f"too few people for an estimate ({table.observed} observed; "
-            f"at least {MIN_STRATUM_OBSERVED} are needed)",
+            reason=Message(
+                gettext_noop(
+                    "too few people for an estimate (%(n)d observed; at least %(min)d are needed)"
+                )
+            )
+            % {"n": table.observed, "min": MIN_STRATUM_OBSERVED},
         )
     if table.observed == 0:
-        return StratumResult(stratum, table, reason="no one is on any of the chosen lists")
+        return StratumResult(
+            stratum, table, reason=Message(gettext_noop("no one is on any of the chosen lists"))
+        )
+    if (
+        stratum is not None
+        and method == "lcmcr"
+        and not any(k in opts for k in LCMCR_CHAIN_OPTIONS)
+    ):
+        # Strata: the sampler's quick chain, rerun at full length if it fails the check.
+        opts = {**opts, "quick": True}
+    estimate, reason = _cached_estimate(table, method, level, seed, opts)
+    if reason is not None:
+        if stratum is None and not isinstance(reason, NoFiniteEstimate):
+            raise EstimateRequestError({"method": localised(reason.args[0], gettext)})
+        return StratumResult(stratum, table, reason=_reason(reason))
+    if not math.isfinite(estimate.estimate):
+        return StratumResult(
+            stratum, table, reason=Message(gettext_noop("no finite estimate exists"))
+        )
+    return StratumResult(stratum, table, estimate=estimate)
+
+
+def _reason(exc: Exception) -> str:
+    return exc.args[0] if exc.args else str(exc)
+
+
+def _cached_estimate(
+    table: CaptureTable, method: str, level: float, seed, opts: dict
+) -> tuple[Estimate | None, Exception | None]:
+    """``estimate_population`` on a table, or the error that stopped it; cached by the table's
+    counts and every option, so the same request gives the same numbers without rerunning."""
+    key_text = repr(
+        (
+            CACHE_VERSION,
+            table.lists,
+            table.counts.tolist(),
+            method,
+            level,
+            seed,
+            sorted(opts.items()),
+        )
+    )
+    key = "jikimi:estimate:" + hashlib.sha256(key_text.encode()).hexdigest()
+    hit = cache.get(key)
+    if hit is not None:
+        return hit
     try:
-        result = estimate_population(table, method=method, level=level, seed=seed, **opts)
-    except NoFiniteEstimate as exc:
-        return StratumResult(stratum, table, reason=str(exc))
-    except (EstimationInputError, ValueError) as exc:
-        if stratum is None:
-            raise EstimateRequestError({"method": str(exc)}) from None
-        return StratumResult(stratum, table, reason=str(exc))
-    if not math.isfinite(result.estimate):
-        return StratumResult(stratum, table, reason="no finite estimate exists")
-    return StratumResult(stratum, table, estimate=result)
+        value = (estimate_population(table, method=method, level=level, seed=seed, **opts), None)
+    except (NoFiniteEstimate, EstimationInputError, ValueError) as exc:
+        value = (None, exc)
+    cache.set(key, value, CACHE_SECONDS)
+    return value
+
+
+def localise(result: StratumResult) -> StratumResult:
+    """The result with the engine's messages (reason, warnings) in the active language."""
+    estimate = result.estimate
+    if estimate is not None:
+        estimate = dataclasses.replace(
+            estimate, warnings=[localised(w, gettext) for w in estimate.warnings]
+        )
+    return dataclasses.replace(result, estimate=estimate, reason=localised(result.reason, gettext))
 
 
 def run_estimate(
@@ -365,7 +441,10 @@ def run_estimate(
     """Capture histories for the user's data, then one estimate for the total and each stratum.
 
     A stratum with fewer than ``MIN_STRATUM_OBSERVED`` people, or whose lists fail the
-    existence check, carries the reason instead of a number; so can the total.
+    existence check, carries the reason instead of a number; so can the total. Reasons and
+    warnings are in the active language. With ``lcmcr`` each stratum runs the sampler's quick
+    chain (``lcmcr.QUICK``, with the full chain when it fails the convergence check); the
+    total runs the full chain, as the command does.
     """
     errors: dict[str, str] = {}
     if method not in METHODS:
@@ -387,11 +466,14 @@ def run_estimate(
         require_estimates(user)
         raise EstimateRequestError(errors)
     histories = capture_histories(user, lists=lists, stratify_by=stratify_by, cluster_of=cluster_of)
-    total = _estimate_one(None, histories.total, method, level, seed, opts)
+    total = localise(_estimate_one(None, histories.total, method, level, seed, opts))
     strata = [
-        _estimate_one(key, table, method, level, seed, opts)
+        localise(_estimate_one(key, table, method, level, seed, opts))
         for key, table in histories.strata.items()
     ]
+    histories = dataclasses.replace(
+        histories, warnings=[localised(w, gettext) for w in histories.warnings]
+    )
     audit.record(
         "estimate.run",
         actor=user,

@@ -27,13 +27,17 @@ import numba
 import numpy as np
 from scipy import optimize, special, stats
 
+from .messages import _
 from .tables import CaptureTable
 
 Term = tuple[int, ...]  # an interaction: sorted indices of two or more lists
 
 
 class NoFiniteEstimate(Exception):
-    """The data cannot give a finite population estimate (the command exits 3)."""
+    """The data cannot give a finite population estimate (the command exits 3).
+
+    ``args[0]`` is the reason, as an engine message the app can translate.
+    """
 
 
 @dataclass
@@ -178,18 +182,22 @@ def explain_no_estimate(table: CaptureTable) -> str:
     totals = table.list_totals()
     empty = [name for name, total in zip(table.lists, totals, strict=True) if not total]
     if empty:
-        return f"no one is on list(s) {', '.join(empty)}"
+        return _("no one is on list(s) %(lists)s") % {"lists": ", ".join(empty)}
     if len(groups) > 1:
         sets = "; ".join("{" + ", ".join(g) + "}" for g in groups)
-        return (
+        return _(
             "the lists fall into groups that share no one, so nothing links them and the number "
-            f"missed is unbounded: {sets}"
-        )
+            "missed is unbounded: %(groups)s"
+        ) % {"groups": sets}
     pairs = [
         f"{table.lists[i]}/{table.lists[j]}" for (i, j), c in table.pair_overlaps().items() if not c
     ]
-    detail = f" (pairs with no one in common: {', '.join(pairs)})" if pairs else ""
-    return "the lists overlap too little for a finite maximum likelihood estimate" + detail
+    if pairs:
+        return _(
+            "the lists overlap too little for a finite maximum likelihood estimate (pairs with "
+            "no one in common: %(pairs)s)"
+        ) % {"pairs": ", ".join(pairs)}
+    return _("the lists overlap too little for a finite maximum likelihood estimate")
 
 
 def require_finite_estimate(table: CaptureTable) -> None:
@@ -197,8 +205,8 @@ def require_finite_estimate(table: CaptureTable) -> None:
     exists, identifiable = check_model(table, ())
     if not (exists and identifiable):
         raise NoFiniteEstimate(
-            f"no finite estimate exists for lists {', '.join(table.lists)}: "
-            + explain_no_estimate(table)
+            _("no finite estimate exists for lists %(lists)s: %(reason)s")
+            % {"lists": ", ".join(table.lists), "reason": explain_no_estimate(table)}
         )
 
 
@@ -217,7 +225,7 @@ def _newton_poisson(x, y, beta, max_iter):
         ll += y[i] * eta[i] - mu[i]
     converged = False
     info = (x.T * mu) @ x
-    for _ in range(max_iter):
+    for _iteration in range(max_iter):
         grad = x.T @ (y - mu)
         step = np.linalg.solve(info, grad)
         beta_new = beta + step
@@ -285,7 +293,7 @@ def fit_model(
     loglik = float(y @ np.log(mu) - mu.sum() - special.gammaln(y + 1.0).sum())
     fit = LoglinearFit(table, fitted_terms, empty_terms, keep, beta, cov, mu, loglik)
     if not converged:
-        fit.warnings.append("the Poisson fit did not converge; the estimate may be unreliable")
+        fit.warnings.append(_("the Poisson fit did not converge; the estimate may be unreliable"))
     return fit
 
 
@@ -299,17 +307,42 @@ def independence(table: CaptureTable) -> LoglinearFit:
 # Stepwise selection (SparseMSE)
 
 
-def stepwise(table: CaptureTable, p_threshold: float = 0.02, check_first: bool = True):
-    """SparseMSE's forward stepwise selection of two-list interactions.
+STEPWISE_RULES = ("pvalue", "aic")
+
+
+def require_rule(rule: str) -> None:
+    """Raise ValueError for a stepwise rule other than ``STEPWISE_RULES``."""
+    if rule not in STEPWISE_RULES:
+        raise ValueError(
+            _("unknown stepwise rule %(rule)s; choose one of %(choices)s")
+            % {"rule": repr(rule), "choices": ", ".join(STEPWISE_RULES)}
+        )
+
+
+def stepwise(
+    table: CaptureTable,
+    p_threshold: float = 0.02,
+    check_first: bool = True,
+    rule: str = "pvalue",
+):
+    """Forward stepwise selection of two-list interactions (Chan, Silverman & Vincent 2021).
 
     Steps: 1. fit main effects; 2. for each two-list term not yet in the model, compare the
     number of people on both lists with its Poisson mean under the current fit, giving a
-    one-sided Poisson p-value; 3. among terms whose model passes the existence and
-    identifiability checks, add the one with the smallest p-value if it is below
-    ``p_threshold`` (ties: the first pair in list order); 4. refit and repeat until nothing
-    qualifies. This is the rule of SparseMSE 2.0.1's ``stepwisefit``, which the reference values
-    were computed with.
+    one-sided Poisson p-value; 3. the candidates are the terms with a p-value below
+    ``p_threshold`` whose model passes the existence and identifiability checks; 4. add one
+    candidate, refit and repeat until none is left.
+
+    Which candidate is added in step 4 is the ``rule``:
+
+    * ``"pvalue"`` (default): the one with the smallest p-value (ties: the first pair in list
+      order). This is SparseMSE 2.0.1's ``stepwisefit``, the code that computed the reference
+      values, and it reproduces them all.
+    * ``"aic"``: the one whose refitted model has the lowest AIC (the wording of the issue and
+      of the SparseMSE paper: "the interaction that lowers AIC most, p < 0.02"). It fits every
+      candidate at every step, so it costs more.
     """
+    require_rule(rule)
     if check_first:
         require_finite_estimate(table)
     k = table.k
@@ -328,16 +361,22 @@ def stepwise(table: CaptureTable, p_threshold: float = 0.02, check_first: bool =
             for idx, p in enumerate(p_values)
             if pairs[idx] not in included and p < p_threshold
         )
-        chosen = None
+        chosen: tuple[Term, LoglinearFit] | None = None
         for _p, idx in order:
-            exists, identifiable = check_model(table, tuple(included) + (pairs[idx],))
-            if exists and identifiable:
-                chosen = pairs[idx]
+            terms = (*included, pairs[idx])
+            exists, identifiable = check_model(table, terms)
+            if not (exists and identifiable):
+                continue
+            candidate = fit_model(table, terms, warm=fit)
+            if rule == "pvalue":
+                chosen = (pairs[idx], candidate)
                 break
+            if chosen is None or candidate.aic < chosen[1].aic - 1e-9:
+                chosen = (pairs[idx], candidate)
         if chosen is None:
             break
-        included.append(chosen)
-        fit = fit_model(table, tuple(included), warm=fit)
+        included.append(chosen[0])
+        fit = chosen[1]
     return fit
 
 
@@ -348,6 +387,7 @@ def bca_interval(
     level: float = 0.95,
     seed: int = 1234,
     p_threshold: float = 0.02,
+    rule: str = "pvalue",
 ) -> tuple[tuple[float, float], dict]:
     """BCa bootstrap interval for the stepwise estimate (Chan, Silverman & Vincent §3.3).
 
@@ -365,7 +405,7 @@ def bca_interval(
     for b in range(replicates):
         sample = table.with_counts(rng.multinomial(n, probs))
         try:
-            boot[b] = stepwise(sample, p_threshold).estimate
+            boot[b] = stepwise(sample, p_threshold, rule=rule).estimate
         except NoFiniteEstimate:
             boot[b] = math.inf
             failed += 1
@@ -375,7 +415,7 @@ def bca_interval(
             reduced = table.counts.copy()
             reduced[cell] -= 1
             try:
-                jack[cell] = stepwise(table.with_counts(reduced), p_threshold).estimate
+                jack[cell] = stepwise(table.with_counts(reduced), p_threshold, rule=rule).estimate
             except NoFiniteEstimate:
                 jack[cell] = math.inf
     weights = table.counts.astype(float)
@@ -488,10 +528,13 @@ def best_bic(table: CaptureTable, max_order: int | None = None) -> LoglinearFit:
                 if fit is not None and fit.bic < best.bic - 1e-9:
                     best, improved = fit, True
         warnings.append(
-            f"with {k} lists the BIC search is greedy (one term added or removed at a time), "
-            "not exhaustive"
+            _(
+                "with %(k)d lists the BIC search is greedy (one term added or removed at a time), "
+                "not exhaustive"
+            )
+            % {"k": k}
         )
     if best is None:  # pragma: no cover - the independence model passed the check above
-        raise NoFiniteEstimate("no hierarchical model has a finite estimate")
+        raise NoFiniteEstimate(_("no hierarchical model has a finite estimate"))
     best.warnings.extend(warnings)
     return best

@@ -14,6 +14,7 @@ import numpy as np
 
 from . import loglinear
 from .loglinear import NoFiniteEstimate
+from .messages import _
 from .tables import CaptureTable
 
 METHODS = ("independence", "stepwise", "bic", "bma", "lcmcr")
@@ -21,7 +22,7 @@ DEFAULT_SEED = 12345
 
 
 class EstimationInputError(ValueError):
-    """An option is out of range (the command exits 2)."""
+    """An option is out of range (the command exits 2). ``args[0]``: an engine message."""
 
 
 @dataclass
@@ -59,8 +60,11 @@ def _drop_empty_lists(table: CaptureTable) -> tuple[CaptureTable, list[str]]:
     dropped = [table.lists[i] for i in range(table.k) if totals[i] == 0]
     if len(keep) < 2:
         raise NoFiniteEstimate(
-            f"no finite estimate exists: only {len(keep)} list(s) have anyone on them "
-            f"(empty: {', '.join(dropped)}); at least two overlapping lists are needed"
+            _(
+                "no finite estimate exists: only %(n)d list(s) have anyone on them (empty: "
+                "%(empty)s); at least two overlapping lists are needed"
+            )
+            % {"n": len(keep), "empty": ", ".join(dropped)}
         )
     from .tables import table_from_counts
 
@@ -70,7 +74,9 @@ def _drop_empty_lists(table: CaptureTable) -> tuple[CaptureTable, list[str]]:
         if any(key):
             counts[key] = counts.get(key, 0) + int(count)
     reduced = table_from_counts([table.lists[i] for i in keep], counts)
-    return reduced, [f"list(s) {', '.join(dropped)} have no one on them and were left out"]
+    return reduced, [
+        _("list(s) %(lists)s have no one on them and were left out") % {"lists": ", ".join(dropped)}
+    ]
 
 
 def estimate_population(
@@ -86,15 +92,22 @@ def estimate_population(
     the independence model (no finite estimate: raise :class:`NoFiniteEstimate` naming the
     lists that fail to overlap); 4. run the chosen method; 5. add the general warnings.
 
-    Options: ``stepwise``: ``p_threshold`` (0.02), ``bootstrap`` (replicates for a BCa interval,
-    0 for the Wald interval); ``bma``: ``delta``, ``prior`` (``"inverse"`` or
+    Options: ``stepwise``: ``p_threshold`` (0.02), ``rule`` (``"pvalue"``, SparseMSE's code and
+    the default, or ``"aic"``: see ``loglinear.stepwise``), ``bootstrap`` (replicates for a BCa
+    interval, 0 for the Wald interval); ``bma``: ``delta``, ``prior`` (``"inverse"`` or
     ``"negbin"`` with ``prior_a``/``prior_b``), ``grid_max``; ``lcmcr``: ``classes``, ``a``,
-    ``b``, ``burnin``, ``samples``, ``thin``.
+    ``b``, ``burnin``, ``samples``, ``thin``, ``quick`` (the short chain when it passes the
+    convergence check, see ``lcmcr.estimate``).
     """
     if method not in METHODS:
-        raise EstimationInputError(f"unknown method {method!r}; choose one of {', '.join(METHODS)}")
+        raise EstimationInputError(
+            _("unknown method %(method)s; choose one of %(choices)s")
+            % {"method": repr(method), "choices": ", ".join(METHODS)}
+        )
     if not (0.0 < level < 1.0):
-        raise EstimationInputError(f"level must be between 0 and 1, got {level}")
+        raise EstimationInputError(
+            _("level must be between 0 and 1, got %(level)s") % {"level": level}
+        )
     seed = DEFAULT_SEED if seed is None else int(seed)
     table, warnings = _drop_empty_lists(table)
     loglinear.require_finite_estimate(table)
@@ -104,12 +117,20 @@ def estimate_population(
         result = _from_fit("independence", fit, level)
     elif method == "stepwise":
         p_threshold = float(opts.get("p_threshold", 0.02))
-        fit = loglinear.stepwise(table, p_threshold, check_first=False)
+        rule = opts.get("rule") or "pvalue"
+        try:
+            loglinear.require_rule(rule)
+        except ValueError as exc:
+            raise EstimationInputError(*exc.args) from None
+        fit = loglinear.stepwise(table, p_threshold, check_first=False, rule=rule)
         result = _from_fit("stepwise", fit, level)
+        result.details["rule"] = rule
+        if rule == "aic":
+            result.model += f"; terms chosen by lowest AIC among those with p < {p_threshold:g}"
         replicates = int(opts.get("bootstrap", 0) or 0)
         if replicates:
             interval, details = loglinear.bca_interval(
-                table, fit.estimate, replicates, level, seed, p_threshold
+                table, fit.estimate, replicates, level, seed, p_threshold, rule
             )
             result.details["wald_interval"] = result.interval
             result.details["bootstrap"] = details
@@ -117,8 +138,11 @@ def estimate_population(
             result.model += f"; BCa bootstrap interval, {replicates} replicates, seed {seed}"
             if details["failed"]:
                 result.warnings.append(
-                    f"{details['failed']} of {replicates} bootstrap tables had no finite "
-                    "estimate (counted as infinite)"
+                    _(
+                        "%(failed)d of %(replicates)d bootstrap tables had no finite estimate "
+                        "(counted as infinite)"
+                    )
+                    % {"failed": details["failed"], "replicates": replicates}
                 )
         else:
             result.model += "; Wald interval on log(dark figure), conditional on the model"
@@ -158,14 +182,18 @@ def _general_warnings(table: CaptureTable, result: Estimate) -> None:
     """Warnings any reader of an MSE figure should see, whatever the method."""
     if result.estimate > 10 * table.observed:
         result.warnings.append(
-            "the estimate is more than ten times the number observed: the lists overlap little "
-            "and the figure rests heavily on the model"
+            _(
+                "the estimate is more than ten times the number observed: the lists overlap "
+                "little and the figure rests heavily on the model"
+            )
         )
     lo, hi = result.interval
     if math.isfinite(hi) and hi > 3 * max(lo, 1.0):
-        result.warnings.append("the interval is very wide: treat the point estimate as rough")
+        result.warnings.append(_("the interval is very wide: treat the point estimate as rough"))
     if np.count_nonzero(table.counts) < len(table.counts) / 2:
         result.warnings.append(
-            "more than half the capture patterns have no one in them: sparse data, estimates "
-            "depend strongly on the method"
+            _(
+                "more than half the capture patterns have no one in them: sparse data, "
+                "estimates depend strongly on the method"
+            )
         )

@@ -67,9 +67,17 @@ def test_it_takes_get_parameters_with_commas_and_stratifies(analyst_api, orgs):
         assert CONTRACT <= set(stratum)
     unknown = data["strata"][2]
     assert unknown["estimate"] is None and unknown["interval"] == [None, None]
-    assert "too few people" in unknown["reason"]
+    assert unknown["reason"].startswith("추정하기에는 사람이 너무 적습니다")  # Korean first
     event = AuditEvent.objects.get(action="estimate.run")
     assert event.detail["method"] == "independence"
+    english = analyst_api.get(
+        URL,
+        {"lists": "S1,S2,S3", "method": "independence", "stratify_by": "defection_year"},
+        HTTP_ACCEPT_LANGUAGE="en",
+    ).json()
+    assert english["strata"][2]["reason"] == (
+        "too few people for an estimate (2 observed; at least 10 are needed)"
+    )
 
 
 @pytest.mark.parametrize(

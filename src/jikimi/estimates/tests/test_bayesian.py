@@ -108,3 +108,20 @@ def test_it_warns_when_the_sampler_has_not_converged():
         _table("sparsemse_UKdat_5.csv"), method="lcmcr", burnin=0, samples=20, thin=1, seed=3
     )
     assert any("may not have converged" in w for w in result.warnings)
+
+
+def test_it_takes_the_quick_chain_when_it_passes_the_convergence_check():
+    table = _table("sparsemse_Artificial_3.csv")  # small: the short chain mixes well
+    result = estimate_population(table, method="lcmcr", seed=12345, quick=True)
+    assert result.details["iterations"] == 12_000
+    assert "2000 burn-in, 1000 draws thinned by 10" in result.model
+    assert "no sign of non-convergence" in result.warnings[0]
+
+
+def test_it_falls_back_to_the_full_chain_when_the_quick_one_fails_the_check():
+    table = _table("sparsemse_UKdat.csv")  # 2,744 people on six lists: slow to mix
+    assert not lcmcr.converged(lcmcr.sample(table, seed=12345, **lcmcr.QUICK))
+    result = estimate_population(table, method="lcmcr", seed=12345, quick=True)
+    full = estimate_population(table, method="lcmcr", seed=12345)
+    assert result.details["iterations"] == 110_000
+    assert result.estimate == full.estimate and result.interval == full.interval

@@ -85,6 +85,14 @@ def test_it_reports_a_bca_interval_with_bootstrap():
     assert data["interval"][0] < 2483.4 < data["interval"][1]
 
 
+def test_it_takes_the_stepwise_rule():
+    path = str(mse_dir() / "sparsemse_Ned.csv")
+    default = json.loads(call_estimate(path, "--json"))
+    by_aic = json.loads(call_estimate(path, "--stepwise-rule", "aic", "--json"))
+    assert default["estimate"] == 111139.4  # SparseMSE's rule, the reference value
+    assert by_aic["estimate"] == 43584.7 and "lowest AIC" in by_aic["model"]
+
+
 def test_it_reads_person_list_records(tmp_path):
     rows = ["person_id,list"]
     # 30 on A only, 20 on B only, 10 on both: Lincoln-Petersen gives 40 * 30 / 10 = 120.

@@ -7,6 +7,8 @@ in-app estimate must equal the file-based one (and the published reference value
 from __future__ import annotations
 
 import pytest
+from django.core.cache import cache
+from django.utils import translation
 
 from jikimi.accounts.models import SharingGrant
 from jikimi.accounts.services import AccessDenied, create_staff
@@ -153,8 +155,9 @@ def test_it_stratifies_into_tables_that_sum_to_the_total(staff, orgs):
     by_key = {s.stratum: s for s in result.strata}
     # The biggest stratum equals the file-based estimate of its own table.
     _same(by_key["KP-01"].estimate, estimate_population(strata["KP-01"]))
-    # "other" has two people: a reason, not a number.
-    assert by_key["KP-03"].estimate is None and "too few people" in by_key["KP-03"].reason
+    # "other" has two people: a reason, not a number (in the active language: Korean first).
+    assert by_key["KP-03"].estimate is None
+    assert by_key["KP-03"].reason == "추정하기에는 사람이 너무 적습니다 (관찰 2명, 최소 10명 필요)"
     data = result.to_json_dict()
     assert [s["stratum"] for s in data["strata"]] == ["KP-01", "KP-02", "KP-03"]
     assert data["strata"][2]["estimate"] is None and data["strata"][2]["reason"]
@@ -269,3 +272,59 @@ def test_it_groups_sources_into_source_types(staff, orgs):
     assert histories.lists == ("AB", "C")
     # AB only: 60 + 49 + 4; C only: 247; both: 112 + 142 + 12.
     assert histories.total.counts.tolist() == [113, 247, 266]
+
+
+def test_it_gives_reasons_and_warnings_in_the_active_language(staff, orgs):
+    build(orgs[0], MY3, split=True)  # unlinked: nobody on two lists
+    with translation.override("en"):
+        english = inapp.run_estimate(staff["analyst"], lists=["A", "B", "C"], cluster_of=none)
+    with translation.override("ko"):
+        korean = inapp.run_estimate(staff["analyst"], lists=["A", "B", "C"], cluster_of=none)
+    assert english.total.reason.startswith("no finite estimate exists for lists A, B, C: the")
+    assert korean.total.reason.startswith("목록 A, B, C에서는 유한한 추정값이 나오지 않습니다")
+    assert "{A}; {B}; {C}" in korean.total.reason
+
+
+def test_it_translates_the_engine_warnings_of_an_estimate(staff, orgs):
+    built = build(orgs[0], MY3)
+    opts = {"burnin": 0, "samples": 20, "thin": 1}  # far too short: the check must say so
+    with translation.override("ko"):
+        result = inapp.run_estimate(
+            staff["analyst"], lists=built.lists, method="lcmcr", cluster_of=none, **opts
+        )
+    assert result.total.estimate.warnings[0].startswith("표집기가 수렴하지 않았을 수 있습니다")
+    assert result.to_json_dict()["warnings"] == result.total.estimate.warnings
+
+
+def test_it_caches_results_by_table_and_options(staff, orgs, monkeypatch):
+    cache.clear()
+    built = build(orgs[0], SPINA, attrs=_spina_attrs)
+    calls = []
+    real = inapp.estimate_population
+
+    def counting(table, **kwargs):
+        calls.append(kwargs["method"])
+        return real(table, **kwargs)
+
+    monkeypatch.setattr(inapp, "estimate_population", counting)
+    run = dict(lists=built.lists, method="bic", stratify_by="province", cluster_of=none)
+    first = inapp.run_estimate(staff["analyst"], **run)
+    assert len(calls) == 3  # the total and two strata (the third is too small)
+    again = inapp.run_estimate(staff["analyst"], **run)
+    assert len(calls) == 3 and again.to_json_dict() == first.to_json_dict()
+    inapp.run_estimate(staff["analyst"], **{**run, "level": 0.9})
+    assert len(calls) == 6
+    assert AuditEvent.objects.filter(action="estimate.run").count() == 3  # each run audited
+
+
+def test_it_runs_the_quick_lcmcr_chain_per_stratum_and_the_full_one_for_the_total(staff, orgs):
+    cache.clear()
+    built = build(orgs[0], SPINA, attrs=_spina_attrs)
+    result = inapp.run_estimate(
+        staff["analyst"], lists=built.lists, method="lcmcr", stratify_by="province", cluster_of=none
+    )
+    assert result.total.estimate.details["iterations"] == 110_000
+    stratum = result.strata[0].estimate
+    assert stratum.details["iterations"] in (12_000, 110_000)  # quick, or full after the check
+    expected = estimate_population(result.histories.strata["KP-01"], "lcmcr", quick=True)
+    assert stratum.estimate == expected.estimate and stratum.interval == expected.interval

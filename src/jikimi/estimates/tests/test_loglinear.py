@@ -117,3 +117,44 @@ def test_it_estimates_when_one_pair_overlaps_even_if_a_list_stands_apart():
     result = estimate_population(table, method="independence")
     assert 180 < result.estimate < float("inf")
     assert result.interval[0] <= result.estimate <= result.interval[1]
+
+
+@pytest.mark.parametrize(
+    "dataset",
+    [
+        "sparsemse_UKdat.csv",
+        "sparsemse_UKdat_5.csv",
+        "sparsemse_Western.csv",
+        "sparsemse_NewOrl.csv",
+        "sparsemse_Ned_5.csv",
+        "msetools_Australia.csv",
+    ],
+)
+def test_it_reproduces_the_reference_with_the_aic_rule_where_it_agrees(dataset):
+    """The issue's rule (lowest AIC among terms with p < 0.02) selects the same model here."""
+    ref = reference_row(dataset, "stepwise AIC + p<0.02")
+    result = estimate_population(_table(dataset), method="stepwise", rule="aic")
+    assert result.estimate == pytest.approx(ref["point"], abs=0.05)
+    assert result.interval[0] == pytest.approx(ref["lower"], abs=0.05)
+    assert result.interval[1] == pytest.approx(ref["upper"], abs=0.05)
+    assert "lowest AIC" in result.model
+
+
+def test_it_keeps_sparsemses_rule_by_default_because_the_aic_rule_departs_on_ned():
+    # Netherlands, six lists: SparseMSE's code (and our default) gives 111,139.4; the AIC rule
+    # chooses another model (lower AIC: 193.5 against 207.2) and 43,584.7 [38,041.9, 50,158.2].
+    table = _table("sparsemse_Ned.csv")
+    ref = reference_row("sparsemse_Ned.csv", "stepwise AIC + p<0.02")
+    by_pvalue = loglinear.stepwise(table)
+    by_aic = loglinear.stepwise(table, rule="aic")
+    assert by_pvalue.estimate == pytest.approx(ref["point"], abs=0.05)
+    assert by_aic.estimate == pytest.approx(43584.7, abs=0.05)
+    assert by_aic.aic < by_pvalue.aic
+    assert estimate_population(table).estimate == pytest.approx(ref["point"], abs=0.05)
+
+
+def test_it_refuses_an_unknown_stepwise_rule():
+    from jikimi.estimates.services import EstimationInputError
+
+    with pytest.raises(EstimationInputError, match="unknown stepwise rule"):
+        estimate_population(_table("sparsemse_UKdat.csv"), rule="bic")

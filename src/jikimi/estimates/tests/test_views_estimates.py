@@ -93,6 +93,7 @@ def test_it_says_why_there_is_no_finite_estimate(client, staff, login, orgs):
     login(client, staff["analyst"])
     body = client.get(URL, {"lists": ["A", "B", "C"]}).content.decode()
     assert "data-reason" in body and "{A}; {B}; {C}" in body
+    assert "목록 A, B, C에서는 유한한 추정값이 나오지 않습니다" in body  # Korean first
 
 
 @pytest.mark.parametrize(

@@ -49,6 +49,13 @@ class Command(BaseCommand):
             metavar="B",
             help="stepwise: BCa bootstrap interval from B replicates instead of the Wald interval",
         )
+        parser.add_argument(
+            "--stepwise-rule",
+            choices=("pvalue", "aic"),
+            default="pvalue",
+            help="stepwise: add the term with the smallest p-value (SparseMSE's code, default) "
+            "or the one giving the lowest AIC among those with p < 0.02",
+        )
         parser.add_argument("--delta", type=float, default=None, help="bma: hyper-Dirichlet delta")
         parser.add_argument("--samples", type=int, default=None, help="lcmcr: posterior samples")
         parser.add_argument("--burnin", type=int, default=None, help="lcmcr: burn-in iterations")
@@ -61,7 +68,7 @@ class Command(BaseCommand):
             table = reader(path)
         except TableInputError as exc:
             raise CommandError(str(exc), returncode=2) from exc
-        opts = {"bootstrap": options["bootstrap"]}
+        opts = {"bootstrap": options["bootstrap"], "rule": options["stepwise_rule"]}
         if options["bootstrap"] < 0:
             raise CommandError("--bootstrap must be zero or positive", returncode=2)
         for name in ("delta", "samples", "burnin", "thin"):
