@@ -67,9 +67,10 @@ def api_client():
 
 @pytest.fixture
 def api_token():
-    from rest_framework.authtoken.models import Token
+    """`api_token(user)` issues a new API token through accounts.services and returns it."""
+    from jikimi.accounts.services import issue_api_token
 
     def _token(user) -> str:
-        return Token.objects.get_or_create(user=user)[0].key
+        return issue_api_token(user)[1]
 
     return _token

@@ -4,6 +4,7 @@ import uuid
 
 from django.contrib.auth.models import AbstractUser
 from django.db import models
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django_otp.models import Device, ThrottlingMixin
 
@@ -126,3 +127,26 @@ class EncryptedTOTPDevice(ThrottlingMixin, Device):
         secret = base64.b32encode(self.bin_key).decode().rstrip("=")
         label = quote(f"Jikimi:{self.user.get_username()}")
         return f"otpauth://totp/{label}?secret={secret}&issuer=Jikimi&digits={self.digits}"
+
+
+class ApiToken(models.Model):
+    """A REST API token. Only the SHA-256 of the token is kept; the token is shown once.
+
+    A plain hash is enough (no salt, no slow hash): tokens are 32 random bytes, so there is
+    nothing to guess, and the hash must be a unique column to find the token in one look-up.
+    """
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="api_tokens")
+    key_hash = models.CharField(max_length=64, unique=True)
+    # The token's public first part (e.g. "jk_1a2b3c4d"), not secret, shown to tell tokens
+    # apart. Empty for tokens converted from DRF's clear-text tokens: none of their bytes is
+    # kept.
+    prefix = models.CharField(max_length=16, blank=True)
+    # Not auto_now_add: the conversion of DRF tokens keeps their original date.
+    created_at = models.DateTimeField(default=timezone.now)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+    expires_at = models.DateTimeField()
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]

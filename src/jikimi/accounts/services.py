@@ -2,18 +2,23 @@
 
 from __future__ import annotations
 
+import hashlib
+import logging
 import secrets
 from datetime import timedelta
+from typing import NoReturn
 
 from django.conf import settings
 from django.contrib.auth import authenticate
 from django.db import transaction
-from django.db.models import F
+from django.db.models import F, Q, QuerySet
 from django.utils import timezone
 
 from jikimi.audit import services as audit
 
-from .models import EncryptedTOTPDevice, Organisation, Role, SharingGrant, User
+from .models import ApiToken, EncryptedTOTPDevice, Organisation, Role, SharingGrant, User
+
+log = logging.getLogger(__name__)
 
 
 class AccessDenied(Exception):
@@ -153,6 +158,123 @@ def recently_authenticated(request) -> bool:
     if at is None:
         return False
     return timezone.now().timestamp() - at < settings.JIKIMI_REAUTH_MINUTES * 60
+
+
+# --- API tokens ---------------------------------------------------------------------------
+
+# 90 days: a token copied into a script, a CI secret or a laptop dies on its own within a
+# quarter if nobody revokes it, and a working integration is asked for a new token only four
+# times a year.
+API_TOKEN_LIFETIME = timedelta(days=90)
+# last_used_at is written at most once a minute: a write per request would double the cost of
+# an API read and queue every caller behind SQLite's one writer.
+API_TOKEN_USE_RESOLUTION = timedelta(minutes=1)
+# Ours are 55 characters, DRF's were 40; anything much longer is not a token.
+API_TOKEN_MAX_LENGTH = 256
+
+
+class ApiTokenRefused(Exception):
+    def __init__(self, reason: str):
+        super().__init__(reason)
+        # "malformed", "unknown", "revoked", "expired" or "inactive" (the user is disabled)
+        self.reason = reason
+
+
+def hash_api_token(key: str) -> str:
+    """SHA-256, unsalted: the token is 32 random bytes, so a fast hash loses nothing, and the
+    hash is looked up as a unique column. The converting migration (0004) repeats this."""
+    return hashlib.sha256(key.encode()).hexdigest()
+
+
+def issue_api_token(user: User) -> tuple[ApiToken, str]:
+    """Make a token for `user`; return the row and the token, which is never available again.
+
+    The token is "jk_<8 hex>_<32 random bytes, base64url>". The first part is stored as the
+    prefix the user sees to tell tokens apart; only the hash of the whole token is kept.
+    """
+    prefix = f"jk_{secrets.token_hex(4)}"
+    key = f"{prefix}_{secrets.token_urlsafe(32)}"
+    with transaction.atomic():
+        token = ApiToken.objects.create(
+            user=user,
+            key_hash=hash_api_token(key),
+            prefix=prefix,
+            expires_at=timezone.now() + API_TOKEN_LIFETIME,
+        )
+        audit.record(
+            "api_token.create",
+            actor=user,
+            object_type="api_token",
+            object_ref=str(token.pk),
+            detail={"expires_at": token.expires_at.isoformat()},
+        )
+    return token, key
+
+
+def api_tokens(user: User) -> QuerySet[ApiToken]:
+    """The user's tokens that are not revoked, newest first (expired ones included)."""
+    return ApiToken.objects.filter(user=user, revoked_at__isnull=True)
+
+
+def revoke_api_token(user: User, token_id: int) -> ApiToken:
+    """Revoke one of the user's own tokens. Raises ApiToken.DoesNotExist for any other id."""
+    with transaction.atomic():
+        token = ApiToken.objects.select_for_update().get(pk=token_id, user=user)
+        if token.revoked_at is None:
+            token.revoked_at = timezone.now()
+            token.save(update_fields=["revoked_at"])
+            audit.record(
+                "api_token.revoke",
+                actor=user,
+                object_type="api_token",
+                object_ref=str(token.pk),
+            )
+    return token
+
+
+def authenticate_api_token(key: str) -> tuple[User, ApiToken]:
+    """The user a presented token stands for. Raises ApiTokenRefused, after an audit row.
+
+    The look-up by hash is the constant-time comparison: timing can reveal at most how much
+    of the hash matched a stored one, and that says nothing about any token.
+    """
+    if not key or len(key) > API_TOKEN_MAX_LENGTH:
+        _refuse_api_token("malformed")
+    token = ApiToken.objects.select_related("user").filter(key_hash=hash_api_token(key)).first()
+    if token is None:
+        _refuse_api_token("unknown")
+    now = timezone.now()
+    if token.revoked_at is not None:
+        _refuse_api_token("revoked", token)
+    if token.expires_at <= now:
+        _refuse_api_token("expired", token)
+    if not token.user.is_active:
+        _refuse_api_token("inactive", token)
+    stale = now - API_TOKEN_USE_RESOLUTION
+    if token.last_used_at is None or token.last_used_at <= stale:
+        # Conditional, so concurrent requests write once between them.
+        ApiToken.objects.filter(pk=token.pk).filter(
+            Q(last_used_at__isnull=True) | Q(last_used_at__lte=stale)
+        ).update(last_used_at=now)
+        token.last_used_at = now
+    return token.user, token
+
+
+def _refuse_api_token(reason: str, token: ApiToken | None = None) -> NoReturn:
+    """A refused token that was once real (revoked, expired, its user disabled) is audited
+    against it. Garbage and unknown tokens are only logged: anyone on the internet can send
+    them, and each audit row takes the chain's one lock — it must not be theirs to flood."""
+    if token is None:
+        log.warning("API token refused: %s", reason)
+    else:
+        audit.record(
+            "api_token.refused",
+            actor=token.user,
+            object_type="api_token",
+            object_ref=str(token.pk),
+            detail={"reason": reason},
+        )
+    raise ApiTokenRefused(reason)
 
 
 # --- Roles --------------------------------------------------------------------------------

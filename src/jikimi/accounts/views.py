@@ -20,14 +20,14 @@ from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
+from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
-from rest_framework.authtoken.models import Token
 
 from jikimi.audit import services as audit
 
 from . import services
 from .forms import CodeStepForm, PasswordStepForm, ReauthForm
-from .models import User
+from .models import ApiToken, User
 
 # Between the two login steps the session holds only the id of the user who passed the
 # password; they are not logged in until the code is right.
@@ -227,10 +227,12 @@ def account_view(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
+@never_cache
 def tokens_view(request: HttpRequest) -> HttpResponse:
-    """Create or revoke the user's API token. Both need a recent password check.
+    """List, create and revoke the user's API tokens. All of it needs a recent password check.
 
-    DRF keeps one token per user; it is shown once, right after it is made.
+    A new token is shown once, in the answer to the POST that made it: it is never put in the
+    session (sessions live in the database) and cannot be shown again.
     """
     if not services.recently_authenticated(request):
         return reauth_redirect(reverse("accounts:tokens"))
@@ -238,24 +240,24 @@ def tokens_view(request: HttpRequest) -> HttpResponse:
     if request.method == "POST":
         action = request.POST.get("action")
         if action == "create":
-            Token.objects.filter(user=request.user).delete()
-            new_key = Token.objects.create(user=request.user).key
-            audit.record(
-                "api_token.create",
-                actor=request.user,
-                object_type="user",
-                object_ref=str(request.user.pk),
-            )
+            _token, new_key = services.issue_api_token(request.user)
         elif action == "revoke":
-            Token.objects.filter(user=request.user).delete()
-            audit.record(
-                "api_token.revoke",
-                actor=request.user,
-                object_type="user",
-                object_ref=str(request.user.pk),
-            )
+            try:
+                services.revoke_api_token(request.user, int(request.POST.get("token", "")))
+            except ValueError:
+                return HttpResponse(status=400)
+            except ApiToken.DoesNotExist:
+                raise Http404 from None
             return redirect("accounts:tokens")
         else:
             return HttpResponse(status=400)
-    token = Token.objects.filter(user=request.user).first()
-    return render(request, "accounts/tokens.html", {"token": token, "new_key": new_key})
+    return render(
+        request,
+        "accounts/tokens.html",
+        {
+            "tokens": services.api_tokens(request.user),
+            "new_key": new_key,
+            "now": timezone.now(),
+            "lifetime_days": services.API_TOKEN_LIFETIME.days,
+        },
+    )

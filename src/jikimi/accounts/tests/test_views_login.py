@@ -162,21 +162,29 @@ def test_it_shows_the_totp_qr_only_after_reauth(client, staff, login):
 
 
 def test_it_creates_and_revokes_an_api_token_after_reauth(client, staff, login):
-    from rest_framework.authtoken.models import Token
+    from jikimi.accounts.models import ApiToken
+    from jikimi.accounts.services import hash_api_token
 
     user = staff["caseworker"]
     login(client, user)
     assert client.post(reverse("accounts:tokens"), {"action": "create"}).status_code == 302
-    assert not Token.objects.filter(user=user).exists()
+    assert not ApiToken.objects.filter(user=user).exists()
     client.post(reverse("accounts:reauth"), {"password": PASSWORD})
     page = client.post(reverse("accounts:tokens"), {"action": "create"})
-    key = Token.objects.get(user=user).key
-    assert key in page.content.decode()
-    # Shown once only.
-    assert key not in client.get(reverse("accounts:tokens")).content.decode()
-    client.post(reverse("accounts:tokens"), {"action": "revoke"})
-    assert not Token.objects.filter(user=user).exists()
+    assert "no-store" in page["Cache-Control"]
+    token = ApiToken.objects.get(user=user)
+    key = page.content.decode().split('<code class="token">')[1].split("<")[0]
+    assert token.key_hash == hash_api_token(key)
+    assert AuditEvent.objects.filter(action="api_token.create", actor_id=user.pk).exists()
+    # Shown once only; afterwards the page shows the prefix alone.
+    listing = client.get(reverse("accounts:tokens")).content.decode()
+    assert key not in listing and token.prefix in listing
+    client.post(reverse("accounts:tokens"), {"action": "revoke", "token": token.pk})
+    token.refresh_from_db()
+    assert token.revoked_at is not None
+    assert token.prefix not in client.get(reverse("accounts:tokens")).content.decode()
     assert AuditEvent.objects.filter(action="api_token.revoke", actor_id=user.pk).exists()
+    assert client.post(reverse("accounts:tokens"), {"action": "revoke"}).status_code == 400
 
 
 @pytest.mark.parametrize("path", ["/people/", "/audit/", "/accounts/me"])
