@@ -7,34 +7,20 @@ Run: JIKIMI_TESTING=1 .venv/bin/pytest -m browser src/jikimi/people/tests/test_b
 
 from __future__ import annotations
 
-import os
 import re
 from pathlib import Path
 
 import pytest
 
-# Playwright's sync API runs an event loop in this thread; the ORM calls below (reading the
-# TOTP device) are plain synchronous code and safe here.
-os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+from jikimi.core.tests.browser import (
+    BROWSER_MARKS,
+    SHOTS,
+    browser_fixture,  # noqa: F401 - the `browser` fixture
+    new_page,
+    sign_in,
+)
 
-CHROMIUM = "/usr/bin/chromium"
-ARGS = [
-    "--headless=new",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
-SHOTS = Path(__file__).resolve().parents[4] / "bench" / "out" / "ui"
-
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.django_db(transaction=True),
-    pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="needs /usr/bin/chromium"),
-]
+pytestmark = BROWSER_MARKS
 
 
 @pytest.fixture(autouse=True)
@@ -47,60 +33,19 @@ def _static_dirs(settings):
         settings.STATICFILES_DIRS = [*getattr(settings, "STATICFILES_DIRS", []), folder]
 
 
-@pytest.fixture
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
-        yield browser
-        browser.close()
-
-
-def _new_page(browser, problems: list[str]):
-    context = browser.new_context(locale="ko-KR", viewport={"width": 1280, "height": 900})
-    page = context.new_page()
-    # Any CSP violation or script error is a bug: the pages must work under the strict CSP.
-    page.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
-    page.on("pageerror", lambda e: problems.append(str(e)))
-    page.on(
-        "response",
-        lambda r: (
-            problems.append(f"{r.status} {r.url}")
-            if r.status >= 400 and r.request.method == "GET"
-            else None
-        ),
-    )
-    return page
-
-
-def _sign_in(page, base: str, user, password: str) -> None:
-    from jikimi.accounts.services import totp_device
-
-    page.goto(f"{base}/accounts/login")
-    page.fill("input[name=username]", user.username)
-    page.fill("input[name=password]", password)
-    page.click("form button[type=submit] >> nth=-1")
-    page.wait_for_selector("input[name=code]")
-    page.fill("input[name=code]", totp_device(user).current_token())
-    page.click("form.stack button[type=submit]")
-    page.wait_for_url(re.compile(r".*/people/$"))
-
-
 def test_it_runs_the_case_worker_journey_in_a_browser(live_server, staff, browser):
     from jikimi.conftest import PASSWORD
     from jikimi.people.services import create_person
 
-    SHOTS.mkdir(parents=True, exist_ok=True)
     other = create_person(staff["caseworker"], name="김영희", birth_year=1990)
     base = live_server.url
     problems: list[str] = []
 
-    page = _new_page(browser, problems)
+    page = new_page(browser, problems)
     page.goto(f"{base}/accounts/login")
     assert page.locator("html").get_attribute("lang") == "ko"
     page.screenshot(path=str(SHOTS / "01-login.png"), full_page=True)
-    _sign_in(page, base, staff["caseworker"], PASSWORD)
+    sign_in(page, base, staff["caseworker"], PASSWORD)
 
     # Create a person with a Hangul name.
     page.click("a[href='/people/new']")
@@ -140,8 +85,8 @@ def test_it_runs_the_case_worker_journey_in_a_browser(live_server, staff, browse
     page.context.close()
 
     # The auditor sees the alias being added (and no names).
-    page = _new_page(browser, problems)
-    _sign_in(page, base, staff["auditor"], PASSWORD)
+    page = new_page(browser, problems)
+    sign_in(page, base, staff["auditor"], PASSWORD)
     page.goto(f"{base}/audit/?ref={code}")
     events = page.locator("table.audit").inner_text()
     assert "identity.create" in events and "person.create" in events

@@ -1,0 +1,117 @@
+"""What the browser journeys share: Debian's Chromium through Playwright's sync API, a page
+that records every console error, CSP violation and failed GET, and signing in with password
+and TOTP. Import the fixtures into a test module:
+
+    from jikimi.core.tests.browser import BROWSER_MARKS, browser_fixture, new_page, sign_in
+
+`browser_fixture` registers the fixture `browser` (another name, so that a test's `browser`
+argument does not shadow the import).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+
+import pytest
+
+# Playwright's sync API runs an event loop in this thread; the ORM calls the journeys make
+# (reading a TOTP device, running the monitor) are plain synchronous code and safe here.
+os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+
+CHROMIUM = "/usr/bin/chromium"
+ARGS = [
+    "--headless=new",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+SHOTS = Path(__file__).resolve().parents[4] / "bench" / "out" / "ui"
+
+BROWSER_MARKS = [
+    pytest.mark.browser,
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="needs /usr/bin/chromium"),
+]
+
+
+@pytest.fixture(name="browser")
+def browser_fixture():
+    from playwright.sync_api import sync_playwright
+
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
+        yield browser
+        browser.close()
+
+
+def new_page(browser, problems: list[str], *, locale: str = "ko-KR"):
+    """A page in a fresh context (its own cookies: one person or one staff member)."""
+    context = browser.new_context(locale=locale, viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    # Any CSP violation or script error is a bug: the pages must work under the strict CSP.
+    page.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
+    page.on("pageerror", lambda e: problems.append(str(e)))
+    page.on(
+        "response",
+        lambda r: (
+            problems.append(f"{r.status} {r.url}")
+            if r.status >= 400 and r.request.method == "GET"
+            else None
+        ),
+    )
+    return page
+
+
+def sign_in(page, base: str, user, password: str, *, next_path: str = "") -> None:
+    """Password, then the TOTP code; ends on `next_path` (default: the people list)."""
+    from urllib.parse import quote
+
+    from jikimi.accounts.services import totp_device
+
+    page.goto(f"{base}/accounts/login" + (f"?next={quote(next_path)}" if next_path else ""))
+    page.fill("input[name=username]", user.username)
+    page.fill("input[name=password]", password)
+    page.click("form button[type=submit] >> nth=-1")
+    page.wait_for_selector("input[name=code]")
+    page.fill("input[name=code]", totp_device(user).current_token())
+    page.click("form.stack button[type=submit]")
+    page.wait_for_url(re.compile(".*" + re.escape(next_path or "/people/") + "$"))
+
+
+def glyphs_differ(page, selector: str) -> bool:
+    """Whether the first two distinct characters of `selector`'s text look different on a
+    screenshot. Missing glyphs all render as the same box ("tofu"), so two different Hangul
+    syllables that look alike mean the Korean font is not there."""
+    boxes = page.locator(selector).first.evaluate(
+        """(el) => {
+            const text = el.firstChild;
+            const seen = new Set(), boxes = [];
+            for (let i = 0; i < text.length && boxes.length < 2; i++) {
+                const ch = text.data[i];
+                if (ch.trim() === "" || seen.has(ch)) continue;
+                seen.add(ch);
+                const range = document.createRange();
+                range.setStart(text, i);
+                range.setEnd(text, i + 1);
+                const r = range.getBoundingClientRect();
+                boxes.push({x: r.x, y: r.y, width: r.width, height: r.height});
+            }
+            return boxes;
+        }"""
+    )
+    assert len(boxes) == 2, boxes
+    # The same clip size for both, so only the ink can differ.
+    width = max(b["width"] for b in boxes)
+    height = max(b["height"] for b in boxes)
+    left, right = (
+        page.screenshot(clip={"x": b["x"], "y": b["y"], "width": width, "height": height})
+        for b in boxes
+    )
+    return left != right
