@@ -6,7 +6,7 @@ import logging
 import math
 import time
 import uuid as _uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -53,11 +53,14 @@ def link_records(
     all_pairs: bool = False,
     model: dict[str, Any] | None = None,
     progress: bool = True,
+    extra_columns: Sequence[str] = (),
 ) -> LinkResult:
     """Read, validate, derive, train (unless `model` is given), score and cluster.
 
     Raises LinkInputError (naming file, row and column) before any work on bad input.
     `all_pairs` keeps every scored pair; otherwise only pairs at or above the threshold.
+    `extra_columns`: identifier columns beyond DESIGN §8's to compare too (see
+    `engine.derive_columns`); a given `model` brings its own.
     """
     if not 0.0 < threshold < 1.0:
         raise LinkInputError([f"--threshold: must be between 0 and 1, got {threshold}"])
@@ -65,11 +68,18 @@ def link_records(
         raise LinkInputError([f"--backend: must be duckdb or spark, got {backend!r}"])
     timings: dict[str, float] = {}
     started = time.perf_counter()
-    records = engine.read_records(paths)
+    if model is not None:
+        extra_columns = model.get("extra_columns", ())
+    records = engine.read_records(paths, extra_columns)
     timings["read"] = time.perf_counter() - started
     mark = time.perf_counter()
     bar = engine.stderr_progress(len(records.frame), "deriving") if progress else None
-    derived = engine.derive_columns(records, bar)
+    derived = engine.derive_columns(
+        records,
+        bar,
+        alias_sources=model.get("alias_sources") if model else None,
+        extra_columns=extra_columns,
+    )
     timings["derive"] = time.perf_counter() - mark
     mark = time.perf_counter()
     if model is None:
@@ -106,6 +116,8 @@ AUTO_LINK_THRESHOLD = 0.95
 REVIEW_THRESHOLD = 0.5
 #: At most this many candidates are scored per new record (a common name in a big list).
 MAX_CANDIDATES = 300
+#: People whose derived features a batch (`link_people`) keeps at once.
+FEATURE_CACHE_SIZE = 50_000
 #: A link to a person in one of these states raises a reappearance alert.
 REAPPEARANCE_STATUSES = ("missing", "detained")
 REAPPEARANCE_ALERT_KIND = "reappearance"
@@ -201,7 +213,14 @@ def weights_from_model(model: dict[str, Any] | None) -> Weights:
         name = comparison.get("output_column_name")
         if name not in COMPARISONS:
             continue
-        levels = [lv for lv in comparison["comparison_levels"] if not lv.get("is_null_level")]
+        # The pages score without sources: the alias level (`engine.ALIAS_LEVEL_LABEL`) is
+        # left out and such a pair is scored on the plain "else" level.
+        levels = [
+            lv
+            for lv in comparison["comparison_levels"]
+            if not lv.get("is_null_level")
+            and lv.get("label_for_charts") != engine.ALIAS_LEVEL_LABEL
+        ]
         if len(levels) != len(COMPARISONS[name]):
             continue  # a model of another shape: keep the defaults for this field
         for label, level in zip(COMPARISONS[name], levels, strict=True):
@@ -387,9 +406,20 @@ def _decrypted(people: list[Person]) -> dict[Any, tuple[list[str], list[str], li
     return out
 
 
-def _load_features(people: list[Person]) -> dict[Any, RecordFeatures]:
-    decrypted = _decrypted(people)
-    return {p.pk: features_of(p, *decrypted[p.pk]) for p in people}
+def _load_features(
+    people: list[Person], cache: dict[Any, RecordFeatures] | None = None
+) -> dict[Any, RecordFeatures]:
+    """Comparison columns of `people`; with `cache` (a batch), each person is decrypted and
+    derived once however many of the batch's people have them as a candidate."""
+    missing = [p for p in people if cache is None or p.pk not in cache]
+    decrypted = _decrypted(missing) if missing else {}
+    found = {p.pk: features_of(p, *decrypted[p.pk]) for p in missing}
+    if cache is None:
+        return found
+    if len(cache) + len(found) > FEATURE_CACHE_SIZE:
+        cache.clear()  # bounded memory for very large batches; correctness is unaffected
+    cache.update(found)
+    return {p.pk: cache[p.pk] for p in people}
 
 
 def _seen_by(organisation_id: int) -> Q:
@@ -460,11 +490,40 @@ def _decided_pairs(person: Person) -> set[tuple[str, str]]:
     return pairs
 
 
-def link_person(person_id: Any) -> LinkOutcome:
+def link_people(
+    person_ids: Iterable[Any], *, on_failure: Callable[[Any, Exception], None] | None = None
+) -> LinkOutcome:
+    """`link_person` for many people (an import, a batch of saves in one transaction),
+    sharing decrypted candidate features between them: an import of thousands of people of
+    one organisation compares mostly the same candidates over and over.
+
+    Each person is linked in its own transaction, so one failure does not undo the others:
+    it goes to `on_failure(person_id, exc)` (or is raised when none is given).
+    """
+    total = LinkOutcome()
+    cache: dict[Any, RecordFeatures] = {}
+    for person_id in dict.fromkeys(person_ids):
+        try:
+            outcome = link_person(person_id, features_cache=cache)
+        except Exception as exc:
+            if on_failure is None:
+                raise
+            on_failure(person_id, exc)
+            continue
+        total.linked += outcome.linked
+        total.queued += outcome.queued
+        total.dropped += outcome.dropped
+    return total
+
+
+def link_person(
+    person_id: Any, *, features_cache: dict[Any, RecordFeatures] | None = None
+) -> LinkOutcome:
     """Compare one person with the people their organisation can see; link, queue or drop.
 
     Called after a person or a name/birth-date identity is saved (signals.py). Idempotent:
     a pair already linked, unlinked or decided is left alone; a pending pair is re-scored.
+    `features_cache` is `link_people`'s.
     """
     outcome = LinkOutcome()
     person = Person.objects.select_related("organisation").filter(pk=person_id).first()
@@ -483,7 +542,7 @@ def link_person(person_id: Any) -> LinkOutcome:
             for c in Person.objects.filter(pk__in=ids).select_related("organisation")
             if tuple(str(p.pk) for p in _ordered(person, c)) not in decided
         ]
-        features = _load_features(candidates)
+        features = _load_features(candidates, features_cache)
         pending = {
             (item.person_a_id, item.person_b_id): item
             for item in ReviewItem.objects.filter(

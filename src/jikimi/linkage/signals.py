@@ -3,7 +3,8 @@
 After the commit, because the identity's blind-index rows are written after the identity
 itself, and an import adds several identities per person in one transaction: waiting for the
 commit lets linkage see the finished person once. Several identities of one person in one
-transaction schedule one run. A failure in linkage is logged (by person id and error type
+transaction schedule one run, and all the people saved in one transaction are linked as one
+batch after it. A failure in linkage is logged (by person id and error type
 only) and does not undo the person that was saved.
 """
 
@@ -27,23 +28,29 @@ COMPARED_FIELDS = frozenset({"birth_year", "sex", "province", "defection_year"})
 
 
 class _LinkAfterCommit:
-    """The on-commit callback; it carries the person id so a second one can be skipped."""
+    """The on-commit callback of one transaction: every person saved in it, linked together
+    (`services.link_people`, which shares decrypted candidates between them — an import of
+    thousands of people is one batch, not thousands of separate runs)."""
 
     def __init__(self, person_id: Any) -> None:
-        self.person_id = person_id
+        self.person_ids: dict[Any, None] = {person_id: None}
         self.done = False
 
     def __call__(self) -> None:
         from jikimi.linkage import services
 
         self.done = True
-
         try:
-            services.link_person(self.person_id)
-        except Exception as exc:  # noqa: BLE001 - the person is saved; report, don't undo
-            # The type only: an exception's text might quote a decrypted name.
-            log.error("linkage of person id %s failed: %s", self.person_id, type(exc).__name__)
-            _alert_staff_of_failure(self.person_id, type(exc).__name__)
+            services.link_people(list(self.person_ids), on_failure=_failed)
+        except Exception as exc:  # noqa: BLE001 - the people are saved; report, don't undo
+            for person_id in self.person_ids:
+                _failed(person_id, exc)
+
+
+def _failed(person_id: Any, exc: Exception) -> None:
+    # The type only: an exception's text might quote a decrypted name.
+    log.error("linkage of person id %s failed: %s", person_id, type(exc).__name__)
+    _alert_staff_of_failure(person_id, type(exc).__name__)
 
 
 def _alert_staff_of_failure(person_id: Any, error: str) -> None:
@@ -68,10 +75,15 @@ def schedule_linkage(person_id: Any) -> None:
     if not getattr(settings, "JIKIMI_LINKAGE_ON_SAVE", True):
         return
     if connection.in_atomic_block:
+        # Join the transaction's batch. Its callback can only be dropped by rolling back a
+        # savepoint that is still open, and everything saved now is inside that savepoint
+        # too; a person whose own savepoint is rolled back stays in the batch and is
+        # skipped (linking a person who does not exist does nothing).
         for _sids, func, _robust in connection.run_on_commit:
-            if isinstance(func, _LinkAfterCommit) and func.person_id == person_id:
-                if not func.done:  # (a test's captured callbacks stay in the list once run)
-                    return
+            # (a test's captured callbacks stay in the list once run: skip those)
+            if isinstance(func, _LinkAfterCommit) and not func.done:
+                func.person_ids[person_id] = None
+                return
     transaction.on_commit(_LinkAfterCommit(person_id), robust=True)
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pandas as pd
+import pytest
 
 from jikimi.linkage import engine
 
@@ -67,3 +68,41 @@ def test_scoring_prints_nothing_to_stdout(tmp_path: Path, capfd) -> None:
     pairs = engine.predict_pairs(derived, model, threshold=0.5)
     assert list(pairs.columns) == ["record_id_l", "record_id_r", "match_probability"]
     assert capfd.readouterr().out == ""
+
+
+def test_a_source_that_uses_aliases_is_found_in_the_data(tmp_path: Path) -> None:
+    from jikimi.linkage import synthetic
+
+    records, _ = synthetic.generate(6000, seed=5, difficulty="typical")
+    path = tmp_path / "people.csv"
+    synthetic.write_records(records, path)
+    derived = engine.derive_columns(engine.read_records([path]))
+    assert derived.attrs["alias_sources"] == ["china_police"]
+    police = [r["source"] == "china_police" for r in records]
+    assert derived["alias_source"].tolist() == [int(p) for p in police]
+    # A trained model's list wins over the data's.
+    again = engine.derive_columns(engine.read_records([path]), alias_sources=[])
+    assert again.attrs["alias_sources"] == [] and not again["alias_source"].any()
+
+
+def test_no_source_is_taken_for_an_alias_user_without_aliases(tmp_path: Path) -> None:
+    from jikimi.linkage import synthetic
+
+    records, _ = synthetic.generate(6000, seed=5, difficulty="easy")
+    path = tmp_path / "people.csv"
+    synthetic.write_records(records, path)
+    assert engine.derive_columns(engine.read_records([path])).attrs["alias_sources"] == []
+
+
+def test_extra_identifier_columns_become_ascii_keys(tmp_path: Path) -> None:
+    path = tmp_path / "people.csv"
+    path.write_text(
+        'record_id,source,name,passport\nA,x,Kim Chol," AB-12 "\nB,x,Ri Chol,\nC,x,Pak Chol,ÀB12\n',
+        encoding="utf-8",
+    )
+    records = engine.read_records([path], extra_columns=["passport", "postcode"])
+    derived = engine.derive_columns(records, extra_columns=["passport", "postcode"])
+    assert derived["x_passport"].tolist() == ["ab12", None, "ab12"]
+    assert derived["x_postcode"].tolist() == [None, None, None]
+    with pytest.raises(engine.LinkInputError, match="'name'"):
+        engine.read_records([path], extra_columns=["name"])

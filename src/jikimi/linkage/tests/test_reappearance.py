@@ -106,7 +106,7 @@ def test_it_alerts_staff_when_linking_a_record_fails(staff, linked, orgs, monkey
     """Nothing silent: a linkage error (which could hide a reappearance) is an alert."""
     from jikimi.checkins.models import Alert
 
-    def broken(person_id):
+    def broken(person_id, **kwargs):
         raise RuntimeError("scoring failed")
 
     monkeypatch.setattr(services, "link_person", broken)

@@ -256,6 +256,24 @@ def test_it_takes_m_and_u_from_a_trained_model():
     assert weights.bits("sex", "null") == 0.0
 
 
+def test_it_reads_a_model_with_the_alias_level_on_the_plain_else_level():
+    from jikimi.linkage import engine
+
+    levels = [{"is_null_level": True}] + [
+        {"m_probability": m, "u_probability": 0.1} for m in (0.8, 0.01, 0.03, 0.02)
+    ]
+    levels += [
+        {"m_probability": 0.12, "u_probability": 0.3, "label_for_charts": engine.ALIAS_LEVEL_LABEL},
+        {"m_probability": 0.002, "u_probability": 0.6},
+    ]
+    model = {"splink_model": {"comparisons": [
+        {"output_column_name": "given_name", "comparison_levels": levels}
+    ]}}  # fmt: skip
+    weights = services.weights_from_model(model)
+    assert weights.m_u["given_name"]["keys_intersect"] == (0.8, 0.1)
+    assert weights.m_u["given_name"]["else"] == (0.002, 0.6)
+
+
 def test_it_links_again_when_a_compared_field_changes(staff, linked):
     cw = staff["caseworker"]
     lee = make_person(linked, cw, "이지현", birth_year=1990, sex="F")
@@ -278,7 +296,7 @@ def test_it_keeps_one_live_link_per_pair_when_two_writers_race(lee_and_ri):
 def test_it_saves_the_person_and_logs_no_name_when_linkage_fails(
     staff, linked, monkeypatch, caplog
 ):
-    def broken(person_id):
+    def broken(person_id, **kwargs):
         raise ValueError("cannot compare 이지현")  # an error text that quotes a name
 
     monkeypatch.setattr(services, "link_person", broken)
