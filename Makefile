@@ -54,10 +54,11 @@ test-sqlite:
 	@echo "== test suite on SQLite"
 	JIKIMI_TESTING=1 $(BIN)/pytest $(PYTEST_ARGS)
 
-# The browser and Spark tests do not depend on the database: they run once, on SQLite.
+# The browser, Spark and database-free tests (marker nodb) do not depend on the database:
+# they run once, on SQLite.
 test-postgres:
 	@echo "== test suite on PostgreSQL"
-	JIKIMI_TESTING=1 DATABASE_URL=$(PG_URL) $(BIN)/pytest -m "not browser and not spark" $(PYTEST_ARGS)
+	JIKIMI_TESTING=1 DATABASE_URL=$(PG_URL) $(BIN)/pytest -m "not browser and not spark and not nodb" $(PYTEST_ARGS)
 
 bench: install-dev
 	@mkdir -p bench/out

@@ -88,6 +88,7 @@ def test_it_builds_a_table_of_every_pattern():
 
 
 @pytest.mark.slow
+@pytest.mark.nodb
 def test_it_covers_the_true_total_at_least_90_percent_where_the_model_holds(capsys):
     scenarios = ("independent", "two-way", "heterogeneous")
     table = {(s, v): coverage(s, v) for s in scenarios for v in VARIANTS}
