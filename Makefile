@@ -30,13 +30,15 @@ run: install
 	JIKIMI_DEMO=1 $(BIN)/jikimi serve --demo --host 127.0.0.1 --port 8000
 
 # What the tests need from Debian: Chromium for the browser tests, a CJK font for screenshots
-# and PDFs, Java for Spark (already on CI machines; installed when missing).
+# and PDFs, Java for Spark, gettext for the catalogs, pg_dump/pg_restore for backup and
+# restore (already on CI machines; installed when missing).
 system-deps:
 	@missing=""; \
 	command -v chromium >/dev/null || missing="$$missing chromium"; \
 	fc-list 2>/dev/null | grep -qi "Noto Sans CJK" || missing="$$missing fonts-noto-cjk"; \
 	command -v java >/dev/null || missing="$$missing openjdk-17-jre-headless"; \
 	command -v msgfmt >/dev/null || missing="$$missing gettext"; \
+	command -v pg_dump >/dev/null || missing="$$missing postgresql-client"; \
 	if [ -n "$$missing" ]; then \
 	  echo "installing:$$missing"; \
 	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
