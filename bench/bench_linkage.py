@@ -2,7 +2,8 @@
 pairs with a full birth date and a province on both sides), FEBRL4, and speed.
 
 Each result is one JSON line on stdout (nothing else goes there: DuckDB's progress bar is off).
-`BENCH_LINKAGE_N` (default 20000) sets the accuracy set size, `BENCH_LINKAGE_SPEED` (default
+`BENCH_LINKAGE_N` (default 20000) sets the accuracy set size, `BENCH_LINKAGE_SEEDS` (default
+2024,1,5,7,99) the seeds of the "typical" repeat, `BENCH_LINKAGE_SPEED` (default
 100000; a comma-separated list such as `100000,1000000` is allowed) the timing runs, each in a
 child process so that its peak RSS is its own; `BENCH_LINKAGE_SPEED=0` skips them.
 """
@@ -89,6 +90,29 @@ def accuracy(n: int) -> None:
                 "difficulty": difficulty, "records": n,
                 **synthetic.pairwise_scores(base, truth)}  # fmt: skip
         print(json.dumps(line), flush=True)
+
+
+def seeds(n: int, seed_list: list[int]) -> None:
+    """ "Typical" on several seeds: how much the figure of one seed moves."""
+    results = []
+    for seed in seed_list:
+        records, truth = synthetic.generate(n, seed=seed, difficulty="typical")
+        with tempfile.TemporaryDirectory() as tmp:
+            path = Path(tmp) / "people.csv"
+            synthetic.write_records(records, path)
+            result = link_records([path], progress=False)
+        clusters = dict(
+            zip(result.clusters["record_id"], result.clusters["cluster_id"], strict=True)
+        )
+        results.append(
+            {"seed": seed, **synthetic.pairwise_scores(clusters, truth),
+             "full_date_and_province": complete_scores(records, truth, clusters)["f1"]}
+        )  # fmt: skip
+    f1 = [r["f1"] for r in results]
+    line = {"bench": "linkage_accuracy_seeds", "difficulty": "typical", "records": n,
+            "f1_mean": round(sum(f1) / len(f1), 4), "f1_min": min(f1), "f1_max": max(f1),
+            "runs": results}  # fmt: skip
+    print(json.dumps(line), flush=True)
 
 
 def febrl4() -> None:
@@ -199,6 +223,10 @@ if __name__ == "__main__":
     if int(os.environ.get("BENCH_LINKAGE_N", "20000")):
         accuracy(int(os.environ.get("BENCH_LINKAGE_N", "20000")))
         febrl4()
+        seed_list = os.environ.get("BENCH_LINKAGE_SEEDS", "2024,1,5,7,99")
+        seeds(
+            int(os.environ.get("BENCH_LINKAGE_N", "20000")), [int(s) for s in seed_list.split(",")]
+        )
     for size in os.environ.get("BENCH_LINKAGE_SPEED", "100000").split(","):
         if int(size):
             speed(int(size))

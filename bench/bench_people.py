@@ -1,11 +1,18 @@
-"""Person search and list latency with 100,000 people (each 2–3 identities), and field
-encryption throughput. One JSON line per measurement.
+"""Person search and list latency with 100,000 people (each 2–3 identities), field
+encryption throughput, and an import with in-app linkage. One JSON line per measurement.
 
     python bench/bench_people.py [--people 100000] [--database sqlite|postgres|both]
+        [--only search|import] [--import-people 2000]
 
 SQLite runs in a temporary JIKIMI_HOME; PostgreSQL uses a scratch database on
 127.0.0.1:5432 (created and dropped here). Latency is measured through the real HTTP stack
 (Django test client: middleware, authentication, OTP, templates/serialisers, audit writes).
+
+The import benchmark (`people.import`; `--import-people N`, or `BENCH_PEOPLE_IMPORT=N`, 0
+skips it) imports N synthetic records of `jikimi.linkage.synthetic` ("typical", seed
+`BENCH_PEOPLE_SEED`, default 2024) into an empty organisation with `importer.import_people`,
+then links them as the on-commit hook does (`linkage.services.link_people`, one batch), and
+reports wall and CPU seconds of each step, milliseconds and SQL queries per person linked.
 """
 
 from __future__ import annotations
@@ -164,6 +171,75 @@ def run_one(database: str, people: int, queries: int) -> None:
     )
 
 
+def run_import(records: int) -> None:
+    """Import `records` synthetic records, then link them in one batch (as after the commit)."""
+    import django
+
+    os.environ["DJANGO_SETTINGS_MODULE"] = "jikimi.settings"
+    django.setup()
+    from django.conf import settings
+    from django.core.management import call_command
+    from django.db import connection
+
+    from jikimi.accounts.services import ensure_organisation
+    from jikimi.linkage import services as linkage
+    from jikimi.linkage import synthetic
+    from jikimi.people import importer
+    from jikimi.people.models import Person
+
+    call_command("init", verbosity=0, stdout=open(os.devnull, "w"))
+    org = ensure_organisation("bench-import")
+    seed = int(os.environ.get("BENCH_PEOPLE_SEED", "2024"))
+    rows, _truth = synthetic.generate(records, seed=seed, difficulty="typical")
+    with tempfile.TemporaryDirectory() as scratch:
+        path = Path(scratch) / "records.csv"
+        synthetic.write_records(rows, path)
+        # Rows the importer would refuse (an unparseable date…) are left out, not fixed.
+        clean, problems = importer.validate(importer.read_rows(path))
+        bad = {p.row for p in problems}
+        kept = [r for i, r in enumerate(rows, start=2) if i not in bad]
+        synthetic.write_records(kept, path)
+        settings.JIKIMI_LINKAGE_ON_SAVE = False  # linked below, measured on its own
+        wall, cpu = time.perf_counter(), time.process_time()
+        result = importer.import_people(path, org)
+        import_wall, import_cpu = time.perf_counter() - wall, time.process_time() - cpu
+    assert result.created == len(kept) and not result.problems, result.problems[:3]
+    ids = list(
+        Person.objects.filter(organisation=org)
+        .order_by("created_at", "id")
+        .values_list("pk", flat=True)
+    )
+    queries = [0]
+
+    def count(execute, sql, params, many, context):
+        queries[0] += 1
+        return execute(sql, params, many, context)
+
+    with connection.execute_wrapper(count):
+        wall, cpu = time.perf_counter(), time.process_time()
+        outcome = linkage.link_people(ids)
+        link_wall, link_cpu = time.perf_counter() - wall, time.process_time() - cpu
+    print(
+        json.dumps(
+            {
+                "bench": "people.import",
+                "database": connection.vendor,
+                "records": len(kept),
+                "import_s": round(import_wall, 2),
+                "import_cpu_s": round(import_cpu, 2),
+                "link_s": round(link_wall, 2),
+                "link_cpu_s": round(link_cpu, 2),
+                "link_ms_per_person": round(1000 * link_wall / max(1, len(ids)), 2),
+                "queries_per_person": round(queries[0] / max(1, len(ids)), 1),
+                "linked": len(outcome.linked),
+                "queued": len(outcome.queued),
+                "dropped": outcome.dropped,
+            }
+        ),
+        flush=True,
+    )
+
+
 def crypto_throughput() -> None:
     import django
 
@@ -202,7 +278,11 @@ def main() -> None:
     parser.add_argument("--people", type=int, default=100_000)
     parser.add_argument("--queries", type=int, default=300)
     parser.add_argument("--database", choices=["sqlite", "postgres", "both"], default="both")
-    parser.add_argument("--child", choices=["sqlite", "postgres", "crypto"])
+    parser.add_argument(
+        "--import-people", type=int, default=int(os.environ.get("BENCH_PEOPLE_IMPORT", "2000"))
+    )
+    parser.add_argument("--only", choices=["search", "import"])
+    parser.add_argument("--child", choices=["sqlite", "postgres", "crypto", "import"])
     args = parser.parse_args()
     from jikimi.core.keyring import KeyRing
 
@@ -211,12 +291,19 @@ def main() -> None:
     os.environ["JIKIMI_ALLOWED_HOSTS"] = "testserver,127.0.0.1"
     if args.child == "crypto":
         return crypto_throughput()
+    if args.child == "import":
+        return run_import(args.import_people)
     if args.child:
         return run_one(args.child, args.people, args.queries)
     base = [sys.executable, __file__, "--people", str(args.people), "--queries", str(args.queries)]
-    subprocess.run([*base, "--child", "crypto"], check=True)
+    base += ["--import-people", str(args.import_people)]
+    if args.only != "import":
+        subprocess.run([*base, "--child", "crypto"], check=True)
     targets = ["sqlite", "postgres"] if args.database == "both" else [args.database]
-    for target in targets:
+    children = ["search"] if args.only != "import" else []
+    if args.only != "search" and args.import_people:
+        children.append("import")
+    for target, child in [(t, c) for t in targets for c in children]:
         with tempfile.TemporaryDirectory() as home:
             env = {**os.environ, "JIKIMI_HOME": home}
             env.pop("DATABASE_URL", None)
@@ -231,7 +318,8 @@ def main() -> None:
                     conn.execute(f"CREATE DATABASE {name}")
                 env["DATABASE_URL"] = f"postgres://postgres@127.0.0.1:5432/{name}"
             try:
-                subprocess.run([*base, "--child", target], env=env, check=True)
+                mode = target if child == "search" else "import"
+                subprocess.run([*base, "--child", mode], env=env, check=True)
             finally:
                 if target == "postgres":
                     with psycopg.connect(

@@ -30,6 +30,8 @@ class ReviewItemSerializer(serializers.Serializer):
     levels = serializers.DictField(child=serializers.CharField())
     status = serializers.CharField()
     created_at = serializers.DateTimeField()
+    # A person of the pair is missing or detained or has an open check-in alert: first.
+    urgent = serializers.BooleanField(default=False)
     person_a = PersonSideSerializer()
     person_b = PersonSideSerializer()
 
@@ -63,7 +65,8 @@ class ReviewQueueView(APIView):
         responses=ReviewPageSerializer,
     )
     def get(self, request):
-        """Pending pairs both of whose people you can see, highest score first. No names."""
+        """Pending pairs both of whose people you can see: urgent ones first (a person who
+        is missing or detained or has an open check-in alert), then highest score. No names."""
         try:
             offset = max(0, int(request.query_params.get("offset", 0)))
             limit = min(200, max(1, int(request.query_params.get("limit", 50))))

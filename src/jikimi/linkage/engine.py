@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import itertools
 import json
 import logging
 import multiprocessing as mp
@@ -35,7 +36,7 @@ from jikimi.linkage import korean
 MODEL_FORMAT_VERSION = 2  # 2: alias_sources and the given-name alias level
 REQUIRED_COLUMNS = PERSON_RECORD_REQUIRED
 OPTIONAL_COLUMNS = PERSON_RECORD_OPTIONAL
-DEFAULT_THRESHOLD = 0.9
+DEFAULT_THRESHOLD = 0.5  # see docs/linkage.md, "Threshold"
 DUCKDB_MEMORY_LIMIT = os.environ.get("JIKIMI_DUCKDB_MEMORY_LIMIT", "3GB")
 
 # Columns handed to Splink: ASCII only (DuckDB measures on bytes, Spark on characters).
@@ -569,6 +570,12 @@ def _comparisons(extra_columns: Sequence[str] = ()) -> list[Any]:
                     "birth_year_l = birth_year_r AND (birth_ym_l IS NULL OR birth_ym_r IS NULL)",
                     label_for_charts="year (month unknown)",
                 ),
+                # Month and day the same, year one off: a recording error, not a coincidence
+                # (u is about a 365th of the level below).
+                cll.CustomLevel(
+                    "ABS(birth_year_l - birth_year_r) <= 1 AND birth_md_l = birth_md_r",
+                    label_for_charts="year ±1, month and day agree",
+                ),
                 cll.CustomLevel(
                     "ABS(birth_year_l - birth_year_r) <= 1 AND (birth_md_l = birth_md_r"
                     " OR ((birth_full_l IS NULL OR birth_full_r IS NULL) AND (birth_month_l"
@@ -642,6 +649,10 @@ def _prediction_blocking_rules(blocking_columns: Sequence[str] = ()) -> list[Any
         # (Surname, year, sex and province reached a third more pairs at 100,000 records,
         # grew quadratically, and linked almost none of them: such a pair is ambiguous.)
         block_on("surname_group", "birth_ym", "sex", "province_code"),
+        # Aliases (or a given name misspelt beyond recognition) with the year recorded one off:
+        # the same surname, month and day, province and sex. (Without the sex it gave 160,000
+        # pairs at 100,000 records, growing with the square of the records.)
+        block_on("surname_group", "birth_md", "province_code", "sex"),
         # Extra identifier columns whose values are rare enough (`blocking_extra_columns`).
         *(block_on(extra_column(column)) for column in blocking_columns),
     ]
@@ -786,7 +797,12 @@ def _expectation_maximisation(linker: Any, rule: Any, max_pairs: float | None) -
     from splink.internals.settings import TrainingSettings
 
     convergence = linker._settings_obj.training_settings.em_convergence
+    # A session takes the comparisons its rule blocks on out of the model and changes λ in
+    # place; if it raises, they stay out (seed 1 of "typical" lost the birth date and λ became
+    # 0.39: precision 0.50). Each attempt starts from a copy taken before.
+    before = linker._settings_obj.core_model_settings.copy()
     for iterations in (20, 8, 3):
+        linker._settings_obj.core_model_settings = before.copy()
         linker._settings_obj.training_settings = TrainingSettings(convergence, iterations)
         try:
             linker.training.estimate_parameters_using_expectation_maximisation(
@@ -796,6 +812,7 @@ def _expectation_maximisation(linker: Any, rule: Any, max_pairs: float | None) -
         except ValueError as exc:
             if "below the minimum allowed" not in str(exc):
                 raise
+    linker._settings_obj.core_model_settings = before
     log.warning("EM on %s did not converge; keeping earlier estimates", rule)
 
 
@@ -807,8 +824,9 @@ def _splink_version() -> str:
 
 def _to_splink_frame(derived: pd.DataFrame) -> pd.DataFrame:
     frame = derived.copy()
-    for column in ("birth_year", "defection_year"):
-        frame[column] = frame[column].astype("float64")  # NaN, not pd.NA, for every engine
+    for column in ("birth_year", "defection_year", "grp"):
+        if column in frame.columns:  # NaN, not pd.NA, for every engine
+            frame[column] = frame[column].astype("float64")
     return frame
 
 
@@ -823,6 +841,96 @@ def predict_pairs(
     threshold: float | None = None,
 ) -> pd.DataFrame:
     """Scored pairs `record_id_l, record_id_r, match_probability` (optionally thresholded)."""
+    return score_pairs(derived, model, backend=backend, floor=threshold).to_pandas(threshold)
+
+
+@dataclass
+class ScoredPairs:
+    """Every blocked pair, scored and kept in the backend: a million records give tens of
+    millions of pairs, and only a few of them are ever needed in Python."""
+
+    frame: Any  # a SplinkDataFrame of the backend's predictions
+    db_api: Any
+    derived: pd.DataFrame
+    model: dict[str, Any]
+    backend: str
+    floor: float | None = None  # only pairs at or above this were kept (None: every pair)
+
+    def to_pandas(self, threshold: float | None = None) -> pd.DataFrame:
+        """The pairs (at or above `threshold`), lower record id on the left."""
+        if self.floor is not None and (threshold is None or threshold < self.floor):
+            raise ValueError(f"only pairs at or above {self.floor} were kept")
+        where = "" if threshold is None else f" WHERE match_probability >= {float(threshold)!r}"
+        # A float and Splink's own table name: nothing from the input reaches the SQL.
+        sql = f"SELECT record_id_l, record_id_r, match_probability FROM {{this}}{where}"  # noqa: S608
+        return _normalised_pairs(self.frame.query_sql(sql).as_pandas_dataframe())
+
+    def within(self, groups: pd.DataFrame) -> pd.DataFrame:
+        """Every pair of records in the same group (`record_id, grp`), scored.
+
+        Blocking scored only the pairs that share a blocking key; two records of a candidate
+        cluster that share none (another given name and another birth year) are strong
+        evidence that the cluster is two people, so groups of up to `DENSE_GROUP_MAX` records
+        have all their pairs scored, with the same model (term frequencies of the whole
+        file). Larger groups (long chains of common names, rare) use the pairs blocking
+        scored that were kept (`floor`).
+        """
+        if groups.empty:
+            return _normalised_pairs(pd.DataFrame(columns=["record_id_l", "record_id_r"]))
+        sizes = groups["grp"].map(groups["grp"].value_counts())
+        dense, sparse = groups[sizes <= DENSE_GROUP_MAX], groups[sizes > DENSE_GROUP_MAX]
+        parts = []
+        if not dense.empty:
+            grp = self.derived["record_id"].map(dense.set_index("record_id")["grp"])
+            with_groups = self.derived.assign(grp=grp.astype("Int64"))
+            with_groups.attrs = dict(self.derived.attrs)
+            frame, _ = _predict(
+                with_groups, self.model, self.backend, blocking_rules=["l.grp = r.grp"]
+            )
+            parts.append(frame.as_pandas_dataframe())
+        if not sparse.empty:
+            table = self.db_api.register(
+                sparse.astype({"record_id": str, "grp": "int64"}),
+                table_name=f"__jikimi_groups_{id(sparse)}",
+            )
+            # Table names are ours; the record ids travel as data.
+            groups_table = table.physical_name
+            sql = (
+                "SELECT p.record_id_l, p.record_id_r, p.match_probability FROM {this} p"  # noqa: S608
+                f" JOIN {groups_table} gl ON gl.record_id = p.record_id_l"
+                f" JOIN {groups_table} gr ON gr.record_id = p.record_id_r WHERE gl.grp = gr.grp"
+            )
+            parts.append(self.frame.query_sql(sql).as_pandas_dataframe())
+        return _normalised_pairs(pd.concat([p[_PAIR_COLUMNS] for p in parts], ignore_index=True))
+
+
+DENSE_GROUP_MAX = 300  # 44,850 pairs at most per group
+_PAIR_COLUMNS = ["record_id_l", "record_id_r", "match_probability"]
+
+
+def score_pairs(
+    derived: pd.DataFrame,
+    model: dict[str, Any],
+    *,
+    backend: str = "duckdb",
+    floor: float | None = None,
+) -> Any:
+    """Score every blocked pair on `backend`; the result stays there (`ScoredPairs`), keeping
+    only pairs at or above `floor` when one is given (a million records give tens of millions
+    of pairs; writing them all out doubled the time of scoring)."""
+    frame, db_api = _predict(derived, model, backend, floor=floor)
+    return ScoredPairs(
+        frame=frame, db_api=db_api, derived=derived, model=model, backend=backend, floor=floor
+    )
+
+
+def _predict(
+    derived: pd.DataFrame,
+    model: dict[str, Any],
+    backend: str,
+    blocking_rules: Sequence[str] | None = None,
+    floor: float | None = None,
+) -> tuple[Any, Any]:
     from splink import Linker
 
     _silence_splink()
@@ -835,17 +943,30 @@ def predict_pairs(
         settings = _with_dialect(model, "spark")
     else:
         raise ValueError(f"unknown backend {backend!r}")
+    if blocking_rules is not None:
+        dialect = "spark" if backend == "spark" else "duckdb"
+        settings = {
+            **settings,
+            "blocking_rules_to_generate_predictions": [
+                {"blocking_rule": rule, "sql_dialect": dialect} for rule in blocking_rules
+            ],
+        }
     linker = Linker(table, settings, log_level=logging.ERROR)
-    scored = linker.inference.predict(threshold_match_probability=threshold, warning_mode="never")
-    pairs = scored.as_pandas_dataframe()[["record_id_l", "record_id_r", "match_probability"]]
-    # Lower id on the left and one row per pair, whichever engine scored it.
-    left = np.minimum(pairs["record_id_l"].astype(str), pairs["record_id_r"].astype(str))
-    right = np.maximum(pairs["record_id_l"].astype(str), pairs["record_id_r"].astype(str))
+    scored = linker.inference.predict(threshold_match_probability=floor, warning_mode="never")
+    return scored, db_api
+
+
+def _normalised_pairs(pairs: pd.DataFrame) -> pd.DataFrame:
+    """Lower id on the left and one row per pair, sorted, whichever engine scored it."""
+    left_ids = pairs["record_id_l"].astype(str)
+    right_ids = pairs["record_id_r"].astype(str)
     pairs = pd.DataFrame(
         {
-            "record_id_l": left,
-            "record_id_r": right,
-            "match_probability": pairs["match_probability"].astype(float),
+            "record_id_l": np.minimum(left_ids, right_ids),
+            "record_id_r": np.maximum(left_ids, right_ids),
+            "match_probability": pd.to_numeric(
+                pairs.get("match_probability", pd.Series(dtype=float)), errors="coerce"
+            ).astype(float),
         }
     )
     return pairs.sort_values(["record_id_l", "record_id_r"], kind="stable").reset_index(drop=True)
@@ -905,6 +1026,8 @@ def _spark_table(derived: pd.DataFrame) -> tuple[Any, Any]:
 
     spark = spark_session()
     columns = list(derived_columns(derived.attrs.get("extra_columns", ())))
+    if "grp" in derived.columns:  # `ScoredPairs.within`
+        columns.append("grp")
     string, strings, number = T.StringType(), T.ArrayType(T.StringType()), T.LongType()
     schema = T.StructType(
         [
@@ -913,7 +1036,7 @@ def _spark_table(derived: pd.DataFrame) -> tuple[Any, Any]:
                 strings
                 if column in ("surname_keys", "given_keys")
                 else number
-                if column in ("birth_year", "defection_year", "alias_source")
+                if column in ("birth_year", "defection_year", "alias_source", "grp")
                 else string,
             )
             for column in columns
@@ -931,7 +1054,12 @@ def _spark_table(derived: pd.DataFrame) -> tuple[Any, Any]:
         break_lineage_method="persist",
         num_partitions_on_repartition=4,
     )
-    return db_api, db_api.register(frame, dataset_display_name="people")
+    # The session is shared and keeps its tables: each scoring registers under its own name.
+    name = f"people_{next(_SPARK_TABLES)}"
+    return db_api, db_api.register(frame, dataset_display_name=name)
+
+
+_SPARK_TABLES = itertools.count(1)
 
 
 def _is_missing(value: Any) -> bool:
@@ -952,29 +1080,128 @@ def _plain(value: Any) -> Any:
 def cluster_records(
     record_ids: Sequence[str], pairs: pd.DataFrame, threshold: float
 ) -> pd.DataFrame:
-    """Connected components of pairs at or above the threshold; cluster id = smallest record id.
+    """Clusters from scored pairs (a frame holding every scored pair, or at least every pair
+    between records that a pair at or above the threshold connects); see `cluster_scored`."""
 
-    Done here rather than by the backend so that every backend labels clusters the same way.
+    def within(groups: pd.DataFrame) -> pd.DataFrame:
+        group_of = dict(zip(groups["record_id"], groups["grp"], strict=True))
+        left = pairs["record_id_l"].map(group_of)
+        right = pairs["record_id_r"].map(group_of)
+        return pairs[left.notna() & (left == right)]
+
+    strong = pairs[pairs["match_probability"] >= threshold]
+    return _clusters(record_ids, strong, within, threshold)
+
+
+def cluster_scored(
+    record_ids: Sequence[str], scored: ScoredPairs, threshold: float
+) -> pd.DataFrame:
+    """Clusters from pairs scored in the backend (only the pairs clustering needs leave it)."""
+    return _clusters(record_ids, scored.to_pandas(threshold), scored.within, threshold)
+
+
+def _clusters(
+    record_ids: Sequence[str],
+    strong: pd.DataFrame,
+    pairs_within: Callable[[pd.DataFrame], pd.DataFrame],
+    threshold: float,
+) -> pd.DataFrame:
+    """Correlation clustering of the scored pairs; cluster id = smallest record id.
+
+    Each scored pair weighs `logit2(p) − logit2(threshold)` bits; an unscored pair weighs
+    nothing. Greedy additive edge contraction (correlation clustering): join the two clusters
+    whose pairs together weigh the most, while that sum is at least 0 — two groups become one
+    person when their pairs, on balance, clear the threshold. A single pair at or above the
+    threshold still links two records on its own, but it no longer chains two groups that the
+    rest of their pairs say are different people (connected components did: "Lee Jin-mi" and
+    "Lee Il-il" joined through one alias record that fits both).
+
+    Only groups connected by pairs at or above the threshold can gain a member (every other
+    pair weighs less than 0), so connected components of those pairs are found first and the
+    contraction runs inside the components of three or more records, on the pairs within
+    them (`pairs_within`, which the backend answers). Done here rather than by the backend so
+    that every backend clusters the same pairs the same way.
     """
     from scipy.sparse import coo_matrix
     from scipy.sparse.csgraph import connected_components
 
     ids = np.asarray(sorted(record_ids), dtype=object)
     index = {record_id: i for i, record_id in enumerate(ids)}
-    linked = pairs[pairs["match_probability"] >= threshold]
-    rows = np.fromiter((index[r] for r in linked["record_id_l"]), dtype=np.int64, count=len(linked))
-    cols = np.fromiter((index[r] for r in linked["record_id_r"]), dtype=np.int64, count=len(linked))
+    rows = np.fromiter((index[r] for r in strong["record_id_l"]), dtype=np.int64, count=len(strong))
+    cols = np.fromiter((index[r] for r in strong["record_id_r"]), dtype=np.int64, count=len(strong))
     graph = coo_matrix(
         (np.ones(len(rows), dtype=np.int8), (rows, cols)), shape=(len(ids), len(ids))
     )
     _, labels = connected_components(graph, directed=False)
-    # ids are sorted, so the first member of each component is its smallest record id.
+    sizes = np.bincount(labels)
+    big = sizes[labels] >= 3
+    if big.any():
+        groups = pd.DataFrame({"record_id": ids[big], "grp": labels[big]})
+        edges = pairs_within(groups)
+        offset = _logit2(threshold)
+        weights = np.round(_logit2(edges["match_probability"].to_numpy(float)) - offset, 6)
+        left = np.fromiter((index[r] for r in edges["record_id_l"]), np.int64, len(edges))
+        right = np.fromiter((index[r] for r in edges["record_id_r"]), np.int64, len(edges))
+        labels = labels.copy()
+        labels[big] = len(ids) + _contract(left, right, weights, len(ids))[big]
+    # ids are sorted, so the first member of each cluster is its smallest record id.
     first_member: dict[int, str] = {}
     for i, label in enumerate(labels):
         first_member.setdefault(int(label), ids[i])
     return pd.DataFrame(
         {"record_id": ids, "cluster_id": [first_member[int(label)] for label in labels]}
     )
+
+
+def _logit2(p: Any) -> Any:
+    p = np.clip(p, 1e-15, 1 - 1e-15)
+    return np.log2(p) - np.log2(1 - p)
+
+
+def _contract(left: np.ndarray, right: np.ndarray, weights: np.ndarray, n: int) -> np.ndarray:
+    """Greedy additive edge contraction: a cluster label for every node index (nodes without
+    an edge keep their own index). Deterministic: ties go to the smaller node indices."""
+    import heapq
+
+    adjacency: dict[int, dict[int, float]] = {}
+    for a, b, w in zip(left.tolist(), right.tolist(), weights.tolist(), strict=True):
+        adjacency.setdefault(a, {})
+        adjacency.setdefault(b, {})
+        adjacency[a][b] = adjacency[a].get(b, 0.0) + w
+        adjacency[b][a] = adjacency[a][b]
+    heap = [
+        (-w, a, b) for a, near in adjacency.items() for b, w in near.items() if a < b and w >= 0
+    ]
+    heapq.heapify(heap)
+    parent: dict[int, int] = {}
+    while heap:
+        negative, a, b = heapq.heappop(heap)
+        if a in parent or b in parent or adjacency[a].get(b) != -negative:
+            continue  # a stale entry: one side was merged, or the sum has changed
+        if len(adjacency[a]) < len(adjacency[b]):
+            a, b = b, a
+        parent[b] = a
+        into = adjacency[a]
+        del into[b]
+        for c, w in adjacency.pop(b).items():
+            if c == a:
+                continue
+            near = adjacency[c]
+            del near[b]
+            total = round(into.get(c, 0.0) + w, 6)
+            into[c] = near[a] = total
+            if total >= 0:
+                heapq.heappush(heap, (-total, min(a, c), max(a, c)))
+    labels = np.arange(n)
+
+    def root(node: int) -> int:
+        while node in parent:
+            node = parent[node]
+        return node
+
+    for node in parent:
+        labels[node] = root(node)
+    return labels
 
 
 def write_csv_atomically(frame: pd.DataFrame, path: Path, float_format: str | None = None) -> None:

@@ -43,7 +43,9 @@ LEVEL_LABELS = {
     "full": gettext_lazy("Same full date"),
     "year_month": gettext_lazy("Same year and month"),
     "year": gettext_lazy("Same year"),
+    "year_pm1_md": gettext_lazy("One year apart, same month and day"),
     "year_pm1": gettext_lazy("One year apart"),
+    "alias": gettext_lazy("Different, from a source that uses aliases"),
     "else": gettext_lazy("Different"),
 }
 
@@ -97,6 +99,9 @@ def review_list(request: HttpRequest) -> HttpResponse:
             "right": item.person_b,
             "left_name": item.person_a.display_name if names else None,
             "right_name": item.person_b.display_name if names else None,
+            "urgent": bool(item.urgent),
+            "left_alert": item.a_alert,
+            "right_alert": item.b_alert,
             "levels": _levels(item.levels),
         }
         for item in items
@@ -125,6 +130,7 @@ def _pair_page(request: HttpRequest, item, *, status: int = 200, error: str = ""
                 "level": level,
                 "label": LEVEL_LABELS.get(level, level),
                 "bits": bits,
+                "frequency": view.frequencies.get(f),
             }
             for f, level, bits in view.levels
         ],

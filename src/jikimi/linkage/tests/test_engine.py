@@ -106,3 +106,105 @@ def test_extra_identifier_columns_become_ascii_keys(tmp_path: Path) -> None:
     assert derived["x_postcode"].tolist() == [None, None, None]
     with pytest.raises(engine.LinkInputError, match="'name'"):
         engine.read_records([path], extra_columns=["name"])
+
+
+def _pairs(rows: list[tuple[str, str, float]]) -> pd.DataFrame:
+    return pd.DataFrame(rows, columns=["record_id_l", "record_id_r", "match_probability"])
+
+
+def test_one_record_that_fits_two_people_does_not_chain_them() -> None:
+    # A1–A2 and B1–B2 are surely pairs; X fits A1 well and B1 a little less; every A–B pair
+    # says they are different people. Connected components made one cluster of five.
+    pairs = _pairs(
+        [
+            ("A1", "A2", 0.99),
+            ("B1", "B2", 0.99),
+            ("A1", "X", 0.95),
+            ("A2", "X", 0.7),
+            ("B1", "X", 0.9),
+            ("B2", "X", 0.6),
+            *((a, b, 0.01) for a in ("A1", "A2") for b in ("B1", "B2")),
+        ]
+    )
+    clusters = engine.cluster_records(["A1", "A2", "B1", "B2", "X"], pairs, 0.5)
+    assert dict(zip(clusters["record_id"], clusters["cluster_id"], strict=True)) == {
+        "A1": "A1",
+        "A2": "A1",
+        "X": "A1",
+        "B1": "B1",
+        "B2": "B1",
+    }
+
+
+def test_a_pair_at_the_threshold_links_two_records_and_below_it_does_not() -> None:
+    pairs = _pairs([("A", "B", 0.5), ("C", "D", 0.4999)])
+    clusters = engine.cluster_records(["A", "B", "C", "D"], pairs, 0.5)
+    assert clusters["cluster_id"].tolist() == ["A", "A", "C", "D"]
+
+
+def test_three_records_join_when_their_pairs_on_balance_clear_the_threshold() -> None:
+    # One strong pair and one weak: A, B and C are one person at 0.5 (3.2 + 2 - 1 bits > 0)
+    # but at 0.9 the two weaker pairs (each below 0.9) outweigh the strong one.
+    pairs = _pairs([("A", "B", 0.99), ("A", "C", 0.8), ("B", "C", 0.3)])
+    at_half = engine.cluster_records(["A", "B", "C"], pairs, 0.5)
+    assert at_half["cluster_id"].tolist() == ["A", "A", "A"]
+    strict = engine.cluster_records(["A", "B", "C"], pairs, 0.9)
+    assert strict["cluster_id"].tolist() == ["A", "A", "C"]
+
+
+def test_clusters_do_not_depend_on_the_order_of_the_pairs() -> None:
+    import random
+
+    rng = random.Random(3)
+    ids = [f"R{i:03d}" for i in range(60)]
+    rows = [(a, b, round(rng.random(), 3)) for i, a in enumerate(ids) for b in ids[i + 1 : i + 4]]
+    first = engine.cluster_records(ids, _pairs(rows), 0.5)
+    rng.shuffle(rows)
+    again = engine.cluster_records(list(reversed(ids)), _pairs(rows), 0.5)
+    assert first.equals(again)
+
+
+def test_pairs_within_a_candidate_cluster_are_all_scored(tmp_path: Path) -> None:
+    rows = "".join(
+        f"R{i},x,{name},,19{60 + i % 30}-0{1 + i % 9}-1{i % 9},{'MF'[i % 2]},함북,,\n"
+        for i, name in enumerate(["Kim Chol-su", "Ri Yong-ho", "Pak Mi-ran", "Choe Song"] * 60)
+    )
+    path = tmp_path / "people.csv"
+    path.write_text(HEADER + rows, encoding="utf-8")
+    derived = engine.derive_columns(engine.read_records([path]))
+    scored = engine.score_pairs(derived, engine.train_model(derived))
+    blocked = set(zip(*scored.to_pandas()[["record_id_l", "record_id_r"]].T.values, strict=True))
+    # R0 (Kim Chol-su, 1960) and R1 (Ri Yong-ho, 1961) share no blocking key.
+    assert ("R0", "R1") not in blocked
+    groups = pd.DataFrame({"record_id": ["R0", "R1", "R4"], "grp": [7, 7, 7]})
+    within = scored.within(groups)
+    assert set(zip(within["record_id_l"], within["record_id_r"], strict=True)) == {
+        ("R0", "R1"),
+        ("R0", "R4"),
+        ("R1", "R4"),
+    }
+    strangers = within[(within["record_id_l"] == "R0") & (within["record_id_r"] == "R1")]
+    assert strangers["match_probability"].iloc[0] < 0.01
+
+
+def test_a_failed_em_session_leaves_every_comparison_in_the_model(tmp_path: Path) -> None:
+    # On this file an EM session (the one blocked on the full birth date) stops on a level
+    # whose m underflows and is retried; it used to leave the birth date out of the model and
+    # λ at the session's 0.39, and the clusters were half wrong.
+    from jikimi.linkage import synthetic
+
+    records, _ = synthetic.generate(20000, seed=1, difficulty="typical")
+    path = tmp_path / "people.csv"
+    synthetic.write_records(records, path)
+    model = engine.train_model(engine.derive_columns(engine.read_records([path])))
+    splink_model = model["splink_model"]
+    assert [c["output_column_name"] for c in splink_model["comparisons"]] == [
+        "surname",
+        "given_name",
+        "birth_date",
+        "sex",
+        "province_code",
+        "county",
+        "defection",
+    ]
+    assert splink_model["probability_two_random_records_match"] < 0.001

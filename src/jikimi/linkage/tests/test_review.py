@@ -256,7 +256,7 @@ def test_it_takes_m_and_u_from_a_trained_model():
     assert weights.bits("sex", "null") == 0.0
 
 
-def test_it_reads_a_model_with_the_alias_level_on_the_plain_else_level():
+def test_it_reads_a_models_alias_level_onto_the_alias_level():
     from jikimi.linkage import engine
 
     levels = [{"is_null_level": True}] + [
@@ -271,6 +271,8 @@ def test_it_reads_a_model_with_the_alias_level_on_the_plain_else_level():
     ]}}  # fmt: skip
     weights = services.weights_from_model(model)
     assert weights.m_u["given_name"]["keys_intersect"] == (0.8, 0.1)
+    assert weights.m_u["given_name"]["lev2"] == (0.02, 0.1)
+    assert weights.m_u["given_name"]["alias"] == (0.12, 0.3)
     assert weights.m_u["given_name"]["else"] == (0.002, 0.6)
 
 
