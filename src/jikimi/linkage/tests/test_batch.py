@@ -9,7 +9,7 @@ import pytest
 
 from jikimi.linkage import services
 from jikimi.linkage.models import PersonLink, ReviewItem
-from jikimi.linkage.tests.test_review import linked, make_person
+from jikimi.linkage.tests.test_review import linked, make_person, open_checkin_alert
 from jikimi.people import services as people
 
 __all__ = ["linked"]
@@ -209,10 +209,7 @@ def test_a_batch_reads_the_blind_index_in_the_same_few_queries_whatever_its_size
 def test_a_link_in_a_batch_reads_the_status_and_alerts_when_it_is_made(staff, orgs, linked):
     """A chunk's rows are read before its people are linked; whether a person is missing or
     has an open check-in alert is read again when the link is made."""
-    from django.utils import timezone
-
-    from jikimi.checkins import services as checkins
-    from jikimi.checkins.models import Alert, Enrolment
+    from jikimi.checkins.models import Alert
 
     def saved(fn, *args, **kwargs):  # saved without running the on-commit linkage
         return fn(*args, **kwargs)
@@ -227,17 +224,7 @@ def test_a_link_in_a_batch_reads_the_status_and_alerts_when_it_is_made(staff, or
     chunk = services._prepare([ri.pk, pak.pk], {})
     # Meanwhile 이지현 is reported missing and 박성철 misses a check-in.
     people.Person.objects.filter(pk=lee.pk).update(status="missing")
-    enrolment = Enrolment.objects.create(
-        person=park, organisation=orgs[0], caseworker=cw, policy=checkins.default_policy(orgs[0])
-    )
-    Alert.objects.create(
-        organisation=orgs[0],
-        enrolment=enrolment,
-        kind="missed",
-        priority=1,
-        key="missed:batch-test",
-        created_at=timezone.now(),
-    )
+    open_checkin_alert(park, orgs[0], cw, key="missed:batch-test")
     outcome = services.link_person(ri.pk, chunk=chunk)
     assert len(outcome.linked) == 1
     alerts = Alert.objects.filter(kind=services.REAPPEARANCE_ALERT_KIND)

@@ -4,36 +4,17 @@ open check-in alert — in SQL, so paging stays right — and the page marks the
 from __future__ import annotations
 
 import pytest
-from django.utils import timezone
 
-from jikimi.checkins import services as checkins
 from jikimi.linkage import services
 from jikimi.linkage.models import ReviewItem, ReviewStatus
-from jikimi.linkage.tests.test_review import linked, make_person, pair_of
+from jikimi.linkage.tests.test_review import linked, make_person, open_checkin_alert, pair_of
 
 __all__ = ["linked"]
 
 pytestmark = pytest.mark.django_db
 
 
-def _alert(person, organisation, user, *, key: str, **fields):
-    from jikimi.checkins.models import Alert, Enrolment
-
-    enrolment = Enrolment.objects.filter(person=person).first() or Enrolment.objects.create(
-        person=person,
-        organisation=organisation,
-        caseworker=user,
-        policy=checkins.default_policy(organisation),
-    )
-    return Alert.objects.create(
-        organisation=organisation,
-        enrolment=enrolment,
-        kind="missed",
-        priority=1,
-        key=key,
-        created_at=timezone.now(),
-        **fields,
-    )
+_alert = open_checkin_alert
 
 
 @pytest.fixture

@@ -5,12 +5,17 @@ from __future__ import annotations
 import json
 
 import pytest
-from django.utils import timezone
 
 from jikimi.checkins import services as checkins
 from jikimi.linkage import services
 from jikimi.linkage.models import PersonLink, ReviewItem
-from jikimi.linkage.tests.test_review import assert_no_names_in_audit, linked, make_person, pair_of
+from jikimi.linkage.tests.test_review import (
+    assert_no_names_in_audit,
+    linked,
+    make_person,
+    open_checkin_alert,
+    pair_of,
+)
 
 __all__ = ["linked"]  # the fixture, imported for these tests
 
@@ -65,21 +70,9 @@ def test_it_raises_no_alert_for_an_active_person(staff, linked):
 
 
 def test_it_raises_the_alert_for_a_person_with_an_open_checkin_alert(staff, linked, orgs):
-    from jikimi.checkins.models import Alert, Enrolment
-
     cw = staff["caseworker"]
     lee = make_person(linked, cw, "이지현", **FULL)
-    enrolment = Enrolment.objects.create(
-        person=lee, organisation=orgs[0], caseworker=cw, policy=checkins.default_policy(orgs[0])
-    )
-    Alert.objects.create(
-        organisation=orgs[0],
-        enrolment=enrolment,
-        kind="missed",
-        priority=1,
-        key="missed:test",
-        created_at=timezone.now(),
-    )
+    open_checkin_alert(lee, orgs[0], cw, key="missed:test")
     ri = make_person(linked, cw, "Ri Ji Hyon", **FULL)
     assert _alerts().get().key == f"reappearance:{lee.code}:{ri.code}"
 

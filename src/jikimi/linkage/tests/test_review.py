@@ -306,3 +306,27 @@ def test_it_saves_the_person_and_logs_no_name_when_linkage_fails(
     assert person.pk and people.Person.objects.filter(pk=person.pk).exists()
     assert "linkage of person" in caplog.text and "ValueError" in caplog.text
     assert "이지현" not in caplog.text
+
+
+def open_checkin_alert(person, organisation, user, *, key: str, **fields):
+    """An open missed-check-in alert for `person` (enrolled if not yet)."""
+    from django.utils import timezone
+
+    from jikimi.checkins import services as checkins
+    from jikimi.checkins.models import Alert, Enrolment
+
+    enrolment = Enrolment.objects.filter(person=person).first() or Enrolment.objects.create(
+        person=person,
+        organisation=organisation,
+        caseworker=user,
+        policy=checkins.default_policy(organisation),
+    )
+    return Alert.objects.create(
+        organisation=organisation,
+        enrolment=enrolment,
+        kind="missed",
+        priority=1,
+        key=key,
+        created_at=timezone.now(),
+        **fields,
+    )
