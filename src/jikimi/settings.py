@@ -67,6 +67,7 @@ INSTALLED_APPS = [
     "jikimi.linkage",
     "jikimi.estimates",
     "jikimi.api",
+    "jikimi.ops",
 ]
 
 MIDDLEWARE = [

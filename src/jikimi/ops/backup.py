@@ -33,8 +33,8 @@ from django.utils import timezone
 
 import jikimi
 
-from . import crypto
-from .keyring import KeyRingError, get_keyring
+from jikimi.core import crypto
+from jikimi.core.keyring import KeyRingError, get_keyring
 
 FORMAT_VERSION = 1
 MANIFEST = "manifest.json"
@@ -164,7 +164,7 @@ def _migrations_in(conn: sqlite3.Connection) -> list[str]:
 def _key_id_sql(vendor: str) -> list[str]:
     """Statements that list the key ids named by the ciphertexts of each encrypted column
     (a ciphertext is `v1:<key id>:<base64>`)."""
-    from .services import encrypted_columns
+    from jikimi.core.services import encrypted_columns
 
     statements = []
     for model, fld in encrypted_columns():
@@ -203,7 +203,7 @@ def _key_ids_live() -> list[str]:
 
 
 def _columns():
-    from .services import encrypted_columns
+    from jikimi.core.services import encrypted_columns
 
     return list(encrypted_columns())
 
@@ -379,7 +379,7 @@ def data_present() -> dict[str, int]:
     from jikimi.audit.models import AuditEvent
     from jikimi.people.models import Person
 
-    from .services import encrypted_columns
+    from jikimi.core.services import encrypted_columns
 
     try:
         tables = set(connection.introspection.table_names())
@@ -591,7 +591,7 @@ def _after_restore(manifest: dict, saved: Path | None) -> RestoreSummary:
 def _check_keys_decrypt() -> None:
     """Every key id the restored data uses must be in the ring and be the same key: a
     fresh `jikimi init` on a new machine makes a new `k1` that cannot read the old `k1`."""
-    from .services import encrypted_columns
+    from jikimi.core.services import encrypted_columns
 
     needed = _key_ids_live()
     _require_keys(needed)

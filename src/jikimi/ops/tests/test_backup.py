@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from jikimi.core import backup as backups
+from jikimi.ops import backup as backups
 from jikimi.core.keyring import KeyRing
 
 JIKIMI = str(Path(sys.executable).parent / "jikimi")

@@ -2,7 +2,7 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
-from jikimi.core.backup import BackupError, create_backup
+from jikimi.ops.backup import BackupError, create_backup
 
 
 class Command(BaseCommand):
