@@ -32,7 +32,6 @@ from django.db import connection, connections
 from django.utils import timezone
 
 import jikimi
-
 from jikimi.core import crypto
 from jikimi.core.keyring import KeyRingError, get_keyring
 
@@ -377,9 +376,8 @@ def data_present() -> dict[str, int]:
     """What the current database holds that a restore would replace (empty: nothing)."""
     from jikimi.accounts.models import User
     from jikimi.audit.models import AuditEvent
-    from jikimi.people.models import Person
-
     from jikimi.core.services import encrypted_columns
+    from jikimi.people.models import Person
 
     try:
         tables = set(connection.introspection.table_names())

@@ -15,8 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from jikimi.ops import backup as backups
 from jikimi.core.keyring import KeyRing
+from jikimi.ops import backup as backups
 
 JIKIMI = str(Path(sys.executable).parent / "jikimi")
 PG_SERVER = "postgres://postgres@127.0.0.1:5432"
