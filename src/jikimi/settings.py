@@ -16,6 +16,8 @@ import dj_database_url
 from django.utils.csp import CSP
 from django.utils.translation import gettext_lazy as _
 
+from jikimi.core.db import sqlite_database
+
 BASE_DIR = Path(__file__).resolve().parent
 JIKIMI_HOME = Path(os.environ.get("JIKIMI_HOME", "var")).resolve()
 DEBUG = os.environ.get("JIKIMI_DEBUG") == "1"
@@ -111,22 +113,9 @@ if os.environ.get("DATABASE_URL"):
     # fails one request and Django drops it.
     DATABASES = {"default": dj_database_url.parse(os.environ["DATABASE_URL"], conn_max_age=60)}
 else:
-    DATABASES = {
-        "default": {
-            "ENGINE": "django.db.backends.sqlite3",
-            "NAME": JIKIMI_HOME / "jikimi.sqlite3",
-            # Keep the connection: opening one (with its PRAGMAs) cost more than a check-in's
-            # SQL; the health check replaces a connection that broke.
-            "CONN_MAX_AGE": 600,
-            "CONN_HEALTH_CHECKS": True,
-            # WAL + a busy timeout let the web process and the monitor write side by side.
-            "OPTIONS": {
-                "timeout": 20,
-                "transaction_mode": "IMMEDIATE",
-                "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
-            },
-        }
-    }
+    # WAL, IMMEDIATE transactions, a busy timeout and synchronous=FULL: the rules for several
+    # processes on one file are in jikimi.core.db.
+    DATABASES = {"default": sqlite_database(JIKIMI_HOME / "jikimi.sqlite3")}
 if name := os.environ.get("JIKIMI_TEST_DB_NAME"):
     DATABASES["default"]["TEST"] = {"NAME": name}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"

@@ -21,3 +21,6 @@ urlpatterns = [
     # The person's check-in pages (/c/<token>), SMS hooks and the staff alert board.
     path("", include("jikimi.checkins.urls")),
 ]
+
+# A database still locked after the busy timeout answers 503 (retry), any other error 500.
+handler500 = "jikimi.core.db.server_error"

@@ -8,11 +8,9 @@ class CheckinsConfig(AppConfig):
     def ready(self) -> None:
         from django.db.models.signals import post_save
 
-        from jikimi.core.services import register_background_worker
         from jikimi.notify.signals import channel_failing, sms_quota_blocked
 
         from . import receivers
-        from .monitor import monitor_loop
 
         channel_failing.connect(
             receivers.on_channel_failing, dispatch_uid="checkins.channel_failing"
@@ -26,5 +24,3 @@ class CheckinsConfig(AppConfig):
             sender="people.Consent",
             dispatch_uid="checkins.consent_withdrawn",
         )
-        # `jikimi serve` runs the monitor and outbox in-process (the embedded install).
-        register_background_worker(monitor_loop)

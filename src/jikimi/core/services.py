@@ -1,10 +1,9 @@
-"""Install-level services: the home folder, key rotation, background workers."""
+"""Install-level services: the home folder and key rotation."""
 
 from __future__ import annotations
 
 import logging
 import secrets
-import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -159,23 +158,3 @@ def retire_key(key_id: str) -> None:
             "`jikimi keys rotate --resume` first"
         )
     write_key_file(get_keyring().without_key(key_id))
-
-
-# --- Background workers run by `jikimi serve` ---------------------------------------------
-
-_workers: list[Callable[[threading.Event], None]] = []
-
-
-def register_background_worker(fn: Callable[[threading.Event], None]) -> None:
-    """Apps register loops (e.g. the check-in monitor) that `jikimi serve` runs in-process."""
-    if fn not in _workers:
-        _workers.append(fn)
-
-
-def start_background_workers(stop: threading.Event) -> list[threading.Thread]:
-    threads = []
-    for fn in _workers:
-        t = threading.Thread(target=fn, args=(stop,), name=fn.__qualname__, daemon=True)
-        t.start()
-        threads.append(t)
-    return threads

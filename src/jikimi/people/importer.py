@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import csv
 import re
-from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 
@@ -19,6 +18,7 @@ from django.utils import timezone
 from jikimi.accounts.models import Organisation
 from jikimi.audit import services as audit
 from jikimi.core.formats import PERSON_RECORD_OPTIONAL, PERSON_RECORD_REQUIRED
+from jikimi.core.importers import ImportFileError, ImportResult, RowProblem
 from jikimi.linkage.korean import province_code
 
 from . import services
@@ -28,27 +28,6 @@ REQUIRED = PERSON_RECORD_REQUIRED
 OPTIONAL = PERSON_RECORD_OPTIONAL
 TYPED = ("sex", "province", "defection_year")
 DATE_RE = re.compile(r"^(\d{4})(?:-(\d{2})(?:-(\d{2}))?)?$")
-
-
-@dataclass
-class RowProblem:
-    row: int
-    column: str
-    reason: str
-
-    def __str__(self) -> str:
-        return f"row {self.row}, column {self.column}: {self.reason}"
-
-
-@dataclass
-class ImportResult:
-    path: str
-    created: int = 0
-    problems: list[RowProblem] = field(default_factory=list)
-
-
-class ImportFileError(ValueError):
-    """The file as a whole cannot be read (missing, unreadable, wrong format, bad header)."""
 
 
 def read_rows(path: Path) -> list[dict[str, str]]:

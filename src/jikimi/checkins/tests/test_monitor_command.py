@@ -1,4 +1,4 @@
-"""`jikimi monitor --once`, and the loop `jikimi serve` runs in-process."""
+"""`jikimi monitor --once`, and the loop it runs (`jikimi serve` starts it as a process)."""
 
 from __future__ import annotations
 
@@ -13,13 +13,8 @@ from django.utils import timezone
 
 from jikimi.checkins.models import Alert
 from jikimi.checkins.monitor import monitor_loop
-from jikimi.core import services as core
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-def test_it_registers_the_monitor_with_serve():
-    assert monitor_loop in core._workers
 
 
 def test_it_does_one_pass_with_once(enrol, smtp):

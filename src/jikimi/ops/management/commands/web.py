@@ -4,8 +4,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from jikimi.core.keyring import KeyRingError
 from jikimi.core.services import check_keys_usable
-
-from .serve import run_gunicorn
+from jikimi.ops.serve import run_gunicorn
 
 
 class Command(BaseCommand):

@@ -1,30 +1,33 @@
+"""`jikimi import KIND PATH --org SLUG` (DESIGN §8): the importers the apps registered."""
+
 from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
 from jikimi.accounts.models import Organisation
-from jikimi.people.importer import ImportFileError, import_people
+from jikimi.core.importers import ImportFileError, importers
 
 
 class Command(BaseCommand):
     help = (
-        "Import person records (CSV or XLSX, DESIGN §8) into an organisation. All rows "
-        "or none: any bad row is reported and nothing is written (exit 2)."
+        "Import a file (CSV or XLSX, DESIGN §8) into an organisation. All rows or none: "
+        "any bad row is reported and nothing is written (exit 2)."
     )
 
     def add_arguments(self, parser):
-        parser.add_argument("kind", choices=["people"])
+        parser.add_argument("kind", choices=list(importers()), help="what the file holds")
         parser.add_argument("path")
         parser.add_argument("--org", required=True, help="the organisation's slug")
 
     def handle(self, *args, kind, path, org, **opts):
+        importer = importers()[kind]
         organisation = Organisation.objects.filter(slug=org).first()
         if organisation is None:
             raise CommandError(
                 f"no organisation {org!r}: create it with `jikimi init --org {org}`", returncode=2
             )
         try:
-            result = import_people(Path(path), organisation)
+            result = importer.run(Path(path), organisation)
         except ImportFileError as exc:
             raise CommandError(str(exc), returncode=2)
         if result.problems:
@@ -33,4 +36,4 @@ class Command(BaseCommand):
             raise CommandError(
                 f"{path}: {len(result.problems)} problem(s); nothing was imported", returncode=2
             )
-        self.stdout.write(f"{path}: imported {result.created} people into {org}")
+        self.stdout.write(f"{path}: imported {result.created} {importer.noun} into {org}")
