@@ -31,8 +31,11 @@ from .messages import _
 from .tables import CaptureTable
 
 MAX_LISTS = 6
-MAX_GRID_POINTS = 12_000  # finer steps change medians by under 0.1%
-CHUNK = 2048  # grid columns per block: bounds memory at graphs x CHUNK
+# Every integer N, as dga sums over: 0..20n is exact up to n = 50,000 people observed. Only a
+# grid widened past a million points (a posterior tail far beyond 20n) steps over values, and
+# the model text then says by how many.
+MAX_GRID_POINTS = 1_000_000
+CHUNK = 2048  # grid columns per block: bounds memory at (graphs + subsets) x CHUNK
 TAIL_SHARE = 0.05  # the top 5% of the grid ...
 TAIL_MASS_LIMIT = 1e-3  # ... must hold less than 0.1% of the posterior
 
@@ -53,6 +56,7 @@ class BmaPosterior:
     graphs: tuple[DecomposableGraph, ...]
     graph_probs: np.ndarray
     tail_mass: float
+    step: int = 1  # grid spacing: 1 unless widened past MAX_GRID_POINTS
 
     def quantile(self, q: float) -> float:
         cdf = np.cumsum(self.mass)
@@ -134,23 +138,46 @@ def decomposable_graphs(k: int) -> tuple[DecomposableGraph, ...]:
     return tuple(graphs)
 
 
-def _log_marginals(table: CaptureTable, missing: np.ndarray, delta: float) -> np.ndarray:
-    """``L_A(m)`` for every list subset ``A`` (bitmask row) and every grid value ``m``."""
+@dataclass(frozen=True)
+class _Margins:
+    """What ``L_A(m)`` needs of the table, per list subset ``A`` (row ``A`` of each array)."""
+
+    fixed: np.ndarray  # log-gamma terms of the observed cells of A's margin
+    zero: np.ndarray  # A's margin count in its all-zero cell (the missed people join it)
+    alpha: np.ndarray  # hyper-Dirichlet parameter of one cell of A's margin
+    total_alpha: float
+    observed: int
+
+
+def _margins(table: CaptureTable, delta: float) -> _Margins:
     k = table.k
-    n = table.observed
     full = table.to_array()
-    total_alpha = delta * 2**k
-    norm = special.gammaln(total_alpha) - special.gammaln(n + missing + total_alpha)
-    out = np.zeros((1 << k, len(missing)))
+    fixed, zero, alpha = np.zeros(1 << k), np.zeros(1 << k), np.ones(1 << k)
     for mask in range(1, 1 << k):
         members = [v for v in range(k) if mask >> v & 1]
         others = tuple(v for v in range(k) if v not in members)
-        margin = full.sum(axis=others) if others else full
-        alpha = delta * 2 ** (k - len(members))
-        cells = margin.reshape(-1).astype(float)
-        fixed = special.gammaln(cells[1:] + alpha).sum() - (len(cells) - 1) * special.gammaln(alpha)
-        zero_cell = special.gammaln(cells[0] + missing + alpha) - special.gammaln(alpha)
-        out[mask] = fixed + zero_cell + norm
+        cells = (full.sum(axis=others) if others else full).reshape(-1).astype(float)
+        alpha[mask] = delta * 2 ** (k - len(members))
+        fixed[mask] = special.gammaln(cells[1:] + alpha[mask]).sum() - (
+            len(cells) - 1
+        ) * special.gammaln(alpha[mask])
+        zero[mask] = cells[0]
+    return _Margins(fixed, zero, alpha, delta * 2**k, table.observed)
+
+
+def _log_marginals(m: _Margins, missing: np.ndarray) -> np.ndarray:
+    """``L_A(m)`` for every list subset ``A`` (bitmask row) and every grid value in ``missing``.
+
+    Row 0 (the empty subset) stays 0: no graph uses it.
+    """
+    norm = special.gammaln(m.total_alpha) - special.gammaln(m.observed + missing + m.total_alpha)
+    out = (
+        m.fixed[:, None]
+        + special.gammaln(m.zero[:, None] + missing[None, :] + m.alpha[:, None])
+        - special.gammaln(m.alpha)[:, None]
+        + norm[None, :]
+    )
+    out[0] = 0.0
     return out
 
 
@@ -167,8 +194,9 @@ def posterior(
     """Posterior of ``N`` averaged over all decomposable graphs.
 
     Steps: 1. enumerate the graphs; 2. lay a grid over the number missed, ``0..20n`` unless
-    given (spaced so that at most 40,000 points are used); 3. component log marginals, one row
-    per list subset; 4. graph weights by one matrix product (+1 per clique, -1 per separator);
+    given, every integer (spaced only beyond MAX_GRID_POINTS points); 3. component log
+    marginals, one row per list subset, a block of grid columns at a time; 4. graph weights by
+    one matrix product (+1 per clique, -1 per separator);
     5. add the multinomial coefficient and the prior on ``N`` (``1/N``, or dga's negative
     binomial with ``prior_a``, ``prior_b``); 6. normalise; 7. if the top 5% of the grid holds more
     than 0.1% of the posterior, widen the grid fourfold (at most three times).
@@ -192,6 +220,7 @@ def posterior(
             coef[g, s] -= 1.0
     upper = 20 * n if grid_max is None else int(grid_max)
     log_counts_fact = special.gammaln(table.counts + 1.0).sum()
+    margins = _margins(table, delta)
     for _widening in range(4):
         step = max(1, math.ceil((upper - grid_min + 1) / MAX_GRID_POINTS))
         missing = np.arange(grid_min, upper + 1, step, dtype=float)
@@ -210,12 +239,11 @@ def posterior(
             )
         else:
             raise ValueError(f"unknown prior {prior!r}")
-        marginals = _log_marginals(table, missing, delta)
         # Block by grid columns; keep per-graph and per-N log sums, normalise at the end.
         log_by_n = np.empty(len(missing))
         log_by_graph_blocks = []
         for start in range(0, len(missing), CHUNK):
-            block = coef @ marginals[:, start : start + CHUNK]
+            block = coef @ _log_marginals(margins, missing[start : start + CHUNK])
             block += log_extra[start : start + CHUNK]
             # One exp per cell, shared by both marginal sums (scipy's logsumexp would do two).
             top_value = block.max()
@@ -233,7 +261,7 @@ def posterior(
         if not adaptive or grid_max is not None or tail <= TAIL_MASS_LIMIT:
             break
         upper *= 4
-    return BmaPosterior(totals, mass, graphs, graph_probs, tail)
+    return BmaPosterior(totals, mass, graphs, graph_probs, tail, step)
 
 
 def describe_graph(graph: DecomposableGraph, lists) -> str:
@@ -275,6 +303,8 @@ def estimate(table: CaptureTable, level: float = 0.95, **opts):
         f"prior on N {prior_text}); most probable {describe_graph(post.graphs[best], table.lists)}"
         f" (posterior {post.graph_probs[best]:.2f}); posterior median, equal-tailed interval"
     )
+    if post.step > 1:
+        model += f"; grid of N in steps of {post.step}"
     return Estimate(
         method="bma",
         lists=list(table.lists),
@@ -289,5 +319,6 @@ def estimate(table: CaptureTable, level: float = 0.95, **opts):
             "bayes_relative_squared_error": post.bayes_relative_squared_error,
             "tail_mass": post.tail_mass,
             "grid_max": float(post.totals[-1]),
+            "grid_step": post.step,
         },
     )
