@@ -16,6 +16,8 @@ from datetime import datetime
 from django.db import transaction
 from django.utils import timezone
 
+from jikimi.core import codes
+
 from .models import AuditEvent, AuditHead
 
 GENESIS = "0" * 64
@@ -55,8 +57,14 @@ def record(
     detail: dict | None = None,
     organisation_id: int | None = None,
 ) -> AuditEvent:
-    """Append one event. `detail` must hold no personal data (codes, ids, counts, fields)."""
+    """Append one event. `detail` must hold no personal data (codes, ids, counts, fields).
+
+    `object_ref` is stored only when it is a public code, an id or a UUID: a reference that
+    came from outside (a name typed where a code belongs, in a URL or a search) is stored as
+    "malformed", never echoed into the log.
+    """
     detail = detail or {}
+    object_ref = safe_ref(object_ref)
     actor_id = getattr(actor, "pk", None)
     if organisation_id is None and actor is not None:
         organisation_id = getattr(actor, "organisation_id", None)
@@ -220,12 +228,26 @@ def _iter_events(batch: int) -> Iterator[AuditEvent]:
         last = rows[-1].id
 
 
-def events_for(object_ref: str, limit: int = 200):
-    return AuditEvent.objects.filter(object_ref=object_ref).order_by("-id")[:limit]
+MALFORMED = "malformed"
 
 
-def recent_events(limit: int = 200, action_prefix: str = ""):
-    qs = AuditEvent.objects.order_by("-id")
+def safe_ref(value: str) -> str:
+    """`value` if it is a code or an id (see record), else "malformed"; "" stays ""."""
+    if not value:
+        return ""
+    return value if codes.is_code_or_id(value) else MALFORMED
+
+
+def events_seen_by(user, *, object_ref: str = "", action_prefix: str = "", limit: int = 200):
+    """The newest events of `user`'s own organisation, optionally about one object.
+
+    An organisation sees only the events its own staff and its own system work wrote: the
+    events of another organisation — about a person shared with both, too — are not its to
+    read (they name that organisation's staff and what they did).
+    """
+    qs = AuditEvent.objects.filter(organisation_id=user.organisation_id)
+    if object_ref:
+        qs = qs.filter(object_ref=object_ref)
     if action_prefix:
         qs = qs.filter(action__startswith=action_prefix)
-    return qs[:limit]
+    return qs.order_by("-id")[:limit]

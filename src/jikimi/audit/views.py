@@ -15,15 +15,6 @@ from . import services
 LIMIT = 200
 
 
-def _events(action_prefix: str, ref: str) -> list:
-    # events_for returns a sliced queryset; filter the prefix on what it returns.
-    if ref:
-        return [
-            e for e in services.events_for(ref, limit=LIMIT) if e.action.startswith(action_prefix)
-        ]
-    return list(services.recent_events(limit=LIMIT, action_prefix=action_prefix))
-
-
 @login_required
 @require_http_methods(["GET", "POST"])
 def audit_index(request: HttpRequest) -> HttpResponse:
@@ -34,7 +25,11 @@ def audit_index(request: HttpRequest) -> HttpResponse:
     ref = request.GET.get("ref", "").strip()[:64]
     if ref.upper().startswith("P-"):  # person codes are stored upper case
         ref = ref.upper()
-    events = _events(action_prefix, ref)
+    events = list(
+        services.events_seen_by(
+            request.user, object_ref=ref, action_prefix=action_prefix, limit=LIMIT
+        )
+    )
     names = dict(
         User.objects.filter(pk__in={e.actor_id for e in events if e.actor_id}).values_list(
             "pk", "username"
@@ -45,7 +40,10 @@ def audit_index(request: HttpRequest) -> HttpResponse:
         problem, verified = services.verify_chain(), True
         services.record("audit.verify", actor=request.user, detail={"intact": problem is None})
     services.record(
-        "audit.view", actor=request.user, detail={"action_prefix": action_prefix, "ref": ref}
+        "audit.view",
+        actor=request.user,
+        # What was typed into the filter is not logged unless it is a code: it may be a name.
+        detail={"action_prefix": action_prefix[:32], "ref": services.safe_ref(ref)},
     )
     return render(
         request,

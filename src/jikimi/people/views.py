@@ -158,7 +158,7 @@ def _detail(
     consents = services.current_consents(person)
     events, actors = [], {}
     if accounts.can_read_audit(user):
-        events = list(audit.events_for(person.code, limit=100))
+        events = list(audit.events_seen_by(request.user, object_ref=person.code, limit=100))
         actors = _actor_names(events)
     context = {
         "person": person,

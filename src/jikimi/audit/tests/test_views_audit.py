@@ -46,3 +46,76 @@ def test_it_verifies_an_intact_chain_and_names_the_first_bad_row(client, staff, 
     body = client.post(reverse("audit:index")).content.decode()
     assert 'class="error"' in body and str(victim.pk) in body
     assert 'class="ok"' not in body
+
+
+@pytest.fixture
+def shared_with_alpha(orgs, staff):
+    """A person of beta's, shared with alpha, that beta's staff worked on."""
+    from jikimi.accounts.services import create_staff
+
+    alpha, beta = orgs
+    beta_worker = staff["outsider"]
+    person = people.create_person(beta_worker, name="한지민")
+    people.record_consent(beta_worker, person, purpose="sharing", granted=True)
+    people.grant_access(beta_worker, person, alpha, reason="transfer to alpha's shelter")
+    beta_auditor, _ = create_staff("auditor-b", "correct horse battery staple", beta, "auditor")
+    return person, beta_worker, beta_auditor
+
+
+@pytest.mark.parametrize("role", ["auditor", "admin"])
+def test_it_shows_no_other_organisations_events(client, staff, login, shared_with_alpha, role):
+    """Issue 12.1: alpha's auditor sees neither beta's staff nor beta's actions."""
+    person, beta_worker, _ = shared_with_alpha
+    people.get_person(staff["caseworker"], person.code)  # alpha reads the shared person
+    login(client, staff[role])
+    for url in (reverse("audit:index"), reverse("audit:index") + f"?ref={person.code}"):
+        body = client.get(url).content.decode()
+        assert beta_worker.username not in body
+        assert "person.create" not in body and "person.share" not in body
+    body = client.get(reverse("audit:index") + f"?ref={person.code}").content.decode()
+    assert "person.read" in body  # alpha's own read of the shared person
+
+
+def test_a_shared_persons_page_shows_only_the_viewers_own_events(
+    client, staff, login, shared_with_alpha
+):
+    person, beta_worker, beta_auditor = shared_with_alpha
+    login(client, staff["admin"])
+    body = client.get(reverse("people:detail", args=[person.code])).content.decode()
+    assert beta_worker.username not in body and "person.share" not in body
+    # Beta still sees its own trail of the person in full.
+    client.logout()
+    login(client, beta_auditor)
+    body = client.get(reverse("audit:index") + f"?ref={person.code}").content.decode()
+    assert "person.create" in body and "person.share" in body
+
+
+@pytest.mark.parametrize("typed", ["최명호", "Choe Myong Ho", "P-2222-22222", "x' OR 1=1"])
+def test_a_name_typed_where_a_code_belongs_is_never_written_to_the_log(
+    client, api_client, api_token, staff, login, typed
+):
+    """Issue 12.3: the log stores codes and ids only; anything else is "malformed"."""
+    from urllib.parse import quote
+
+    login(client, staff["auditor"])
+    client.get(reverse("audit:index") + f"?ref={quote(typed)}")
+    client.logout()
+    login(client, staff["caseworker"])
+    client.get(f"/people/{quote(typed)}/")
+    api_client.credentials(HTTP_AUTHORIZATION=f"Token {api_token(staff['caseworker'])}")
+    api_client.get(f"/api/people/{quote(typed)}/")
+    stored = [
+        (e.object_ref, str(e.detail))
+        for e in AuditEvent.objects.filter(action__in=("audit.view", "person.not_found"))
+    ]
+    assert stored, "the reads were audited"
+    assert all(typed not in ref and typed not in detail for ref, detail in stored)
+    assert {ref for ref, _ in stored} <= {"", "malformed"}
+    assert AuditEvent.objects.filter(action="person.not_found", object_ref="malformed").count()
+
+
+def test_a_well_formed_code_is_kept(client, staff, login, person):
+    login(client, staff["auditor"])
+    client.get(reverse("audit:index") + f"?ref={person.code}")
+    view = AuditEvent.objects.filter(action="audit.view").last()
+    assert view.detail["ref"] == person.code
