@@ -28,7 +28,9 @@ def _events(action_prefix: str, ref: str) -> list:
 @require_http_methods(["GET", "POST"])
 def audit_index(request: HttpRequest) -> HttpResponse:
     """GET lists events; POST (the "verify" button) also checks the whole hash chain."""
-    if not accounts.can_read_audit(request.user):
+    user = request.user
+    assert isinstance(user, User)  # login_required
+    if not accounts.can_read_audit(user):
         raise Http404  # like any object the user may not see
     action_prefix = request.GET.get("action", "").strip()[:64]
     ref = request.GET.get("ref", "").strip()[:64]
@@ -43,10 +45,8 @@ def audit_index(request: HttpRequest) -> HttpResponse:
     verified, problem = False, None
     if request.method == "POST":
         problem, verified = services.verify_chain(), True
-        services.record("audit.verify", actor=request.user, detail={"intact": problem is None})
-    services.record(
-        "audit.view", actor=request.user, detail={"action_prefix": action_prefix, "ref": ref}
-    )
+        services.record("audit.verify", actor=user, detail={"intact": problem is None})
+    services.record("audit.view", actor=user, detail={"action_prefix": action_prefix, "ref": ref})
     return render(
         request,
         "audit/index.html",
