@@ -52,23 +52,33 @@ test: install-dev system-deps
 	elif [ "$$CI" = "true" ]; then echo "CI=true but PostgreSQL at $(PG_URL) is not reachable"; exit 1; \
 	else echo "PostgreSQL not reachable: skipped the PostgreSQL run"; fi
 
+# Tests run in parallel (pytest-xdist), one worker per core CI has; PYTEST_WORKERS=0 runs them
+# in this process (e.g. with a debugger). --dist loadgroup keeps the tests of one
+# `xdist_group` on one worker (those sharing an expensive module fixture).
+PYTEST_WORKERS ?= 2
+XDIST = -n $(PYTEST_WORKERS) --dist loadgroup
+
 test-sqlite:
 	@echo "== test suite on SQLite"
-	JIKIMI_TESTING=1 $(BIN)/pytest $(PYTEST_ARGS)
+	JIKIMI_TESTING=1 $(BIN)/pytest $(XDIST) $(PYTEST_ARGS)
 
 # The browser, Spark and database-free tests (marker nodb) do not depend on the database:
 # they run once, on SQLite.
 test-postgres:
 	@echo "== test suite on PostgreSQL"
-	JIKIMI_TESTING=1 DATABASE_URL=$(PG_URL) $(BIN)/pytest -m "not browser and not spark and not nodb" $(PYTEST_ARGS)
+	JIKIMI_TESTING=1 DATABASE_URL=$(PG_URL) $(BIN)/pytest $(XDIST) -m "not browser and not spark and not nodb" $(PYTEST_ARGS)
 
 bench: install-dev
 	@mkdir -p bench/out
 	@for b in bench/bench_*.py; do echo "== $$b"; JIKIMI_TESTING=1 $(BIN)/python $$b || exit 1; done
 
+# mypy (django-stubs) on the apps typed so far; extend the list as apps pass.
+MYPY_PATHS := src/jikimi/lib src/jikimi/core src/jikimi/audit src/jikimi/ops/backup.py
+
 lint: install-dev
 	$(BIN)/ruff check src bench
 	$(BIN)/ruff format --check src bench
+	$(BIN)/mypy $(MYPY_PATHS)
 
 format: install-dev
 	$(BIN)/ruff check --fix src bench

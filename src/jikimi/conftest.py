@@ -8,6 +8,7 @@ a case worker, an analyst and an auditor; in organisation `beta` an outsider cas
 from __future__ import annotations
 
 import os
+import subprocess
 
 import pytest
 
@@ -74,3 +75,37 @@ def api_token():
         return issue_api_token(user)[1]
 
     return _token
+
+
+@pytest.fixture
+def cli(capsys, monkeypatch, tmp_path):
+    """`cli("estimate", path, "--json")` runs `jikimi …` in this process, through the console
+    script's entry point (`jikimi.cli.main`), and returns a CompletedProcess with the exit
+    code (SystemExit's, 0 without one) and what the command wrote to stdout and stderr.
+
+    It runs with this test run's settings: pytest-django's test database, the key ring from
+    JIKIMI_KEYS, and a temporary JIKIMI_HOME for what `main` creates. Tests where the process
+    boundary is the point (a crash, `serve`, processes side by side, a file database in a
+    JIKIMI_HOME of its own) start the real `jikimi` instead.
+    """
+    from django.db import connections
+
+    from jikimi.cli import main
+
+    monkeypatch.setenv("JIKIMI_HOME", str(tmp_path / "cli-home"))
+    # A command run from the command line closes every connection when it ends, as a process
+    # about to exit may; here the test's transaction lives on that connection.
+    monkeypatch.setattr(connections, "close_all", lambda: None)
+
+    def run(*args) -> subprocess.CompletedProcess[str]:
+        argv = [str(a) for a in args]
+        capsys.readouterr()
+        try:
+            main(argv)
+            code = 0
+        except SystemExit as exc:
+            code = exc.code if isinstance(exc.code, int) else int(exc.code is not None)
+        out, err = capsys.readouterr()
+        return subprocess.CompletedProcess(["jikimi", *argv], code, out, err)
+
+    return run

@@ -11,9 +11,10 @@ import hashlib
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 
 from django.db import transaction
+from django.db.models import Field
 from django.utils import timezone
 
 from jikimi.core import codes
@@ -36,7 +37,7 @@ def _canonical(
 ) -> bytes:
     body = {
         "id": ev_id,
-        "at": at.astimezone(timezone.UTC).isoformat(timespec="microseconds"),
+        "at": at.astimezone(UTC).isoformat(timespec="microseconds"),
         "actor": actor_id,
         "org": organisation_id,
         "action": action,
@@ -46,6 +47,12 @@ def _canonical(
         "prev": prev_hash,
     }
     return json.dumps(body, sort_keys=True, ensure_ascii=True, separators=(",", ":")).encode()
+
+
+def _concrete_field(name: str) -> Field:
+    field = AuditEvent._meta.get_field(name)
+    assert isinstance(field, Field)
+    return field
 
 
 def record(
@@ -99,16 +106,15 @@ def record(
                 last_hash,
             )
         ).hexdigest()
-        fields = AuditEvent._meta.get_field
         row = [
             ev_id,
-            fields("at").get_db_prep_save(at, connection),
+            _concrete_field("at").get_db_prep_save(at, connection),
             actor_id,
             organisation_id,
             action,
             object_type,
             object_ref,
-            fields("detail").get_db_prep_save(detail, connection),
+            _concrete_field("detail").get_db_prep_save(detail, connection),
             last_hash,
             digest,
         ]

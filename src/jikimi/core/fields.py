@@ -61,6 +61,7 @@ class EncryptedTextField(models.TextField):
 
     def aad(self, instance) -> bytes:
         row_id = getattr(instance, self.row_id_field)
+        assert self.column is not None  # set when the field joined its model
         return crypto.associated_data(self.model._meta.db_table, self.column, row_id)
 
     def from_db_value(self, value, expression, connection):

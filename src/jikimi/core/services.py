@@ -10,7 +10,7 @@ from pathlib import Path
 
 from django.apps import apps
 from django.conf import settings
-from django.db import transaction
+from django.db import models, transaction
 
 from . import crypto
 from .fields import EncryptedTextField
@@ -54,7 +54,7 @@ def _database_holds_data() -> bool:
     except Exception:  # noqa: BLE001 - an unreachable database is reported by migrate
         return False
     for model, _field in encrypted_columns():
-        if model._meta.db_table in tables and model.objects.exists():
+        if model._meta.db_table in tables and model._default_manager.exists():
             return True
     return False
 
@@ -74,7 +74,7 @@ def check_keys_usable() -> None:
 # --- Key rotation -------------------------------------------------------------------------
 
 
-def encrypted_columns() -> Iterator[tuple[type, EncryptedTextField]]:
+def encrypted_columns() -> Iterator[tuple[type[models.Model], EncryptedTextField]]:
     for model in apps.get_models():
         for field in model._meta.concrete_fields:
             if isinstance(field, EncryptedTextField):
@@ -127,7 +127,7 @@ def ciphertexts_by_key() -> dict[str, int]:
     for key_id in get_keyring().keys:
         n = 0
         for model, field in encrypted_columns():
-            n += model.objects.filter(
+            n += model._default_manager.filter(
                 **{f"{field.attname}__startswith": f"{crypto.PREFIX}:{key_id}:"}
             ).count()
         counts[key_id] = n

@@ -26,6 +26,7 @@ import tarfile
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import IO, TYPE_CHECKING, TypedDict, cast
 
 from django.conf import settings
 from django.db import connection, connections
@@ -34,6 +35,9 @@ from django.utils import timezone
 import jikimi
 from jikimi.core import crypto
 from jikimi.core.keyring import KeyRingError, get_keyring
+
+if TYPE_CHECKING:
+    from django.db.backends.postgresql.base import DatabaseWrapper as PostgresWrapper
 
 FORMAT_VERSION = 1
 MANIFEST = "manifest.json"
@@ -49,15 +53,33 @@ class BackupError(RuntimeError):
         self.returncode = returncode
 
 
+class SnapshotEntry(TypedDict):
+    name: str  # SNAPSHOT[vendor]: the tar member holding the database
+    size: int
+    sha256: str
+
+
+class Manifest(TypedDict):
+    """`manifest.json`: what a restore checks before it changes anything (no keys in it)."""
+
+    format: int  # FORMAT_VERSION of the Jikimi that wrote it
+    jikimi_version: str
+    vendor: str  # "sqlite" or "postgresql" (a key of SNAPSHOT)
+    created_at: str  # ISO 8601, to the second
+    migrations: list[str]  # "app.name" as applied in the snapshot, in order
+    key_ids: list[str]  # the key ids the snapshot's ciphertexts name
+    snapshot: SnapshotEntry
+
+
 @dataclass
 class BackupSummary:
     path: Path
-    manifest: dict
+    manifest: Manifest
 
 
 @dataclass
 class RestoreSummary:
-    manifest: dict
+    manifest: Manifest
     people: int
     audit_rows: int
     chain_problem: str | None
@@ -91,7 +113,7 @@ def create_backup(path: Path) -> BackupSummary:
             migrations, key_ids = _snapshot_sqlite(snapshot)
         else:
             migrations, key_ids = _snapshot_postgres(snapshot)
-        manifest = {
+        manifest: Manifest = {
             "format": FORMAT_VERSION,
             "jikimi_version": jikimi.__version__,
             "vendor": vendor,
@@ -245,7 +267,7 @@ def _pg_tool(name: str) -> str:
         )
     out = subprocess.run([tool, "--version"], capture_output=True, text=True, check=False)
     connection.ensure_connection()
-    check_tool_version(name, out.stdout, connection.pg_version)
+    check_tool_version(name, out.stdout, cast("PostgresWrapper", connection).pg_version)
     return tool
 
 
@@ -303,7 +325,7 @@ def _fsync_dir(folder: Path) -> None:
 # --- Restore ------------------------------------------------------------------------------
 
 
-def read_backup(path: Path, into: Path) -> tuple[dict, Path]:
+def read_backup(path: Path, into: Path) -> tuple[Manifest, Path]:
     """Check a backup file and extract its snapshot into the folder `into`.
 
     Bad input (exit 2): not a tar, truncated, no or malformed manifest, a newer format, a
@@ -319,7 +341,7 @@ def read_backup(path: Path, into: Path) -> tuple[dict, Path]:
             info = members.get(MANIFEST)
             if info is None or not info.isfile():
                 raise BackupError(f"{bad}: it has no {MANIFEST}", 2)
-            manifest = _parse_manifest(tar.extractfile(info).read(), path)
+            manifest = _parse_manifest(_open_member(tar, info).read(), path)
             snap_name = manifest["snapshot"]["name"]
             snap = members.get(snap_name)
             if snap is None or not snap.isfile() or snap_name != SNAPSHOT[manifest["vendor"]]:
@@ -327,7 +349,7 @@ def read_backup(path: Path, into: Path) -> tuple[dict, Path]:
             target = Path(into) / snap_name
             digest = hashlib.sha256()
             fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-            with os.fdopen(fd, "wb") as out, tar.extractfile(snap) as src:
+            with os.fdopen(fd, "wb") as out, _open_member(tar, snap) as src:
                 for chunk in iter(lambda: src.read(1 << 20), b""):
                     digest.update(chunk)
                     out.write(chunk)
@@ -343,7 +365,15 @@ def read_backup(path: Path, into: Path) -> tuple[dict, Path]:
     return manifest, target
 
 
-def _parse_manifest(raw: bytes, path: Path) -> dict:
+def _open_member(tar: tarfile.TarFile, info: tarfile.TarInfo) -> IO[bytes]:
+    """The contents of a regular file in the tar (callers checked `info.isfile()`)."""
+    fh = tar.extractfile(info)
+    if fh is None:
+        raise tarfile.TarError(f"{info.name} is not a regular file")
+    return fh
+
+
+def _parse_manifest(raw: bytes, path: Path) -> Manifest:
     try:
         manifest = json.loads(raw)
         fmt = manifest["format"]
@@ -385,11 +415,11 @@ def data_present() -> dict[str, int]:
         return {}
     counts = {}
     for label, model in [("people", Person), ("staff accounts", User), ("audit rows", AuditEvent)]:
-        if model._meta.db_table in tables and (n := model.objects.count()):
+        if model._meta.db_table in tables and (n := model._default_manager.count()):
             counts[label] = n
     if not counts:
         for model, _f in encrypted_columns():
-            if model._meta.db_table in tables and (n := model.objects.count()):
+            if model._meta.db_table in tables and (n := model._default_manager.count()):
                 counts[f"{model._meta.verbose_name_plural}"] = n
     return counts
 
@@ -546,7 +576,7 @@ def _drop_tables_not_in(tool: str, snapshot: Path) -> None:
                 cur.execute(f"DROP TABLE IF EXISTS {connection.ops.quote_name(table)} CASCADE")
 
 
-def _after_restore(manifest: dict, saved: Path | None) -> RestoreSummary:
+def _after_restore(manifest: Manifest, saved: Path | None) -> RestoreSummary:
     from django.core.management import call_command
 
     from jikimi.audit import services as audit
@@ -596,7 +626,9 @@ def _check_keys_decrypt() -> None:
     for key_id in needed:
         for model, fld in encrypted_columns():
             row = (
-                model.objects.filter(**{f"{fld.attname}__startswith": f"{crypto.PREFIX}:{key_id}:"})
+                model._default_manager.filter(
+                    **{f"{fld.attname}__startswith": f"{crypto.PREFIX}:{key_id}:"}
+                )
                 .only("pk", fld.attname, *([fld.row_id_field] if fld.row_id_field != "pk" else []))
                 .first()
             )

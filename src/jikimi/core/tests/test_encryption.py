@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import sqlite3
 import subprocess
 import sys
@@ -27,6 +28,13 @@ NAME_MR = "T'ak Yun-sŭl"
 def _env(home: Path, **extra) -> dict:
     env = {k: v for k, v in os.environ.items() if k not in ("JIKIMI_KEYS", "DATABASE_URL")}
     return {**env, "JIKIMI_HOME": str(home), **extra}
+
+
+def _setup(home: Path, command: str, *args: str) -> None:
+    """Prepare an install through the real command line; --skip-checks because Django's
+    system checks import every view (seconds per process) and are not what these test."""
+    run = [JIKIMI, command, "--skip-checks", *args]
+    subprocess.run(run, env=_env(home), check=True, capture_output=True)
 
 
 def test_it_round_trips_and_binds_ciphertext_to_its_row():
@@ -103,9 +111,7 @@ def test_it_stores_no_name_in_clear_in_the_database(staff):
 def test_it_leaves_no_name_bytes_in_the_sqlite_file(tmp_path):
     """Create a person through the real command line and read the database file's bytes."""
     home = tmp_path / "home"
-    subprocess.run(
-        [JIKIMI, "init", "--org", "alpha"], env=_env(home), check=True, capture_output=True
-    )
+    _setup(home, "init", "--org", "alpha")
     script = f"""
 import django, os
 os.environ["DJANGO_SETTINGS_MODULE"] = "jikimi.settings"
@@ -184,28 +190,29 @@ def test_it_refuses_to_retire_a_key_still_in_use(key_file, staff):
     retire_key("k1")
 
 
-def _home_with_a_person(tmp_path) -> Path:
-    home = tmp_path / "home"
-    subprocess.run(
-        [JIKIMI, "init", "--org", "alpha"], env=_env(home), check=True, capture_output=True
-    )
-    subprocess.run(
-        [JIKIMI, "import", "people", str(SAMPLE), "--org", "alpha"],
-        env=_env(home),
-        check=True,
-        capture_output=True,
-    )
+SAMPLE = Path(__file__).resolve().parents[2] / "people" / "tests" / "data" / "people.csv"
+
+
+@pytest.fixture(scope="module")
+def installed(tmp_path_factory) -> Path:
+    """An install with people in it, made once; each test takes a copy of its own."""
+    home = tmp_path_factory.mktemp("installed") / "home"
+    _setup(home, "init", "--org", "alpha")
+    _setup(home, "import", "people", str(SAMPLE), "--org", "alpha")
     return home
 
 
-SAMPLE = Path(__file__).resolve().parents[2] / "people" / "tests" / "data" / "people.csv"
+def _home_with_a_person(installed: Path, tmp_path: Path) -> Path:
+    home = tmp_path / "home"
+    shutil.copytree(installed, home)
+    return home
 
 
 @pytest.mark.skipif(
     os.environ.get("DATABASE_URL", "").startswith("postgres"), reason="a file-based SQLite home"
 )
-def test_it_stops_serve_when_the_key_file_is_missing(tmp_path):
-    home = _home_with_a_person(tmp_path)
+def test_it_stops_serve_when_the_key_file_is_missing(installed, tmp_path):
+    home = _home_with_a_person(installed, tmp_path)
     (home / "keys.json").unlink()
     proc = subprocess.run(
         [JIKIMI, "serve", "--port", "0"], env=_env(home), capture_output=True, text=True, timeout=60
@@ -218,8 +225,8 @@ def test_it_stops_serve_when_the_key_file_is_missing(tmp_path):
 @pytest.mark.skipif(
     os.environ.get("DATABASE_URL", "").startswith("postgres"), reason="a file-based SQLite home"
 )
-def test_it_stops_serve_when_the_key_file_is_unreadable(tmp_path):
-    home = _home_with_a_person(tmp_path)
+def test_it_stops_serve_when_the_key_file_is_unreadable(installed, tmp_path):
+    home = _home_with_a_person(installed, tmp_path)
     (home / "keys.json").write_text("{not json")
     proc = subprocess.run(
         [JIKIMI, "serve", "--port", "0"], env=_env(home), capture_output=True, text=True, timeout=60

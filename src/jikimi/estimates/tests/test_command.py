@@ -4,9 +4,6 @@ from __future__ import annotations
 
 import io
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -18,12 +15,10 @@ from .reference import mse_dir
 JSON_KEYS = {"method", "lists", "observed", "estimate", "interval", "level", "model", "warnings"}
 
 
-def run_estimate(*args: str, tmp_path: Path) -> subprocess.CompletedProcess:
-    script = Path(sys.executable).parent / "jikimi"
-    env = {**os.environ, "JIKIMI_HOME": str(tmp_path / "home")}
-    return subprocess.run(
-        [str(script), "estimate", *args], capture_output=True, text=True, env=env, timeout=120
-    )
+@pytest.fixture
+def run_estimate(cli):
+    """`jikimi estimate …` through the console script's entry point, in this process."""
+    return lambda *args: cli("estimate", *args)
 
 
 def write(tmp_path: Path, name: str, text: str) -> str:
@@ -32,10 +27,8 @@ def write(tmp_path: Path, name: str, text: str) -> str:
     return str(path)
 
 
-def test_it_prints_the_json_contract_for_uk_six_lists(tmp_path):
-    done = run_estimate(
-        str(mse_dir() / "sparsemse_UKdat.csv"), "--method", "stepwise", "--json", tmp_path=tmp_path
-    )
+def test_it_prints_the_json_contract_for_uk_six_lists(run_estimate):
+    done = run_estimate(str(mse_dir() / "sparsemse_UKdat.csv"), "--method", "stepwise", "--json")
     assert done.returncode == 0, done.stderr
     data = json.loads(done.stdout)
     assert set(data) == JSON_KEYS
@@ -49,10 +42,8 @@ def test_it_prints_the_json_contract_for_uk_six_lists(tmp_path):
     assert isinstance(data["warnings"], list)
 
 
-def test_it_prints_a_readable_table_by_default(tmp_path):
-    done = run_estimate(
-        str(mse_dir() / "sparsemse_UKdat.csv"), "--method", "independence", tmp_path=tmp_path
-    )
+def test_it_prints_a_readable_table_by_default(run_estimate):
+    done = run_estimate(str(mse_dir() / "sparsemse_UKdat.csv"), "--method", "independence")
     assert done.returncode == 0, done.stderr
     assert "12,214.0" in done.stdout and "95% interval" in done.stdout
 
@@ -93,13 +84,13 @@ def test_it_takes_the_stepwise_rule():
     assert by_aic["estimate"] == 43584.7 and "lowest AIC" in by_aic["model"]
 
 
-def test_it_reads_person_list_records(tmp_path):
+def test_it_reads_person_list_records(tmp_path, run_estimate):
     rows = ["person_id,list"]
     # 30 on A only, 20 on B only, 10 on both: Lincoln-Petersen gives 40 * 30 / 10 = 120.
     rows += [f"a{i},A" for i in range(30)] + [f"b{i},B" for i in range(20)]
     rows += [f"ab{i},A" for i in range(10)] + [f"ab{i},B" for i in range(10)]
     path = write(tmp_path, "records.csv", "\n".join(rows) + "\n")
-    done = run_estimate(path, "--records", "--method", "independence", "--json", tmp_path=tmp_path)
+    done = run_estimate(path, "--records", "--method", "independence", "--json")
     assert done.returncode == 0, done.stderr
     data = json.loads(done.stdout)
     assert data["observed"] == 60 and data["lists"] == ["A", "B"]
@@ -116,11 +107,11 @@ BAD_TABLES = [
 ]
 
 
-def test_it_exits_2_naming_the_file_row_and_column(tmp_path):
-    # Through the real console script for one case, in process (same command) for the rest.
+def test_it_exits_2_naming_the_file_row_and_column(tmp_path, run_estimate):
+    # Through the console script's entry point for one case, the command alone for the rest.
     text, row, column = BAD_TABLES[0]
     path = write(tmp_path, "bad0.csv", text)
-    done = run_estimate(path, tmp_path=tmp_path)
+    done = run_estimate(path)
     assert done.returncode == 2, (done.stdout, done.stderr)
     assert path in done.stderr and row in done.stderr and column in done.stderr
     for number, (text, row, column) in enumerate(BAD_TABLES[1:], start=1):
@@ -139,9 +130,9 @@ def test_it_exits_2_on_records_missing_a_column(tmp_path):
     assert err.value.returncode == 2 and "'person_id'" in str(err.value)
 
 
-def test_it_exits_3_when_lists_never_overlap_and_says_which(tmp_path):
+def test_it_exits_3_when_lists_never_overlap_and_says_which(tmp_path, run_estimate):
     path = write(tmp_path, "apart.csv", "A,B,C,count\n1,0,0,5\n0,1,0,7\n0,0,1,4\n")
-    done = run_estimate(path, "--json", tmp_path=tmp_path)
+    done = run_estimate(path, "--json")
     assert done.returncode == 3, done.stderr
     assert "no finite estimate" in done.stderr and "{A}; {B}; {C}" in done.stderr
     assert done.stdout == ""

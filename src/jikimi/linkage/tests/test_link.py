@@ -5,8 +5,6 @@ from __future__ import annotations
 import csv
 import importlib.util
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -14,16 +12,15 @@ import pytest
 from jikimi.linkage import synthetic
 from jikimi.linkage.services import LinkInputError, link_records
 
-JIKIMI = Path(sys.executable).parent / "jikimi"
 SAMPLE = Path(__file__).resolve().parents[5] / "shared" / "data" / "people-sample.csv"
 HEADER = "record_id,source,name,name_hangul,birth_date,sex,province,county,defection_year\n"
 
 
-def _run(*args: str | Path, cwd: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [str(JIKIMI), "link", *map(str, args)], cwd=cwd, capture_output=True, text=True,
-        timeout=300,
-    )  # fmt: skip
+@pytest.fixture
+def run_link(cli, tmp_path: Path, monkeypatch):
+    """`jikimi link …` in tmp_path, through the console script's entry point, in this process."""
+    monkeypatch.chdir(tmp_path)
+    return lambda *args: cli("link", *args)
 
 
 def _write(path: Path, text: str) -> Path:
@@ -39,14 +36,14 @@ def generated(tmp_path: Path) -> tuple[Path, dict[str, str]]:
     return path, truth
 
 
-def test_it_writes_clusters_pairs_and_model(tmp_path: Path, generated) -> None:
+def test_it_writes_clusters_pairs_and_model(tmp_path: Path, generated, run_link) -> None:
     path, truth = generated
     half = list(csv.reader(path.open(encoding="utf-8")))
     first, second = tmp_path / "a.csv", tmp_path / "b.csv"
     with first.open("w", newline="", encoding="utf-8") as a, second.open("w", newline="") as b:
         csv.writer(a).writerows(half[: len(half) // 2])
         csv.writer(b).writerows([half[0], *half[len(half) // 2 :]])
-    done = _run(first, second, "--out", "c.csv", "--pairs", "p.csv", cwd=tmp_path)
+    done = run_link(first, second, "--out", "c.csv", "--pairs", "p.csv")
     assert done.returncode == 0, done.stderr
     clusters = list(csv.DictReader((tmp_path / "c.csv").open(encoding="utf-8")))
     assert list(clusters[0]) == ["record_id", "cluster_id"]
@@ -57,10 +54,10 @@ def test_it_writes_clusters_pairs_and_model(tmp_path: Path, generated) -> None:
     assert (tmp_path / "c.model.json").read_text().startswith("{")
 
 
-def test_it_links_the_shared_sample(tmp_path: Path) -> None:
+def test_it_links_the_shared_sample(tmp_path: Path, run_link) -> None:
     if not SAMPLE.exists():
         pytest.skip("shared sample not present")
-    done = _run(SAMPLE, "--out", tmp_path / "c.csv", cwd=tmp_path)
+    done = run_link(SAMPLE, "--out", tmp_path / "c.csv")
     assert done.returncode == 0, done.stderr
     cluster = {r["record_id"]: r["cluster_id"] for r in csv.DictReader((tmp_path / "c.csv").open())}
     assert cluster["S0001"] == cluster["S0002"] == cluster["S0003"]
@@ -81,25 +78,25 @@ def test_it_links_the_shared_sample(tmp_path: Path) -> None:
     ],
 )
 def test_it_rejects_bad_input_and_writes_nothing(
-    tmp_path: Path, content: str, expected: str
+    tmp_path: Path, content: str, expected: str, run_link
 ) -> None:
     path = _write(tmp_path / "bad.csv", content)
-    done = _run(path, "--out", "c.csv", "--pairs", "p.csv", cwd=tmp_path)
+    done = run_link(path, "--out", "c.csv", "--pairs", "p.csv")
     assert done.returncode == 2, done.stderr
     assert "bad.csv" in done.stderr and expected in done.stderr
     assert not list(tmp_path.glob("c.*")) and not (tmp_path / "p.csv").exists()
 
 
-def test_it_rejects_unreadable_files(tmp_path: Path) -> None:
+def test_it_rejects_unreadable_files(tmp_path: Path, run_link) -> None:
     binary = tmp_path / "binary.csv"
     binary.write_bytes(b"record_id,source,name\n\xff\xfe\x00bad\n")
     for path in (binary, tmp_path / "missing.csv"):
-        done = _run(path, "--out", "c.csv", cwd=tmp_path)
+        done = run_link(path, "--out", "c.csv")
         assert done.returncode == 2 and path.name in done.stderr
         assert not (tmp_path / "c.csv").exists()
 
 
-def test_it_reports_bad_rows_and_links_them_on_what_they_have(tmp_path: Path) -> None:
+def test_it_reports_bad_rows_and_links_them_on_what_they_have(tmp_path: Path, run_link) -> None:
     path = _write(
         tmp_path / "people.csv",
         HEADER
@@ -107,7 +104,7 @@ def test_it_reports_bad_rows_and_links_them_on_what_they_have(tmp_path: Path) ->
         + "B,ngo_list,Kim Ch'ŏl-su,,1980-02-03,M,North Hamgyong,,\n"
         + "C,ngo_list,,,1980-13-45,M,함북,,\n",
     )
-    done = _run(path, "--out", "c.csv", cwd=tmp_path)
+    done = run_link(path, "--out", "c.csv")
     assert done.returncode == 0, done.stderr
     assert "row 4: column 'name'" in done.stderr and "column 'birth_date'" in done.stderr
     rows = list(csv.DictReader((tmp_path / "c.csv").open()))
@@ -174,10 +171,13 @@ def test_spark_gives_the_same_clusters_as_duckdb(tmp_path: Path) -> None:
     pytest.importorskip("pyspark")
     if shutil.which("java") is None:
         pytest.skip("Java is not installed")
-    records, _truth = synthetic.generate(20_000, seed=11, difficulty="typical")
+    # 5,000 typical records: every blocking rule, the trained model and the scoring of whole
+    # candidate clusters run on Spark; more records only take longer (bench_linkage: 1M).
+    records, _truth = synthetic.generate(5_000, seed=11, difficulty="typical")
     path = tmp_path / "people.csv"
     synthetic.write_records(records, path)
     duck = link_records([path], progress=False)
+    assert duck.clusters["cluster_id"].value_counts().max() >= 3  # clusters, not just pairs
     spark = link_records([path], backend="spark", model=duck.model, progress=False)
     assert duck.clusters.equals(spark.clusters)
     merged = duck.pairs.merge(spark.pairs, on=["record_id_l", "record_id_r"], how="outer")

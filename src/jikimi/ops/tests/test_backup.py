@@ -23,6 +23,9 @@ PG_SERVER = "postgres://postgres@127.0.0.1:5432"
 # Distinctive synthetic people: the needles the ciphertext-only test looks for.
 PEOPLE = [("탁윤슬", "010-9876-5432"), ("Pyon Harim", "010-3141-5926")]
 
+# One xdist worker takes this module: its tests share the seeded install (module fixtures).
+pytestmark = pytest.mark.xdist_group("backup")
+
 on_postgres = os.environ.get("DATABASE_URL", "").startswith("postgres")
 sqlite_only = pytest.mark.skipif(on_postgres, reason="these runs use SQLite in a JIKIMI_HOME")
 
@@ -84,9 +87,16 @@ def _env(home: Path, **extra) -> dict:
     return {**env, "JIKIMI_HOME": str(home), "JIKIMI_TESTING": "1", **extra}
 
 
-def jikimi(home: Path, *args: str, **extra) -> subprocess.CompletedProcess:
+def jikimi(home: Path, command: str, *args: str, checks: bool = False, **extra):
+    """`jikimi COMMAND ARGS` in a process of its own, on the install in `home`.
+
+    Without `checks`, with --skip-checks: Django's system checks import every view (pandas,
+    SciPy, numba: seconds per process) and are the same for every command; the seeded
+    install's `init` runs them.
+    """
+    argv = [JIKIMI, command, *([] if checks else ["--skip-checks"]), *args]
     return subprocess.run(
-        [JIKIMI, *args], env=_env(home, **extra), capture_output=True, text=True, timeout=120
+        argv, env=_env(home, **extra), capture_output=True, text=True, timeout=120
     )
 
 
@@ -117,13 +127,22 @@ def seeded(tmp_path_factory):
         pytest.skip("these runs use SQLite in a JIKIMI_HOME")
     root = tmp_path_factory.mktemp("backup")
     home = root / "home"
-    assert jikimi(home, "init", "--org", "alpha").returncode == 0
+    assert jikimi(home, "init", "--org", "alpha", checks=True).returncode == 0
     codes = json.loads(python(home, SEED, json.dumps(PEOPLE)))
     backup = root / "jikimi.backup"
     run = jikimi(home, "backup", str(backup))
     assert run.returncode == 0, run.stderr
     assert "k1" in run.stdout and "back up keys.json" in run.stdout
     return home, backup, codes
+
+
+@pytest.fixture(scope="module")
+def initialised(seeded, tmp_path_factory):
+    """A new install with the seeded install's key file, after `jikimi init` (no people)."""
+    home, _backup, _codes = seeded
+    new = fresh_home(tmp_path_factory.mktemp("initialised"), home)
+    assert jikimi(new, "init").returncode == 0
+    return new
 
 
 @sqlite_only
@@ -194,8 +213,8 @@ def test_it_refuses_to_restore_over_data_without_force(seeded, tmp_path):
 
 @sqlite_only
 @pytest.mark.parametrize("damage", ["flip", "truncate", "garbage", "manifest"])
-def test_it_refuses_a_damaged_backup_and_changes_nothing(seeded, tmp_path, damage):
-    home, backup, _codes = seeded
+def test_it_refuses_a_damaged_backup_and_changes_nothing(seeded, initialised, tmp_path, damage):
+    _home, backup, _codes = seeded
     bad = tmp_path / "bad.backup"
     data = bytearray(backup.read_bytes())
     if damage == "flip":
@@ -208,8 +227,8 @@ def test_it_refuses_a_damaged_backup_and_changes_nothing(seeded, tmp_path, damag
         at = data.index(b'"sha256": "') + len(b'"sha256": "')
         data[at : at + 4] = b"0000"
     bad.write_bytes(bytes(data))
-    new = fresh_home(tmp_path, home)
-    assert jikimi(new, "init").returncode == 0
+    new = tmp_path / "restored"
+    shutil.copytree(initialised, new)
     db = new / "jikimi.sqlite3"
     before = hashlib.sha256(db.read_bytes()).hexdigest()
     run = jikimi(new, "restore", str(bad))

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -16,7 +13,6 @@ from jikimi.people import services
 from jikimi.people.models import Person, SourceRecord
 
 DATA = Path(__file__).parent / "data"
-JIKIMI = str(Path(sys.executable).parent / "jikimi")
 
 
 def test_it_imports_a_csv(orgs, staff):
@@ -87,36 +83,13 @@ def test_it_rejects_a_second_import_of_the_same_records(orgs):
     assert Person.objects.count() == 3
 
 
-@pytest.mark.skipif(
-    os.environ.get("DATABASE_URL", "").startswith("postgres"), reason="a file-based SQLite home"
-)
-def test_it_exits_2_from_the_command_line(tmp_path):
-    env = {
-        **{k: v for k, v in os.environ.items() if k != "JIKIMI_KEYS"},
-        "JIKIMI_HOME": str(tmp_path / "home"),
-    }
-    subprocess.run([JIKIMI, "init", "--org", "alpha"], env=env, check=True, capture_output=True)
+def test_it_exits_2_from_the_command_line(orgs, tmp_path, cli):
     bad = tmp_path / "bad.csv"
     bad.write_text("record_id,source,name\n1,ngo,\n")
-    proc = subprocess.run(
-        [JIKIMI, "import", "people", str(bad), "--org", "alpha"],
-        env=env,
-        capture_output=True,
-        text=True,
-    )
+    proc = cli("import", "people", bad, "--org", "alpha")
     assert proc.returncode == 2
     assert f"{bad}: row 2, column name: is empty" in proc.stderr
-    proc = subprocess.run(
-        [JIKIMI, "import", "people", str(tmp_path / "nope.csv"), "--org", "alpha"],
-        env=env,
-        capture_output=True,
-        text=True,
-    )
+    proc = cli("import", "people", tmp_path / "nope.csv", "--org", "alpha")
     assert proc.returncode == 2 and "no such file" in proc.stderr
-    ok = subprocess.run(
-        [JIKIMI, "import", "people", str(DATA / "people.csv"), "--org", "alpha"],
-        env=env,
-        capture_output=True,
-        text=True,
-    )
+    ok = cli("import", "people", DATA / "people.csv", "--org", "alpha")
     assert ok.returncode == 0 and "imported 3 people" in ok.stdout
