@@ -20,14 +20,23 @@ import threading
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, connection, transaction
+from django.db import connection, transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 
 from jikimi.accounts import services as accounts
 from jikimi.accounts.models import Role, User
+from jikimi.alerts import services as alerts
+from jikimi.alerts.models import DEFAULT_LADDER as DEFAULT_LADDER
+from jikimi.alerts.models import Alert, EscalationPolicy
+from jikimi.alerts.models import Target as Target
+from jikimi.alerts.services import create_policy as create_policy
+from jikimi.alerts.services import default_policy as default_policy
+from jikimi.alerts.services import get_policy as get_policy
+from jikimi.alerts.services import policies_for as policies_for
+from jikimi.alerts.services import update_policy as update_policy
+from jikimi.alerts.services import validate_steps as validate_steps
 from jikimi.audit import services as audit
 from jikimi.core.crypto import blind_index
 from jikimi.people import services as people
@@ -36,18 +45,12 @@ from jikimi.people.services import InvalidInput, NotFound
 
 from . import pins, schedule
 from .models import (
-    DEFAULT_LADDER,
-    PRIORITY,
-    Alert,
-    AlertState,
     CheckIn,
     CheckInKind,
     Enrolment,
     EnrolmentStatus,
-    EscalationPolicy,
     IpStrike,
     Phase,
-    Target,
 )
 
 STAFF_ROLES = (Role.ADMIN, Role.SUPERVISOR, Role.CASEWORKER)
@@ -75,67 +78,10 @@ def _require_staff(user: User) -> None:
 
 
 # --- Policies -------------------------------------------------------------------------------
-
-
-def default_policy(organisation) -> EscalationPolicy:
-    policy, _ = EscalationPolicy.objects.get_or_create(
-        organisation=organisation,
-        name="standard",
-        defaults={"steps": DEFAULT_LADDER, "repeat_minutes": 60},
-    )
-    return policy
-
-
-def validate_steps(steps: list) -> list[dict]:
-    if not isinstance(steps, list) or not steps:
-        raise InvalidInput({"steps": "at least one step is needed"})
-    clean, last = [], -1
-    for i, step in enumerate(steps):
-        try:
-            after = int(step["after_minutes"])
-            target = Target(step["to"])
-        except (KeyError, TypeError, ValueError):
-            raise InvalidInput(
-                {
-                    "steps": f"step {i + 1}: needs after_minutes and a known "
-                    f"'to' ({', '.join(Target.values)})"
-                }
-            )
-        if after < last or after < 0:
-            raise InvalidInput({"steps": f"step {i + 1}: steps must be in time order"})
-        last = after
-        clean.append({"after_minutes": after, "to": target.value})
-    return clean
-
-
-def create_policy(
-    user: User,
-    *,
-    name: str,
-    steps: list,
-    repeat_minutes: int = 60,
-    remind_person_at_due: bool = True,
-) -> EscalationPolicy:
-    """Escalation policies are organisation templates: supervisors and admins only."""
-    accounts.require_role(user, Role.ADMIN, Role.SUPERVISOR)
-    name, clean, repeat = _policy_fields(name, steps, repeat_minutes)
-    if EscalationPolicy.objects.filter(organisation_id=user.organisation_id, name=name).exists():
-        raise InvalidInput({"name": "another policy has this name"})
-    policy = EscalationPolicy.objects.create(
-        organisation=user.organisation,
-        name=name,
-        steps=clean,
-        repeat_minutes=repeat,
-        remind_person_at_due=remind_person_at_due,
-    )
-    audit.record(
-        "checkin_policy.create",
-        actor=user,
-        object_type="checkin_policy",
-        object_ref=str(policy.pk),
-        detail={"steps": len(policy.steps)},
-    )
-    return policy
+# The policy templates belong to alerts (any kind may escalate); `create_policy`,
+# `get_policy`, `update_policy`, `policies_for`, `default_policy` and `validate_steps` are
+# imported above for check-ins' policy pages and API. The re-authentication they need and
+# moving an enrolment to another policy stay here.
 
 
 class PasswordRequired(accounts.AccessDenied):
@@ -160,61 +106,6 @@ def confirm_password(user: User, password: str) -> None:
     audit.record("reauth.ok", actor=user, object_type="user", object_ref=str(user.pk))
 
 
-def _policy_fields(name: str, steps: list, repeat_minutes) -> tuple[str, list[dict], int]:
-    if not name.strip():
-        raise InvalidInput({"name": "a name is required"})
-    try:
-        repeat = int(repeat_minutes)
-    except (TypeError, ValueError):
-        raise InvalidInput({"repeat_minutes": "a number of minutes"}) from None
-    if repeat < 5:
-        raise InvalidInput({"repeat_minutes": "at least 5 minutes"})
-    return name.strip()[:100], validate_steps(steps), repeat
-
-
-def get_policy(user: User, policy_id) -> EscalationPolicy:
-    _require_staff(user)
-    try:
-        return EscalationPolicy.objects.get(pk=int(policy_id), organisation_id=user.organisation_id)
-    except (EscalationPolicy.DoesNotExist, ValueError, TypeError):
-        raise NotFound(str(policy_id)) from None
-
-
-def update_policy(
-    user: User,
-    policy: EscalationPolicy,
-    *,
-    name: str,
-    steps: list,
-    repeat_minutes: int = 60,
-    remind_person_at_due: bool = True,
-) -> EscalationPolicy:
-    """Change a policy template; every enrolment using it follows the new ladder from the
-    monitor's next step. Supervisors and admins only; the caller has re-authenticated."""
-    accounts.require_role(user, Role.ADMIN, Role.SUPERVISOR)
-    policy = get_policy(user, policy.pk)
-    name, clean, repeat = _policy_fields(name, steps, repeat_minutes)
-    if (
-        EscalationPolicy.objects.filter(organisation_id=user.organisation_id, name=name)
-        .exclude(pk=policy.pk)
-        .exists()
-    ):
-        raise InvalidInput({"name": "another policy has this name"})
-    with transaction.atomic():
-        EscalationPolicy.objects.filter(pk=policy.pk).update(
-            name=name, steps=clean, repeat_minutes=repeat, remind_person_at_due=remind_person_at_due
-        )
-        audit.record(
-            "checkin_policy.update",
-            actor=user,
-            object_type="checkin_policy",
-            object_ref=str(policy.pk),
-            detail={"steps": len(clean), "repeat_minutes": repeat},
-        )
-    policy.refresh_from_db()
-    return policy
-
-
 def change_enrolment_policy(user: User, enrolment: Enrolment, policy: EscalationPolicy) -> None:
     """Move an enrolment to another of the organisation's policies (re-authenticated)."""
     enrolment = get_enrolment(user, enrolment.pk)
@@ -229,12 +120,6 @@ def change_enrolment_policy(user: User, enrolment: Enrolment, policy: Escalation
         object_ref=enrolment.person.code,
         detail={"enrolment": str(enrolment.pk), "policy": policy.pk},
     )
-
-
-def policies_for(user: User) -> QuerySet[EscalationPolicy]:
-    _require_staff(user)
-    default_policy(user.organisation)
-    return EscalationPolicy.objects.filter(organisation_id=user.organisation_id)
 
 
 # --- Enrolment ------------------------------------------------------------------------------
@@ -457,8 +342,9 @@ def record_checkin(
        a correct PIN counts as no check-in ("locked"). A duress PIN is always honoured:
        raising an alarm can never help an attacker.
     3. One transaction with the same shape for every outcome: insert a CheckIn, update the
-       enrolment row. Duress and repeated wrong PINs set `next_action_at` to now, so the
-       monitor raises the alert within a second from what this transaction committed.
+       enrolment row. A duress PIN, and the wrong PIN that reaches WRONG_ALERT_AT, mark
+       their CheckIn `alert_pending` and set `next_action_at` to now: the monitor raises
+       the alert from that row within a second — or, after a gap, whenever it next runs.
     Under duress, pause and withdrawal are *not* applied: monitoring goes on, and the
     person sees exactly what a real pause or withdrawal shows.
 
@@ -494,6 +380,7 @@ def record_checkin(
         changes: dict = {"version": row.version + 1}
         alert_pending = False
         requested = ""
+        window_start: datetime | None = None
         live = row.status in (EnrolmentStatus.ACTIVE, EnrolmentStatus.PAUSED)
         if kind == "duress" and not live:
             # Withdrawn (or still in set-up) but the duress PIN: the alarm still goes off.
@@ -515,18 +402,20 @@ def record_checkin(
         else:
             if kind not in ("ok", "duress"):
                 kind = kind if kind == "locked" else "wrong"
-            changes.update(
-                wrong_pins=wrong_so_far + 1,
-                wrong_window_start=row.wrong_window_start if in_window else now,
-            )
+            window_start = row.wrong_window_start if in_window else now
+            changes.update(wrong_pins=wrong_so_far + 1, wrong_window_start=window_start)
             if wrong_so_far + 1 == WRONG_ALERT_AT and row.status == EnrolmentStatus.ACTIVE:
+                # The alert is owed from this recorded attempt, like a duress alert: the
+                # monitor raises it whenever it next runs, even after a gap or a check-in
+                # that has reset the counter meanwhile.
                 changes["next_action_at"] = now
+                alert_pending = True
         _keep_pending_work(row, changes, now)
         checkin_kind = {
             ("ok", PersonAction.PAUSE): CheckInKind.PAUSE,
             ("ok", PersonAction.WITHDRAW): CheckInKind.WITHDRAW,
         }.get((kind, action), kind if kind != "ok" else CheckInKind.OK)
-        _insert_checkin(row.pk, now, checkin_kind, channel, alert_pending, requested)
+        _insert_checkin(row.pk, now, checkin_kind, channel, alert_pending, requested, window_start)
         _update_locked_row(row, changes)
         audit.record(
             "checkin.received",
@@ -621,8 +510,8 @@ def _sql(name: str) -> str:
             c = CheckIn._meta
             _SQL[key] = (
                 f"INSERT INTO {q(c.db_table)} ({q('enrolment_id')}, {q('at')}, {q('kind')}, "  # noqa: S608
-                f"{q('channel')}, {q('alert_pending')}, {q('requested')}) "
-                "VALUES (%s, %s, %s, %s, %s, %s)"
+                f"{q('channel')}, {q('alert_pending')}, {q('requested')}, {q('window_start')}) "
+                "VALUES (%s, %s, %s, %s, %s, %s, %s)"
             )
         else:  # a lookup by "id" or "token_index"
             _SQL[key] = f"SELECT {cols} FROM {table} WHERE {q(name)} = %s LIMIT 1{lock}"  # noqa: S608
@@ -664,7 +553,9 @@ def _converters() -> list:
     return _CONVERTERS[connection.vendor]
 
 
-def _insert_checkin(enrolment_id, at, kind, channel, alert_pending, requested) -> None:
+def _insert_checkin(
+    enrolment_id, at, kind, channel, alert_pending, requested, window_start
+) -> None:
     f = CheckIn._meta.get_field
     with connection.cursor() as cursor:
         cursor.execute(
@@ -676,6 +567,7 @@ def _insert_checkin(enrolment_id, at, kind, channel, alert_pending, requested) -
                 channel,
                 bool(alert_pending),
                 requested,
+                f("window_start").get_db_prep_save(window_start, connection),
             ],
         )
 
@@ -715,9 +607,7 @@ def _checkin_changes(row: Enrolment, now: datetime) -> dict:
     """A valid check-in: the period is satisfied, any running ladder stops."""
     due = _next_due(row, now)
     if row.open_alert_id and row.phase == Phase.ESCALATING:
-        Alert.objects.filter(pk=row.open_alert_id, escalation_stopped_at__isnull=True).update(
-            escalation_stopped_at=now, stopped_by="checkin"
-        )
+        alerts.stop_escalation([row.open_alert_id], now=now, by="checkin")
     next_action = due if row.status == EnrolmentStatus.ACTIVE else row.next_action_at
     return {
         "phase": Phase.WAITING,
@@ -846,9 +736,7 @@ def stop_for_withdrawn_consent(person_id, *, actor: User | None = None) -> int:
                 version=row.version + 1, **changes
             )
             if row.open_alert_id:
-                Alert.objects.filter(
-                    pk=row.open_alert_id, escalation_stopped_at__isnull=True
-                ).update(escalation_stopped_at=timezone.now(), stopped_by="withdrawn")
+                alerts.stop_escalation([row.open_alert_id], now=timezone.now(), by="withdrawn")
             audit.record(
                 "checkin_enrolment.withdraw",
                 actor=actor,
@@ -871,93 +759,20 @@ def _update(enrolment: Enrolment, **changes) -> None:
         )
 
 
-# --- Staff: alerts --------------------------------------------------------------------------
+# --- Alerts of check-ins (the board itself is the alerts app's) -----------------------------
+
+SOURCE_APP = "checkins"  # an alert's source_app; its source_ref is the enrolment id
 
 
-def visible_alerts(user: User) -> QuerySet[Alert]:
-    _require_staff(user)
-    return Alert.objects.filter(organisation_id=user.organisation_id)
-
-
-def alert_board(user: User, *, include_closed: bool = False) -> list[Alert]:
-    """Open and acknowledged alerts: duress first, then the oldest first."""
-    qs = visible_alerts(user).select_related("enrolment__person")
-    if not include_closed:
-        qs = qs.exclude(state=AlertState.CLOSED)
-    alerts = list(qs.order_by("priority", "created_at")[:500])
-    audit.record(
-        "checkin_alert.board",
-        actor=user,
-        object_type="checkin_alert",
-        detail={"count": len(alerts)},
-    )
-    return alerts
-
-
-def get_alert(user: User, alert_id) -> Alert:
-    try:
-        return visible_alerts(user).select_related("enrolment__person").get(pk=int(alert_id))
-    except (Alert.DoesNotExist, ValueError, TypeError):
-        raise NotFound(str(alert_id)) from None
-
-
-def acknowledge(user: User, alert: Alert, now: datetime | None = None) -> Alert:
-    """Someone has it: the ladder stops. The alert stays on the board until closed."""
-    alert = get_alert(user, alert.pk)
-    now = now or timezone.now()
-    if Alert.objects.filter(pk=alert.pk, state=AlertState.OPEN).update(
-        state=AlertState.ACKNOWLEDGED, acknowledged_at=now, acknowledged_by=user
-    ):
-        _stop_ladder(alert, now, "ack")
-        audit.record(
-            "checkin_alert.acknowledge",
-            actor=user,
-            object_type="checkin_alert",
-            object_ref=str(alert.pk),
-            detail={"kind": alert.kind},
-        )
-    alert.refresh_from_db()
-    return alert
-
-
-def close(user: User, alert: Alert, *, reason: str, now: datetime | None = None) -> Alert:
-    alert = get_alert(user, alert.pk)
-    now = now or timezone.now()
-    if not reason.strip():
-        raise InvalidInput({"reason": "closing an alert needs a reason"})
-    if (
-        Alert.objects.filter(pk=alert.pk)
-        .exclude(state=AlertState.CLOSED)
-        .update(
-            state=AlertState.CLOSED,
-            closed_at=now,
-            closed_by=user,
-            close_reason=reason.strip()[:500],
-        )
-    ):
-        _stop_ladder(alert, now, "close")
-        audit.record(
-            "checkin_alert.close",
-            actor=user,
-            object_type="checkin_alert",
-            object_ref=str(alert.pk),
-            detail={"kind": alert.kind},
-        )
-    alert.refresh_from_db()
-    return alert
-
-
-def _stop_ladder(alert: Alert, now: datetime, by: str) -> None:
-    """If this alert is the enrolment's running ladder, stop it and wait for the next period."""
-    Alert.objects.filter(pk=alert.pk, escalation_stopped_at__isnull=True).update(
-        escalation_stopped_at=now, stopped_by=by
-    )
-    if alert.enrolment_id is None:
+def on_alert_stopped(sender, *, alert: Alert, now: datetime, by: str, **kw) -> None:
+    """Staff acknowledged or closed an alert: if it is an enrolment's running ladder, stop it
+    and wait for the next period. Connected to alerts' `alert_stopped` in apps.py."""
+    if alert.source_app != SOURCE_APP:
         return
     with transaction.atomic():
         row = (
             Enrolment.objects.select_for_update()
-            .filter(pk=alert.enrolment_id, open_alert_id=alert.pk)
+            .filter(pk=alert.source_ref, open_alert_id=alert.pk)
             .first()
         )
         if row is None:
@@ -979,24 +794,6 @@ def _stop_ladder(alert: Alert, now: datetime, by: str) -> None:
         )
 
 
-def complete_task(user: User, task_id, now: datetime | None = None) -> None:
-    from .models import Task
-
-    now = now or timezone.now()
-    task = Task.objects.filter(pk=task_id, alert__organisation_id=user.organisation_id).first()
-    _require_staff(user)
-    if task is None:
-        raise NotFound(str(task_id))
-    Task.objects.filter(pk=task.pk, done_at__isnull=True).update(done_at=now, done_by=user)
-    audit.record(
-        "checkin_task.done",
-        actor=user,
-        object_type="checkin_alert",
-        object_ref=str(task.alert_id),
-        detail={"task": task.kind},
-    )
-
-
 @dataclass
 class TimelineEntry:
     at: datetime
@@ -1014,53 +811,6 @@ def timeline(user: User, enrolment: Enrolment, *, limit: int = 200) -> list[Time
     ]
     entries += [
         TimelineEntry(a.created_at, "alert", a.kind, alert=a)
-        for a in enrolment.alerts.order_by("-created_at")[:limit]
+        for a in alerts.alerts_for_subject(SOURCE_APP, str(enrolment.pk), limit=limit)
     ]
     return sorted(entries, key=lambda e: e.at, reverse=True)[:limit]
-
-
-def base_url() -> str:
-    return settings.JIKIMI_BASE_URL.rstrip("/")
-
-
-def raise_staff_alert(
-    *,
-    organisation_id: int,
-    kind: str,
-    key: str,
-    detail: dict,
-    priority: int | None = None,
-    label: str = "",
-) -> Alert:
-    """Put an alert on an organisation's board and tell its staff, once per `key`.
-
-    Other apps call this (e.g. linkage, when a missing person reappears in a record). A repeat
-    with the same key — a retry, or a second process — returns the first alert and sends
-    nothing new. `detail` must hold no personal data (public codes, ids, scores).
-    """
-    from jikimi.notify import services as outbox
-
-    from . import notifications
-
-    try:
-        with transaction.atomic():  # a savepoint: the caller's transaction survives a repeat
-            alert = Alert.objects.create(
-                organisation_id=organisation_id,
-                kind=kind,
-                priority=PRIORITY[kind] if priority is None else priority,
-                key=key,
-                detail=detail,
-                created_at=timezone.now(),
-            )
-            audit.record(
-                "checkin_alert.raise",
-                object_type="checkin_alert",
-                object_ref=str(alert.pk),
-                organisation_id=organisation_id,
-                detail={"kind": kind},
-            )
-            label = label or str(alert.get_kind_display())
-            outbox.enqueue(notifications.for_staff_alert(alert, label))
-    except IntegrityError:
-        return Alert.objects.get(key=key)
-    return alert

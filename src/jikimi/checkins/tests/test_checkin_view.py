@@ -7,8 +7,10 @@ import re
 import pytest
 from django.test import Client
 
+from jikimi.alerts import services as alerts
+from jikimi.alerts.models import Alert
 from jikimi.checkins import services
-from jikimi.checkins.models import Alert, AlertKind, CheckIn, Enrolment
+from jikimi.checkins.models import AlertKind, CheckIn, Enrolment
 from jikimi.checkins.monitor import run_once
 from jikimi.notify.models import OutboxMessage
 
@@ -78,12 +80,12 @@ def test_it_raises_the_duress_alert_at_once_and_keeps_it_open(enrol, smtp, staff
     # A normal check-in afterwards does not close it; acknowledging does not either.
     post(Client(), token, "2580")
     run_once()
-    services.acknowledge(staff["caseworker"], alert)
+    alerts.acknowledge(staff["caseworker"], alert)
     alert.refresh_from_db()
     assert alert.state == "acknowledged"
     with pytest.raises(services.InvalidInput):
-        services.close(staff["caseworker"], alert, reason=" ")
-    services.close(staff["caseworker"], alert, reason="met the person; safe")
+        alerts.close(staff["caseworker"], alert, reason=" ")
+    alerts.close(staff["caseworker"], alert, reason="met the person; safe")
     alert.refresh_from_db()
     assert alert.state == "closed" and alert.close_reason == "met the person; safe"
 
