@@ -31,8 +31,8 @@ from jikimi.people.services import InvalidInput, NotFound
 
 from . import ladder, notifications, registry
 from .models import DEFAULT_LADDER, Alert, AlertState, EscalationPolicy, Target, Task
-from .signals import alert_stopped
 from .shapes import AlertDetail, PolicyStep
+from .signals import alert_stopped
 
 log = logging.getLogger("jikimi.alerts")
 
