@@ -7,6 +7,7 @@ from typing import Any
 from django.utils import timezone
 
 from . import services
+from .shapes import ChannelFailureDetail, QuotaBlockedDetail
 
 
 def on_channel_failing(
@@ -18,7 +19,7 @@ def on_channel_failing(
         organisation_id=organisation_id,
         kind="channel_failure",
         key=f"channel_failure:{organisation_id}:{kind}:{channel_id}:{hour}",
-        detail={"channel_kind": kind, "channel": str(channel_id or "")},
+        detail=ChannelFailureDetail(channel_kind=kind, channel=str(channel_id or "")),
         label=f"The {kind} channel keeps failing; messages are being retried.",
     )
 
@@ -30,6 +31,6 @@ def on_sms_quota_blocked(
         organisation_id=organisation_id,
         kind="quota_blocked",
         key=f"quota_blocked:{organisation_id}:{month}",
-        detail={"month": month},
+        detail=QuotaBlockedDetail(month=month),
         label="The monthly SMS quota blocked a message. Raise the quota.",
     )

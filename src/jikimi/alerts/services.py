@@ -75,7 +75,7 @@ def new_alert(
         priority=spec.priority if priority is None else priority,
         key=key,
         is_drill=is_drill,
-        detail=detail,
+        detail=dict(detail),
         created_at=now,
         policy=policy,
         # A ladder starts at once: its first look is the alerts pass's next run.
@@ -363,7 +363,7 @@ def escalate_due(now: datetime | None = None) -> dict[str, int]:
     transaction. Acknowledging or closing clears `next_escalation_at`.
     """
     now = now or timezone.now()
-    report = {"alerts": 0, "messages": 0}
+    report = {"messages": 0}
     due = list(
         Alert.objects.filter(next_escalation_at__lte=now)
         .select_related("policy", "organisation", "person", "assignee")

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import NotRequired, TypedDict
+from collections.abc import Mapping
+from typing import TypedDict
 
 
 class PolicyStep(TypedDict):
@@ -14,9 +15,9 @@ class PolicyStep(TypedDict):
 
 
 # An alert's `detail`: ids, public codes, counts, scores — never a name, phone or address.
-# Each app owns the shape of its kinds' detail (see checkins.types, linkage); these are the
-# kinds alerts registers for notify.
-AlertDetail = dict[str, str | int | float | bool | None]
+# Each app owns the TypedDict of its kinds' detail (e.g. checkins.shapes); these below are
+# the kinds alerts registers for notify.
+AlertDetail = Mapping[str, object]
 
 
 class ChannelFailureDetail(TypedDict):
@@ -26,11 +27,3 @@ class ChannelFailureDetail(TypedDict):
 
 class QuotaBlockedDetail(TypedDict):
     month: str
-
-
-class LadderState(TypedDict):
-    """Where an alert's ladder stands (the generic ladder keeps it on the alert)."""
-
-    step: int
-    round: int
-    last_notified_at: NotRequired[str | None]

@@ -26,6 +26,7 @@ from jikimi.alerts import ladder
 from jikimi.alerts import notifications as staff_notifications
 from jikimi.alerts import services as alerts
 from jikimi.alerts.models import Alert, Target
+from jikimi.alerts.shapes import AlertDetail
 from jikimi.audit import services as audit
 from jikimi.notify import services as outbox
 from jikimi.notify.bulk import preparers, unnest
@@ -40,6 +41,7 @@ from .models import (
     EnrolmentStatus,
     Phase,
 )
+from .shapes import DuressDetail, MissedDetail, WrongPinsDetail
 
 log = logging.getLogger("jikimi.checkins")
 
@@ -261,7 +263,7 @@ def _conditional_update(columns: tuple, items: list[tuple[Enrolment, dict]]) -> 
         raise _Conflict()
 
 
-def _new_alert(row: Enrolment, kind: str, key: str, now: datetime, **detail: Any) -> Alert:
+def _new_alert(row: Enrolment, kind: str, key: str, now: datetime, detail: AlertDetail) -> Alert:
     alert = alerts.new_alert(
         organisation_id=row.organisation_id,
         kind=kind,
@@ -309,8 +311,7 @@ def _decide(row: Enrolment, now: datetime, pending: list[CheckIn]) -> _Work:
                         AlertKind.DURESS,
                         f"duress:{checkin.pk}",
                         now,
-                        channel=checkin.channel,
-                        requested=checkin.requested,
+                        DuressDetail(channel=checkin.channel, requested=checkin.requested),
                     ),
                     "DURESS PIN USED. Act now; do not contact the person in a way "
                     "that could reveal the alarm.",
@@ -322,7 +323,11 @@ def _decide(row: Enrolment, now: datetime, pending: list[CheckIn]) -> _Work:
             work.alerts.append(
                 (
                     _new_alert(
-                        row, AlertKind.WRONG_PINS, key, now, count=_wrong_in_window(checkin)
+                        row,
+                        AlertKind.WRONG_PINS,
+                        key,
+                        now,
+                        WrongPinsDetail(count=_wrong_in_window(checkin)),
                     ),
                     "Repeated wrong PINs.",
                 )
@@ -356,7 +361,7 @@ def _decide(row: Enrolment, now: datetime, pending: list[CheckIn]) -> _Work:
             AlertKind.MISSED,
             f"missed:{row.pk}:{next_due.isoformat()}",
             now,
-            due=next_due.isoformat(),
+            MissedDetail(due=next_due.isoformat()),
         )
         work.alerts.append((alert, ""))
         work.changes["_missed_alert"] = alert  # _process points the enrolment at it
