@@ -65,22 +65,31 @@ def new_alert(
 ) -> Alert:
     """An unsaved alert of a registered kind (for `raise_alerts`)."""
     spec = registry.kind(kind)
-    return Alert(
+    # Ids in, related objects cached after: the check-ins monitor builds a thousand alerts
+    # per batch, and the related-object descriptors cost more than the rest of the alert.
+    alert = Alert(
         organisation_id=organisation_id,
-        person=person,
+        person_id=person.pk if person is not None else None,
         source_app=source_app,
         source_ref=source_ref,
-        assignee=assignee,
+        assignee_id=assignee.pk if assignee is not None else None,
         kind=spec.code,
         priority=spec.priority if priority is None else priority,
         key=key,
         is_drill=is_drill,
         detail=dict(detail),
         created_at=now,
-        policy=policy,
+        policy_id=policy.pk if policy is not None else None,
         # A ladder starts at once: its first look is the alerts pass's next run.
         next_escalation_at=now if policy is not None else None,
     )
+    for name, related in (("person", person), ("assignee", assignee), ("policy", policy)):
+        if related is not None:
+            _ALERT_FIELDS[name].set_cached_value(alert, related)
+    return alert
+
+
+_ALERT_FIELDS = {f: Alert._meta.get_field(f) for f in ("person", "assignee", "policy")}
 
 
 def raise_alert(

@@ -282,7 +282,11 @@ def _new_alert(row: Enrolment, kind: str, key: str, now: datetime, detail: Alert
 
 def _attach_subject(alert: Alert, row: Enrolment) -> None:
     """The rows the pass has already loaded, so building messages costs no query."""
-    alert.organisation, alert.person = row.organisation, row.person
+    _ORGANISATION.set_cached_value(alert, row.organisation)
+    _PERSON.set_cached_value(alert, row.person)
+
+
+_ORGANISATION, _PERSON = Alert._meta.get_field("organisation"), Alert._meta.get_field("person")
 
 
 def _decide(row: Enrolment, now: datetime, pending: list[CheckIn]) -> _Work:
