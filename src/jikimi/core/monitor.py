@@ -93,7 +93,12 @@ def run_loop(
     last_run: dict[str, float] = {}
     while not stop.is_set():
         started = time.monotonic()
-        close_old_connections()
+        try:
+            close_old_connections()
+        except Exception:
+            # Even dropping a dead connection can fail: nothing may end the loop.
+            log.exception("closing old database connections failed")
+            _drop_broken_connection()
         run_passes(options, skip=skip, last_run=last_run)
         stop.wait(max(0.05, interval - (time.monotonic() - started)))
     connection.close()
