@@ -65,6 +65,7 @@ INSTALLED_APPS = [
     "jikimi.audit",
     "jikimi.people",
     "jikimi.notify",
+    "jikimi.alerts",
     "jikimi.checkins",
     "jikimi.linkage",
     "jikimi.estimates",

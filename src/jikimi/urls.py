@@ -19,6 +19,7 @@ urlpatterns = [
     path("api/estimates/", include("jikimi.estimates.api_urls")),
     path("api/", include("jikimi.api.urls")),
     # The person's check-in pages (/c/<token>), SMS hooks and the staff alert board.
+    path("", include("jikimi.alerts.urls")),
     path("", include("jikimi.checkins.urls")),
 ]
 

@@ -12,5 +12,6 @@ urlpatterns = [
     path("people/<str:code>/trusted-contacts/", views.TrustedContactsView.as_view()),
     path("people/<str:code>/grants/", views.GrantsView.as_view()),
     path("linkage/", include("jikimi.linkage.api_urls")),
+    path("checkins/", include("jikimi.alerts.api_urls")),
     path("checkins/", include("jikimi.checkins.api_urls")),
 ]

@@ -12,38 +12,11 @@ from rest_framework.views import APIView
 
 from jikimi.accounts import services as accounts
 from jikimi.accounts.models import Role
+from jikimi.alerts.models import EscalationPolicy
 from jikimi.people import services as people
 
 from . import services
-from .models import Alert, Enrolment, EscalationPolicy
-
-
-class AlertSerializer(serializers.ModelSerializer):
-    person = serializers.SerializerMethodField()
-
-    class Meta:
-        model = Alert
-        fields = [
-            "id",
-            "kind",
-            "priority",
-            "state",
-            "is_drill",
-            "person",
-            "enrolment",
-            "created_at",
-            "escalation_stopped_at",
-            "stopped_by",
-            "acknowledged_at",
-            "acknowledged_by",
-            "closed_at",
-            "closed_by",
-            "close_reason",
-            "detail",
-        ]
-
-    def get_person(self, alert: Alert) -> str | None:
-        return alert.enrolment.person.code if alert.enrolment_id else None
+from .models import Enrolment
 
 
 class EnrolmentSerializer(serializers.ModelSerializer):
@@ -92,44 +65,6 @@ class PolicySerializer(serializers.ModelSerializer):
     class Meta:
         model = EscalationPolicy
         fields = ["id", "name", "steps", "repeat_minutes", "remind_person_at_due"]
-
-
-class AlertList(APIView):
-    serializer_class = AlertSerializer  # for the OpenAPI schema
-
-    @extend_schema(responses=AlertSerializer(many=True))
-    def get(self, request):
-        alerts = services.alert_board(
-            request.user, include_closed=request.query_params.get("all") == "1"
-        )
-        return Response(AlertSerializer(alerts, many=True).data)
-
-
-class AlertDetail(APIView):
-    serializer_class = AlertSerializer  # for the OpenAPI schema
-
-    def get(self, request, alert_id: int):
-        return Response(AlertSerializer(services.get_alert(request.user, alert_id)).data)
-
-
-class AlertAcknowledge(APIView):
-    serializer_class = AlertSerializer  # for the OpenAPI schema
-
-    def post(self, request, alert_id: int):
-        alert = services.acknowledge(request.user, services.get_alert(request.user, alert_id))
-        return Response(AlertSerializer(alert).data)
-
-
-class AlertClose(APIView):
-    serializer_class = AlertSerializer  # for the OpenAPI schema
-
-    def post(self, request, alert_id: int):
-        alert = services.close(
-            request.user,
-            services.get_alert(request.user, alert_id),
-            reason=str(request.data.get("reason", "")),
-        )
-        return Response(AlertSerializer(alert).data)
 
 
 class EnrolmentList(APIView):

@@ -1,16 +1,11 @@
-"""Check-in API routes; the lead includes this at /api/checkins/ (no app_name)."""
+"""Check-in API routes; the lead includes this at /api/checkins/ (no app_name). The alert
+board's routes under the same prefix are the alerts app's (alerts/api_urls.py)."""
 
 from django.urls import path
 
 from . import api
 
 urlpatterns = [
-    path("alerts/", api.AlertList.as_view(), name="checkins-api-alerts"),
-    path("alerts/<int:alert_id>/", api.AlertDetail.as_view(), name="checkins-api-alert"),
-    path(
-        "alerts/<int:alert_id>/ack", api.AlertAcknowledge.as_view(), name="checkins-api-alert-ack"
-    ),
-    path("alerts/<int:alert_id>/close", api.AlertClose.as_view(), name="checkins-api-alert-close"),
     path("enrolments/", api.EnrolmentList.as_view(), name="checkins-api-enrolments"),
     path(
         "enrolments/<uuid:enrolment_id>/",

@@ -1,4 +1,6 @@
-"""Check-ins (DESIGN §4): enrolments, their schedule and ladder state, check-ins, alerts.
+"""Check-ins (DESIGN §4): enrolments, their schedule and ladder state, check-ins.
+
+Alerts, their tasks and escalation policies belong to the alerts app (DESIGN §5).
 
 The monitor's whole world is `Enrolment.next_action_at`: one indexed deadline per
 enrolment. Every write that changes what the monitor must do next (a check-in, a duress
@@ -16,51 +18,6 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 from jikimi.core.fields import EncryptedTextField
-
-
-class Target(models.TextChoices):
-    """Whom an escalation step notifies."""
-
-    PERSON = "person", _("The person")
-    CASEWORKER = "caseworker", _("Case worker")
-    SUPERVISORS = "supervisors", _("Supervisors")
-    TRUSTED_CONTACTS = "trusted_contacts", _("Trusted contacts")
-    AUTHORITIES_TASK = "authorities_task", _("Task: notify the authorities")
-
-
-DEFAULT_LADDER = [
-    {"after_minutes": 0, "to": "caseworker"},
-    {"after_minutes": 6 * 60, "to": "supervisors"},
-    {"after_minutes": 24 * 60, "to": "trusted_contacts"},
-    {"after_minutes": 48 * 60, "to": "authorities_task"},
-]
-
-
-class EscalationPolicy(models.Model):
-    """An organisation's template for what happens after a missed check-in.
-
-    `steps` is ordered: `[{"after_minutes": N, "to": target}]`, N counted from the moment
-    the check-in was missed (due time + grace). Recipients of steps already reached are
-    reminded every `repeat_minutes` until someone acknowledges.
-    """
-
-    organisation = models.ForeignKey(
-        "accounts.Organisation", on_delete=models.CASCADE, related_name="escalation_policies"
-    )
-    name = models.CharField(max_length=100)
-    remind_person_at_due = models.BooleanField(default=True)
-    steps = models.JSONField(default=list)
-    repeat_minutes = models.PositiveIntegerField(default=60)
-    created_at = models.DateTimeField(auto_now_add=True)
-
-    class Meta:
-        ordering = ["name"]
-        constraints = [
-            models.UniqueConstraint(fields=["organisation", "name"], name="policy_name_once")
-        ]
-
-    def __str__(self) -> str:
-        return self.name
 
 
 class EnrolmentStatus(models.TextChoices):
@@ -90,7 +47,9 @@ class Enrolment(models.Model):
     caseworker = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="checkin_enrolments"
     )
-    policy = models.ForeignKey(EscalationPolicy, on_delete=models.PROTECT, related_name="+")
+    policy = models.ForeignKey(
+        "alerts.EscalationPolicy", on_delete=models.PROTECT, related_name="+"
+    )
     status = models.CharField(
         max_length=16, choices=EnrolmentStatus.choices, default=EnrolmentStatus.SETUP
     )
@@ -124,8 +83,9 @@ class Enrolment(models.Model):
     last_notified_at = models.DateTimeField(null=True, blank=True)
     next_action_at = models.DateTimeField(null=True, blank=True)
     paused_until = models.DateTimeField(null=True, blank=True)
+    # The missed check-in alert whose ladder is running (the ladder state is above).
     open_alert = models.ForeignKey(
-        "Alert", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+        "alerts.Alert", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
     version = models.PositiveIntegerField(default=0)
 
@@ -168,8 +128,11 @@ class CheckIn(models.Model):
     at = models.DateTimeField()
     kind = models.CharField(max_length=16, choices=CheckInKind.choices)
     channel = models.CharField(max_length=8)  # web, sms
-    # A duress check-in still owes staff its alert: the monitor raises it (see services).
+    # A duress check-in, or the wrong PIN that reached the alert threshold, still owes staff
+    # its alert: the monitor raises it from this row whenever it next runs (see services).
     alert_pending = models.BooleanField(default=False)
+    # For a wrong PIN: when its wrong-PIN window started (the wrong-PIN alert's key).
+    window_start = models.DateTimeField(null=True, blank=True)
     # What the person asked for under duress (pause, withdraw) — never applied.
     requested = models.CharField(max_length=16, blank=True)
 
@@ -179,77 +142,11 @@ class CheckIn(models.Model):
 
 
 class AlertKind(models.TextChoices):
+    """The check-ins' alert kinds, registered with the alerts app in CheckinsConfig.ready."""
+
     DURESS = "duress", _("Duress PIN used")
     MISSED = "missed", _("Missed check-in")
     WRONG_PINS = "wrong_pins", _("Repeated wrong PINs")
-    CHANNEL_FAILURE = "channel_failure", _("Channel failing")
-    QUOTA_BLOCKED = "quota_blocked", _("SMS quota blocked a message")
-    REAPPEARANCE = "reappearance", _("A missing or detained person reappeared in a record")
-    LINKAGE_FAILURE = "linkage_failure", _("Linking a record failed: a reappearance may be missed")
-
-
-class AlertState(models.TextChoices):
-    OPEN = "open", _("Open")
-    ACKNOWLEDGED = "acknowledged", _("Acknowledged")
-    CLOSED = "closed", _("Closed")
-
-
-PRIORITY = {
-    AlertKind.DURESS: 0,
-    AlertKind.MISSED: 1,
-    AlertKind.WRONG_PINS: 2,
-    AlertKind.CHANNEL_FAILURE: 2,
-    AlertKind.QUOTA_BLOCKED: 3,
-    AlertKind.REAPPEARANCE: 1,  # a missing person seen again: act at once
-    AlertKind.LINKAGE_FAILURE: 2,
-}
-
-
-class Alert(models.Model):
-    organisation = models.ForeignKey(
-        "accounts.Organisation", on_delete=models.CASCADE, related_name="+"
-    )
-    enrolment = models.ForeignKey(
-        Enrolment, on_delete=models.CASCADE, null=True, blank=True, related_name="alerts"
-    )
-    kind = models.CharField(max_length=20, choices=AlertKind.choices)
-    priority = models.PositiveSmallIntegerField()  # 0 = highest
-    state = models.CharField(max_length=16, choices=AlertState.choices, default=AlertState.OPEN)
-    # Unique: whoever raises an alert twice (two monitors, a retried pass) gets one row.
-    key = models.CharField(max_length=200, unique=True)
-    is_drill = models.BooleanField(default=False)
-    detail = models.JSONField(default=dict, blank=True)  # no personal data
-    created_at = models.DateTimeField()
-    escalation_stopped_at = models.DateTimeField(null=True, blank=True)
-    stopped_by = models.CharField(max_length=16, blank=True)  # checkin, ack
-    acknowledged_at = models.DateTimeField(null=True, blank=True)
-    acknowledged_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
-    )
-    closed_at = models.DateTimeField(null=True, blank=True)
-    closed_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
-    )
-    close_reason = models.CharField(max_length=500, blank=True)
-
-    class Meta:
-        ordering = ["priority", "created_at"]
-        indexes = [models.Index(fields=["organisation", "state", "priority", "created_at"])]
-
-
-class Task(models.Model):
-    """Work for a human that the ladder cannot do itself (e.g. notify the authorities)."""
-
-    alert = models.ForeignKey(Alert, on_delete=models.CASCADE, related_name="tasks")
-    kind = models.CharField(max_length=32, default="notify_authorities")
-    created_at = models.DateTimeField()
-    done_at = models.DateTimeField(null=True, blank=True)
-    done_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
-    )
-
-    class Meta:
-        constraints = [models.UniqueConstraint(fields=["alert", "kind"], name="task_once")]
 
 
 class IpStrike(models.Model):

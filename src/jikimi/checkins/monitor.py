@@ -13,15 +13,20 @@ conditional UPDATE (`WHERE version = <what we read>`). So:
 from __future__ import annotations
 
 import logging
-import threading
-import time
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any
 
-from django.db import close_old_connections, connection, connections, transaction
+from django.db import connection, connections, transaction
 from django.utils import timezone
 
 from jikimi.accounts.models import Organisation, User
+from jikimi.alerts import ladder
+from jikimi.alerts import notifications as staff_notifications
+from jikimi.alerts import services as alerts
+from jikimi.alerts.models import Alert, Target
+from jikimi.alerts.shapes import AlertDetail
 from jikimi.audit import services as audit
 from jikimi.notify import services as outbox
 from jikimi.notify.bulk import preparers, unnest
@@ -29,23 +34,19 @@ from jikimi.notify.services import Notification
 
 from . import notifications, services
 from .models import (
-    PRIORITY,
-    Alert,
     AlertKind,
     CheckIn,
+    CheckInKind,
     Enrolment,
     EnrolmentStatus,
-    EscalationPolicy,
     Phase,
-    Target,
-    Task,
 )
+from .shapes import DuressDetail, MissedDetail, WrongPinsDetail
 
 log = logging.getLogger("jikimi.checkins")
 
 # One transaction (one commit, one round trip per statement) per 1,000 due enrolments.
 BATCH = 1000
-PRUNE_EVERY_SECONDS = 60  # forget ended wrong-PIN windows of web addresses
 
 
 @dataclass
@@ -65,7 +66,7 @@ class _Work:
     alerts: list[tuple[Alert, str]] = field(default_factory=list)  # (alert, label)
     ladder: list[tuple[int, str, int]] = field(default_factory=list)  # (step, target, round)
     person_reminder: str = ""
-    duress_checkins: list[int] = field(default_factory=list)
+    alerted_checkins: list[int] = field(default_factory=list)  # their alert_pending is done
     ladder_alert: Alert | None = None
 
 
@@ -97,15 +98,15 @@ def run_pass(now: datetime | None = None, *, batch: int = BATCH) -> PassReport:
 def _attach_shared(rows: list[Enrolment], cache: dict) -> None:
     """Policies, organisations and case workers are few and shared by many enrolments:
     load each once per pass instead of joining them into every row."""
-    for attr, model in (
-        ("policy", EscalationPolicy),
-        ("organisation", Organisation),
-        ("caseworker", User),
+    for attr, load in (
+        ("policy", alerts.policies_by_id),
+        ("organisation", Organisation.objects.in_bulk),
+        ("caseworker", User.objects.in_bulk),
     ):
         known = cache.setdefault(attr, {})
         missing = {getattr(r, f"{attr}_id") for r in rows} - known.keys()
         if missing:
-            known.update(model.objects.in_bulk(missing))
+            known.update(load(list(missing)))
         for row in rows:
             setattr(row, attr, known[getattr(row, f"{attr}_id")])
 
@@ -140,7 +141,7 @@ def _process_rows(
     """1. Decide each row. 2. Insert the new alerts. 3. Move every row on with one
     conditional UPDATE per shape (`WHERE id = … AND version = …`); fewer rows matched than
     expected → _Conflict, and the caller's savepoint undoes everything here. 4. Queue the
-    messages, mark duress check-ins alerted, write one audit event for the batch."""
+    messages, mark the pending check-ins alerted, write one audit event for the batch."""
     pending: dict = {}
     for checkin in CheckIn.objects.filter(
         enrolment_id__in=[r.pk for r in rows], alert_pending=True
@@ -149,22 +150,24 @@ def _process_rows(
     works = [(row, _decide(row, now, pending.get(row.pk, []))) for row in rows]
     # 2.
     candidates = [alert for _, work in works for alert, _ in work.alerts]
-    created = _insert_alerts(candidates)
+    created = alerts.raise_alerts(candidates)
     created_keys = {a.key for a in created}
     open_ids = {row.open_alert_id for row, work in works if work.ladder and row.open_alert_id}
-    open_alerts = Alert.objects.in_bulk(open_ids)
+    open_alerts = alerts.alerts_by_id(open_ids)
+    known = [w.changes["_missed_alert"] for _, w in works if "_missed_alert" in w.changes]
+    known_ids = alerts.alert_ids_for_keys(a.key for a in known if a.pk is None)
     # 3.
     shapes: dict[tuple, list] = {}
     for row, work in works:
         missed = work.changes.pop("_missed_alert", None)
         if missed is not None:
             if missed.pk is None:  # it existed already: point at that one
-                missed.pk = Alert.objects.get(key=missed.key).pk
+                missed.pk = known_ids[missed.key]
             work.changes["open_alert_id"] = missed.pk
             work.ladder_alert = missed
         elif work.ladder:
             work.ladder_alert = open_alerts[row.open_alert_id]
-            work.ladder_alert.enrolment, work.ladder_alert.organisation = row, row.organisation
+            _attach_subject(work.ladder_alert, row)
         shapes.setdefault(tuple(sorted(work.changes)), []).append((row, work.changes))
     for columns, items in shapes.items():
         _conditional_update(columns, items)
@@ -178,7 +181,9 @@ def _process_rows(
             report.alerts += 1
             report.kinds[alert.kind] = report.kinds.get(alert.kind, 0) + 1
             if alert.kind != AlertKind.MISSED:  # the ladder notifies for missed ones
-                notes += notifications.for_staff_alert(alert, label, staff_cache)
+                notes += staff_notifications.for_staff_alert(
+                    alert, label, staff_cache, caseworker=row.caseworker
+                )
         if work.person_reminder:
             notes += notifications.for_person(
                 row, key=work.person_reminder, ref=f"reminder:{row.pk}"
@@ -186,13 +191,11 @@ def _process_rows(
         for step, target, round_no in work.ladder:
             alert = work.ladder_alert
             if target == Target.AUTHORITIES_TASK and round_no == 0 and not alert.is_drill:
-                Task.objects.get_or_create(
-                    alert=alert, kind="notify_authorities", defaults={"created_at": now}
-                )
-            notes += notifications.for_step(alert, target, step, round_no, staff_cache)
-    duress_ids = [c for _, work in works for c in work.duress_checkins]
-    if duress_ids:
-        CheckIn.objects.filter(pk__in=duress_ids).update(alert_pending=False)
+                alerts.create_task(alert, kind="notify_authorities", now=now)
+            notes += notifications.for_step(row, alert, target, step, round_no, staff_cache)
+    alerted = [c for _, work in works for c in work.alerted_checkins]
+    if alerted:
+        CheckIn.objects.filter(pk__in=alerted).update(alert_pending=False)
     if notes:
         report.messages += outbox.enqueue(notes, now)
     # One audit event per organisation and batch (ids and counts only), not one per alert:
@@ -200,58 +203,17 @@ def _process_rows(
     by_org: dict[int, list[Alert]] = {}
     for alert in created:
         by_org.setdefault(alert.organisation_id, []).append(alert)
-    for organisation_id, alerts in by_org.items():
+    for organisation_id, raised in by_org.items():
         kinds: dict[str, int] = {}
-        for alert in alerts:
+        for alert in raised:
             kinds[alert.kind] = kinds.get(alert.kind, 0) + 1
         audit.record(
             "checkin_alert.raise",
             object_type="checkin_alert",
-            object_ref=str(alerts[0].pk),
+            object_ref=str(raised[0].pk),
             organisation_id=organisation_id,
-            detail={"kinds": kinds, "alerts": [a.pk for a in alerts]},
+            detail={"kinds": kinds, "alerts": [a.pk for a in raised]},
         )
-
-
-def _insert_alerts(alerts: list[Alert]) -> list[Alert]:
-    """Insert the alerts whose key is new; return those, with their ids.
-
-    `INSERT … ON CONFLICT (key) DO NOTHING RETURNING id, key` (PostgreSQL, SQLite ≥ 3.35):
-    one statement per chunk instead of a SELECT for known keys and an ORM bulk_create, whose
-    per-value compilation cost more than the database work. A key raised meanwhile by
-    another monitor is skipped here rather than failing the batch. Values go through each
-    field's pre_save/get_db_prep_save, as the ORM would do.
-    """
-    if not alerts:
-        return []
-    q = connection.ops.quote_name
-    fields = [f for f in Alert._meta.concrete_fields if not f.primary_key]
-    columns = ", ".join(q(f.column) for f in fields)
-    row_sql = "(" + ", ".join(["%s"] * len(fields)) + ")"
-    table = q(Alert._meta.db_table)
-    by_key = {a.key: a for a in alerts}
-    created: list[Alert] = []
-    preps = list(zip(fields, preparers(fields, connections[connection.alias]), strict=True))
-    returning = f"ON CONFLICT ({q('key')}) DO NOTHING RETURNING {q('id')}, {q('key')}"
-    per = max(1, 30_000 // len(fields))  # SQLite allows 32,766 parameters
-    with connection.cursor() as cursor:
-        for start in range(0, len(alerts), per):
-            chunk = alerts[start : start + per]
-            rows = [[prep(f.pre_save(a, True)) for f, prep in preps] for a in chunk]
-            if connection.vendor == "postgresql":
-                source, arrays = unnest([f.db_type(connection) for f in fields], rows)
-                sql = f"INSERT INTO {table} ({columns}) SELECT * FROM {source} {returning}"  # noqa: S608
-                cursor.execute(sql, arrays)
-            else:
-                values = ", ".join([row_sql] * len(chunk))
-                sql = f"INSERT INTO {table} ({columns}) VALUES {values} {returning}"  # noqa: S608
-                cursor.execute(sql, [v for row in rows for v in row])
-            for pk, key in cursor.fetchall():
-                alert = by_key[key]
-                alert.pk = pk
-                alert._state.adding, alert._state.db = False, connection.alias
-                created.append(alert)
-    return created
 
 
 def _conditional_update(columns: tuple, items: list[tuple[Enrolment, dict]]) -> None:
@@ -301,70 +263,84 @@ def _conditional_update(columns: tuple, items: list[tuple[Enrolment, dict]]) -> 
         raise _Conflict()
 
 
-def _new_alert(row: Enrolment, kind: str, key: str, now: datetime, **detail) -> Alert:
-    alert = Alert(
+def _new_alert(row: Enrolment, kind: str, key: str, now: datetime, detail: AlertDetail) -> Alert:
+    alert = alerts.new_alert(
         organisation_id=row.organisation_id,
-        enrolment=row,
         kind=kind,
-        priority=PRIORITY[kind],
         key=key,
-        is_drill=row.is_drill,
-        created_at=now,
         detail=detail,
+        now=now,
+        person=row.person,
+        source_app=services.SOURCE_APP,
+        source_ref=str(row.pk),
+        assignee=row.caseworker,
+        is_drill=row.is_drill,
     )
-    alert.enrolment = row
-    alert.organisation = row.organisation
+    _attach_subject(alert, row)
     return alert
 
 
-def _decide(row: Enrolment, now: datetime, pending_duress: list[CheckIn]) -> _Work:
+def _attach_subject(alert: Alert, row: Enrolment) -> None:
+    """The rows the pass has already loaded, so building messages costs no query."""
+    _ORGANISATION.set_cached_value(alert, row.organisation)
+    _PERSON.set_cached_value(alert, row.person)
+
+
+_ORGANISATION, _PERSON = Alert._meta.get_field("organisation"), Alert._meta.get_field("person")
+
+
+def _decide(row: Enrolment, now: datetime, pending: list[CheckIn]) -> _Work:
     """Steps, in order:
-    1. Duress check-ins not yet alerted → a priority-0 alert each, to staff at once.
-    2. Wrong PINs over the threshold in the window → one alert per window.
-    3. A pause that ran out → active again, next period from now.
-    4. Waiting and due → remind the person, grace starts. Grace over → missed: an alert,
+    1. Check-ins that still owe an alert (`alert_pending`) → a duress alert each
+       (priority 0, to staff at once), or one wrong-PIN alert per window, decided from the
+       recorded attempt whenever the monitor runs (after a gap too).
+    2. A pause that ran out → active again, next period from now.
+    3. Waiting and due → remind the person, grace starts. Grace over → missed: an alert,
        and the ladder starts.
-    5. Escalating → notify steps newly reached; remind earlier steps every repeat_minutes.
-    6. The next deadline is the earliest of whatever comes next.
+    4. Escalating → notify steps newly reached; remind earlier steps every repeat_minutes
+       (alerts.ladder).
+    5. The next deadline is the earliest of whatever comes next.
     """
-    from .services import WRONG_ALERT_AT, WRONG_WINDOW, _next_due
+    from .services import _next_due
 
     work = _Work()
     c = work.changes
     # 1.
-    for checkin in pending_duress:
-        work.alerts.append(
-            (
-                _new_alert(
-                    row,
-                    AlertKind.DURESS,
-                    f"duress:{checkin.pk}",
-                    now,
-                    channel=checkin.channel,
-                    requested=checkin.requested,
-                ),
-                "DURESS PIN USED. Act now; do not contact the person in a way "
-                "that could reveal the alarm.",
+    for checkin in pending:
+        if checkin.kind == CheckInKind.DURESS:
+            work.alerts.append(
+                (
+                    _new_alert(
+                        row,
+                        AlertKind.DURESS,
+                        f"duress:{checkin.pk}",
+                        now,
+                        DuressDetail(channel=checkin.channel, requested=checkin.requested),
+                    ),
+                    "DURESS PIN USED. Act now; do not contact the person in a way "
+                    "that could reveal the alarm.",
+                )
             )
-        )
-        work.duress_checkins.append(checkin.pk)
-    # 2.
-    if (
-        row.wrong_pins >= WRONG_ALERT_AT
-        and row.wrong_window_start
-        and now - row.wrong_window_start < WRONG_WINDOW * 2
-    ):
-        key = f"wrong_pins:{row.pk}:{row.wrong_window_start.isoformat()}"
-        work.alerts.append(
-            (
-                _new_alert(row, AlertKind.WRONG_PINS, key, now, count=row.wrong_pins),
-                "Repeated wrong PINs.",
+        elif checkin.window_start is not None:
+            # The key names the window, as it always has: one alert per window.
+            key = f"wrong_pins:{row.pk}:{checkin.window_start.isoformat()}"
+            work.alerts.append(
+                (
+                    _new_alert(
+                        row,
+                        AlertKind.WRONG_PINS,
+                        key,
+                        now,
+                        WrongPinsDetail(count=_wrong_in_window(checkin)),
+                    ),
+                    "Repeated wrong PINs.",
+                )
             )
-        )
+        work.alerted_checkins.append(checkin.pk)
     status, phase = row.status, row.phase
     next_due, missed_at = row.next_due_at, row.missed_at
     step, round_no, last_notified = row.escalation_step, row.reminder_round, row.last_notified_at
-    # 3.
+    # 2.
     if status == EnrolmentStatus.PAUSED and row.paused_until and row.paused_until <= now:
         status, phase = EnrolmentStatus.ACTIVE, Phase.WAITING
         next_due, missed_at, step = _next_due(row, now), None, 0
@@ -374,7 +350,7 @@ def _decide(row: Enrolment, now: datetime, pending_duress: list[CheckIn]) -> _Wo
         return work
     policy = row.policy
     grace_end = next_due + timedelta(minutes=row.grace_minutes) if next_due else None
-    # 4.
+    # 3.
     if phase == Phase.WAITING and next_due and now >= next_due:
         if now < grace_end:
             phase = Phase.GRACE
@@ -389,45 +365,34 @@ def _decide(row: Enrolment, now: datetime, pending_duress: list[CheckIn]) -> _Wo
             AlertKind.MISSED,
             f"missed:{row.pk}:{next_due.isoformat()}",
             now,
-            due=next_due.isoformat(),
+            MissedDetail(due=next_due.isoformat()),
         )
         work.alerts.append((alert, ""))
         work.changes["_missed_alert"] = alert  # _process points the enrolment at it
-    # 5.
-    repeat = timedelta(minutes=policy.repeat_minutes)
+    # 4.
     steps = policy.steps
-    # A policy changed mid-ladder may now have fewer steps than were reached: clamp, or an
-    # IndexError would stop the monitor for the whole batch on every pass.
+    # A policy changed mid-ladder may now have fewer steps than were reached: clamp.
     step = min(step, len(steps))
-    if phase == Phase.ESCALATING:
-        elapsed = now - missed_at
-        reached = step
-        while (
-            reached < len(steps) and timedelta(minutes=steps[reached]["after_minutes"]) <= elapsed
-        ):
-            reached += 1
-        if last_notified and now >= last_notified + repeat and step > 0:
-            round_no += 1
-            work.ladder += [
-                (i, steps[i]["to"], round_no)
-                for i in range(step)
-                if steps[i]["to"] != Target.AUTHORITIES_TASK
-            ]
-        work.ladder += [(i, steps[i]["to"], 0) for i in range(step, reached)]
-        if work.ladder:
-            last_notified = now
-        step = reached
-    # 6.
     candidates = []
-    if phase == Phase.WAITING and next_due:
+    if phase == Phase.ESCALATING:
+        move = ladder.advance(
+            steps,
+            step=step,
+            round_no=round_no,
+            last_notified=last_notified,
+            started_at=missed_at,
+            repeat=timedelta(minutes=policy.repeat_minutes),
+            now=now,
+        )
+        work.ladder = move.notify
+        step, round_no, last_notified = move.step, move.round_no, move.last_notified
+        if move.next_at is not None:
+            candidates.append(move.next_at)
+    # 5.
+    elif phase == Phase.WAITING and next_due:
         candidates.append(next_due)
     elif phase == Phase.GRACE and grace_end:
         candidates.append(grace_end)
-    elif phase == Phase.ESCALATING:
-        if step < len(steps):
-            candidates.append(missed_at + timedelta(minutes=steps[step]["after_minutes"]))
-        if step > 0:
-            candidates.append((last_notified or now) + repeat)
     c.update(
         phase=phase,
         next_due_at=next_due,
@@ -440,50 +405,39 @@ def _decide(row: Enrolment, now: datetime, pending_duress: list[CheckIn]) -> _Wo
     return work
 
 
+def _wrong_in_window(checkin: CheckIn) -> int:
+    """Wrong (and refused) PINs recorded in the check-in's window: the alert's count, read
+    from the attempts rather than the enrolment's counter, which a later check-in resets."""
+    from .services import WRONG_WINDOW
+
+    return CheckIn.objects.filter(
+        enrolment_id=checkin.enrolment_id,
+        kind__in=(CheckInKind.WRONG, CheckInKind.LOCKED),
+        at__gte=checkin.window_start,
+        at__lt=checkin.window_start + WRONG_WINDOW,
+    ).count()
+
+
+def monitor_pass(options: Mapping[str, Any]) -> dict[str, int]:
+    """The check-ins pass of `jikimi monitor` (registered in CheckinsConfig.ready)."""
+    report = run_pass()
+    return {"processed": report.processed, "alerts": report.alerts, "messages": report.messages}
+
+
+def prune_pass(options: Mapping[str, Any]) -> dict[str, int]:
+    """Forget ended wrong-PIN windows of web addresses (every minute is plenty)."""
+    services.prune_ip_strikes()
+    return {}
+
+
 def run_once(
     now: datetime | None = None,
     *,
     deliver: bool = True,
     lease_seconds: float = outbox.LEASE_SECONDS,
 ) -> tuple[PassReport, int]:
-    """One monitor pass, then deliver the outbox until nothing due is left."""
+    """One check-ins pass, then (as `jikimi monitor` would) the outbox until nothing due
+    is left. For tests and scripts; the monitor itself runs every app's registered pass."""
     report = run_pass(now)
-    sent = 0
-    if deliver:
-        while True:
-            delivery = outbox.deliver_due(lease_seconds=lease_seconds)
-            sent += delivery.sent
-            if delivery.sent + delivery.failed + delivery.blocked == 0 or delivery.failed:
-                break
+    sent = outbox.deliver_all(lease_seconds) if deliver else 0
     return report, sent
-
-
-def monitor_loop(
-    stop: threading.Event,
-    interval: float = 1.0,
-    *,
-    deliver: bool = True,
-    lease_seconds: float = outbox.LEASE_SECONDS,
-) -> None:
-    """Run passes until `stop` is set. Registered with `jikimi serve` (apps.py).
-
-    An error in one pass (a database restart, say) is logged and the loop goes on: a
-    monitor that stops silently is exactly the failure this app exists to prevent.
-    """
-    pruned_at = 0.0
-    while not stop.is_set():
-        started = time.monotonic()
-        try:
-            close_old_connections()
-            run_once(deliver=deliver, lease_seconds=lease_seconds)
-            if started - pruned_at >= PRUNE_EVERY_SECONDS:
-                services.prune_ip_strikes()
-                pruned_at = started
-        except Exception:
-            log.exception("monitor pass failed; retrying")
-            try:
-                connection.close()
-            except Exception:  # noqa: S110 - closing a broken connection may fail too
-                pass
-        stop.wait(max(0.05, interval - (time.monotonic() - started)))
-    connection.close()

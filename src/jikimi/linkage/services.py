@@ -20,7 +20,6 @@ from django.db.models import (
     Exists,
     F,
     IntegerField,
-    OuterRef,
     Q,
     QuerySet,
     Value,
@@ -1044,50 +1043,36 @@ def _create_link(
 
 
 def has_open_checkin_alert(person: Person) -> bool:
-    from jikimi.checkins.models import Alert, AlertState
+    from jikimi.alerts import services as alerts
 
-    return Alert.objects.filter(
-        enrolment__person=person,
-        state__in=(AlertState.OPEN, AlertState.ACKNOWLEDGED),
-        is_drill=False,
-    ).exists()
+    return bool(alerts.people_with_open_alerts([person.pk]))
 
 
 def _current_risk(people: Sequence[Person]) -> dict[Any, tuple[str, bool]]:
-    """Status and "has an open check-in alert" of `people`, read now in one statement.
+    """Status and "has an open check-in alert" of `people`, read now.
 
-    `has_open_checkin_alert` as SQL written once: this runs for every link a batch creates,
-    and compiling the same query through the ORM cost more than running it. Only ids and
-    fixed states are parameters; table and column names come from the models.
+    The status as SQL written once: this runs for every link a batch creates, and
+    compiling the same query through the ORM cost more than running it. Only ids are
+    parameters; table and column names come from the model. The alerts are the alerts
+    app's answer (`people_with_open_alerts`: open alerts of the kinds that put a person
+    at risk, e.g. a missed check-in).
     """
-    from jikimi.checkins.models import Alert, AlertState, Enrolment
+    from jikimi.alerts import services as alerts
 
-    def column(model: Any, name: str) -> str:
-        return connection.ops.quote_name(model._meta.get_field(name).column)
-
-    def table(model: Any) -> str:
-        return connection.ops.quote_name(model._meta.db_table)
-
+    q = connection.ops.quote_name
     pk = Person._meta.pk
     ids = [pk.get_db_prep_value(p.pk, connection) for p in people]
-    person_id = f"p.{connection.ops.quote_name(pk.column)}"
-    enrolment_id = f"e.{connection.ops.quote_name(Enrolment._meta.pk.column)}"
-    # Names from the models and "%s" marks only: nothing from the data reaches the text.
-    alert = (
-        f"SELECT 1 FROM {table(Alert)} a INNER JOIN {table(Enrolment)} e"  # noqa: S608
-        f" ON a.{column(Alert, 'enrolment')} = {enrolment_id}"
-        f" WHERE e.{column(Enrolment, 'person')} = {person_id}"
-        f" AND a.{column(Alert, 'state')} IN (%s, %s) AND a.{column(Alert, 'is_drill')} = %s"
-    )
+    person_id = q(pk.column)
     marks = ", ".join(["%s"] * len(ids))
     sql = (
-        f"SELECT {person_id}, p.{column(Person, 'status')}, EXISTS ({alert})"  # noqa: S608
-        f" FROM {table(Person)} p WHERE {person_id} IN ({marks})"
+        f"SELECT {person_id}, {q(Person._meta.get_field('status').column)}"  # noqa: S608
+        f" FROM {q(Person._meta.db_table)} WHERE {person_id} IN ({marks})"
     )
-    params = [AlertState.OPEN.value, AlertState.ACKNOWLEDGED.value, False, *ids]
     with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        return {pk.to_python(row[0]): (row[1], bool(row[2])) for row in cursor.fetchall()}
+        cursor.execute(sql, ids)
+        statuses = {pk.to_python(row[0]): row[1] for row in cursor.fetchall()}
+    at_risk = alerts.people_with_open_alerts(statuses)
+    return {person: (status, person in at_risk) for person, status in statuses.items()}
 
 
 def _raise_reappearance(link: PersonLink, a: Person, b: Person) -> None:
@@ -1098,15 +1083,18 @@ def _raise_reappearance(link: PersonLink, a: Person, b: Person) -> None:
     once however often the pair is linked, unlinked and linked again, and whichever process
     gets there first.
     """
-    from jikimi.checkins import services as checkins
+    from jikimi.alerts import services as alerts
 
     current = _current_risk([a, b])
     for person, other in ((a, b), (b, a)):
         status, alert = current.get(person.pk, (person.status, False))
         if status not in REAPPEARANCE_STATUSES and not alert:
             continue
-        checkins.raise_staff_alert(
+        alerts.raise_alert(
             organisation_id=person.organisation_id,
+            person=person,
+            source_app="linkage",
+            source_ref=str(link.pk),
             kind=REAPPEARANCE_ALERT_KIND,
             key=f"reappearance:{person.code}:{other.code}",
             detail={
@@ -1148,15 +1136,9 @@ def _pairs_visible_to(user: User, queryset: QuerySet) -> QuerySet:
 
 def _open_checkin_alert(person: str) -> Exists:
     """SQL for `has_open_checkin_alert` of the pair's `person` ("person_a" or "person_b")."""
-    from jikimi.checkins.models import Alert, AlertState
+    from jikimi.alerts import services as alerts
 
-    return Exists(
-        Alert.objects.filter(
-            enrolment__person=OuterRef(person),
-            state__in=(AlertState.OPEN, AlertState.ACKNOWLEDGED),
-            is_drill=False,
-        )
-    )
+    return alerts.open_alert_exists(person)
 
 
 def review_queue(user: User, *, offset: int = 0, limit: int = 50) -> tuple[list[ReviewItem], int]:

@@ -55,16 +55,17 @@ def _failed(person_id: Any, exc: Exception) -> None:
 
 def _alert_staff_of_failure(person_id: Any, error: str) -> None:
     """A failed linkage could hide a reappearance: nothing silent, so staff get an alert."""
-    from jikimi.checkins.models import AlertKind
-    from jikimi.checkins.services import raise_staff_alert
+    from jikimi.alerts.services import raise_alert
     from jikimi.people.models import Person
 
     person = Person.objects.filter(pk=person_id).only("code", "organisation_id").first()
     if person is None:  # deleted meanwhile: nothing left to link
         return
-    raise_staff_alert(
+    raise_alert(
         organisation_id=person.organisation_id,
-        kind=AlertKind.LINKAGE_FAILURE,
+        person=person,
+        source_app="linkage",
+        kind="linkage_failure",
         key=f"linkage_failure:{person.code}",
         detail={"person": person.code, "error": error},
     )

@@ -50,7 +50,8 @@ def _tick(page) -> None:
 def test_it_runs_the_duress_journey_in_a_browser(live_server, staff, person, enrol, smtp, browser):
     from django.utils import timezone
 
-    from jikimi.checkins.models import Alert, CheckIn
+    from jikimi.alerts.models import Alert
+    from jikimi.checkins.models import CheckIn
     from jikimi.checkins.monitor import run_once
     from jikimi.conftest import PASSWORD
     from jikimi.people import services as people

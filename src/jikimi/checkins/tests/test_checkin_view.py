@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 
 import pytest
 from django.test import Client
+from django.utils import timezone
 
+from jikimi.alerts import services as alerts
+from jikimi.alerts.models import Alert
 from jikimi.checkins import services
-from jikimi.checkins.models import Alert, AlertKind, CheckIn, Enrolment
-from jikimi.checkins.monitor import run_once
+from jikimi.checkins.models import AlertKind, CheckIn, Enrolment
+from jikimi.checkins.monitor import run_once, run_pass
 from jikimi.notify.models import OutboxMessage
 
 pytestmark = pytest.mark.django_db
@@ -78,12 +82,12 @@ def test_it_raises_the_duress_alert_at_once_and_keeps_it_open(enrol, smtp, staff
     # A normal check-in afterwards does not close it; acknowledging does not either.
     post(Client(), token, "2580")
     run_once()
-    services.acknowledge(staff["caseworker"], alert)
+    alerts.acknowledge(staff["caseworker"], alert)
     alert.refresh_from_db()
     assert alert.state == "acknowledged"
     with pytest.raises(services.InvalidInput):
-        services.close(staff["caseworker"], alert, reason=" ")
-    services.close(staff["caseworker"], alert, reason="met the person; safe")
+        alerts.close(staff["caseworker"], alert, reason=" ")
+    alerts.close(staff["caseworker"], alert, reason="met the person; safe")
     alert.refresh_from_db()
     assert alert.state == "closed" and alert.close_reason == "met the person; safe"
 
@@ -127,6 +131,33 @@ def test_it_rate_limits_wrong_pins_and_alerts_staff(enrol, smtp):
     assert services.record_checkin(enrolment, "1397", channel="web") == "duress"
     run_once()
     assert Alert.objects.filter(kind="duress").count() == 1
+
+
+@pytest.mark.parametrize("gap_minutes", [0, 31, 120])
+def test_it_raises_the_wrong_pin_alert_whenever_the_monitor_runs(enrol, gap_minutes):
+    """Issue 12.13: decided from the recorded attempts, so a monitor that was down (31
+    minutes: past twice the window) catches up, and a later pass raises nothing twice."""
+    enrolment, token = enrol()
+    now = timezone.now()
+    for i in range(services.WRONG_ALERT_AT):
+        services.record_checkin(enrolment, "0001", channel="web", now=now + timedelta(seconds=i))
+    run_pass(now + timedelta(minutes=gap_minutes, seconds=5))
+    alert = Alert.objects.get(kind=AlertKind.WRONG_PINS)
+    assert alert.detail["count"] == services.WRONG_ALERT_AT
+    run_pass(now + timedelta(minutes=gap_minutes + 5))
+    assert Alert.objects.filter(kind=AlertKind.WRONG_PINS).count() == 1
+
+
+def test_it_raises_the_wrong_pin_alert_after_a_checkin_reset_the_counter(enrol):
+    """Three wrong PINs, then the right one, all before the monitor runs: the attempts
+    still owe staff their alert (someone was trying PINs)."""
+    enrolment, token = enrol()
+    now = timezone.now()
+    for i in range(services.WRONG_ALERT_AT):
+        services.record_checkin(enrolment, "0001", channel="web", now=now + timedelta(seconds=i))
+    services.record_checkin(enrolment, "2580", channel="web", now=now + timedelta(seconds=10))
+    run_pass(now + timedelta(minutes=1))
+    assert Alert.objects.filter(kind=AlertKind.WRONG_PINS).count() == 1
 
 
 def test_it_writes_no_outbox_message_in_the_request(enrol):

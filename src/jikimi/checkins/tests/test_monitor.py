@@ -7,8 +7,10 @@ from datetime import UTC, datetime, timedelta
 import pytest
 import time_machine
 
+from jikimi.alerts import services as alerts
+from jikimi.alerts.models import Alert, AlertState, Task
 from jikimi.checkins import services
-from jikimi.checkins.models import Alert, AlertKind, AlertState, Enrolment, Phase, Task
+from jikimi.checkins.models import AlertKind, Enrolment, Phase
 from jikimi.checkins.monitor import run_once, run_pass
 from jikimi.notify.models import OutboxMessage
 
@@ -57,7 +59,7 @@ def test_it_runs_the_ladder_step_by_step(enrol, smtp, staff):
     new = set(recipients(smtp)[3:])
     assert {"supervisor@alpha.example", "admin@alpha.example"} <= new
     # Acknowledged: no more messages.
-    services.acknowledge(staff["supervisor"], alert)
+    alerts.acknowledge(staff["supervisor"], alert)
     sent = len(smtp.messages)
     with time_machine.travel(at(40), tick=False):
         run_once()

@@ -1,4 +1,4 @@
-"""`jikimi monitor --once`, and the loop it runs (`jikimi serve` starts it as a process)."""
+"""`jikimi monitor --once`, and its loop over every app's registered passes."""
 
 from __future__ import annotations
 
@@ -11,10 +11,18 @@ import time_machine
 from django.core.management import call_command
 from django.utils import timezone
 
-from jikimi.checkins.models import Alert
-from jikimi.checkins.monitor import monitor_loop
+from jikimi.alerts.models import Alert
+from jikimi.core import monitor
 
 pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def test_it_registers_each_apps_pass_with_delivery_last():
+    names = [p.name for p in monitor.passes()]
+    assert {"checkins.due", "alerts.escalate", "notify.deliver"} <= set(names)
+    # Alerts raised in a loop are delivered in the same loop.
+    assert names.index("checkins.due") < names.index("notify.deliver")
+    assert names.index("alerts.escalate") < names.index("notify.deliver")
 
 
 def test_it_does_one_pass_with_once(enrol, smtp):
@@ -31,7 +39,7 @@ def test_it_loops_until_stopped(enrol, smtp):
     enrol(grace_minutes=0)
     stop = threading.Event()
     with time_machine.travel(timezone.now() + timedelta(hours=25)):
-        thread = threading.Thread(target=monitor_loop, args=(stop, 0.05))
+        thread = threading.Thread(target=monitor.run_loop, args=(stop, 0.05))
         thread.start()
         smtp.wait_for(1, timeout=10)
         stop.set()

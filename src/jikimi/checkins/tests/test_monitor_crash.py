@@ -36,7 +36,7 @@ call_command("migrate", verbosity=0)
 from django.utils import timezone
 from jikimi.accounts.services import create_staff, ensure_organisation
 from jikimi.checkins.models import Enrolment
-from jikimi.checkins.services import default_policy
+from jikimi.alerts.services import default_policy
 from jikimi.checkins.testing import make_enrolments
 org = ensure_organisation("crash")
 user, _ = create_staff("cw", "correct horse battery staple", org, "caseworker",
@@ -99,7 +99,7 @@ def test_it_delivers_every_alert_despite_sigkill(tmp_path):
         for m in smtp.messages:
             message_ids[m["X-Jikimi-Idempotency-Key"]].add(m["Message-ID"])
     db = sqlite3.connect(tmp_path / "jikimi.sqlite3")
-    alerts = db.execute("select count(*) from checkins_alert").fetchone()[0]
+    alerts = db.execute("select count(*) from alerts_alert").fetchone()[0]
     unsent = db.execute(
         "select count(*) from notify_outboxmessage where state != 'sent'"
     ).fetchone()[0]

@@ -10,7 +10,8 @@ import pytest
 from django.db import connection
 from django.utils import timezone
 
-from jikimi.checkins.models import Alert, Enrolment
+from jikimi.alerts.models import Alert
+from jikimi.checkins.models import Enrolment
 from jikimi.checkins.monitor import run_pass
 from jikimi.checkins.services import default_policy
 from jikimi.checkins.testing import make_enrolments

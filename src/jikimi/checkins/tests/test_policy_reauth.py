@@ -9,10 +9,11 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
+from jikimi.alerts.models import Alert, EscalationPolicy
 from jikimi.audit.models import AuditEvent
 from jikimi.audit.services import verify_chain
 from jikimi.checkins import services
-from jikimi.checkins.models import Alert, Enrolment, EscalationPolicy, Phase
+from jikimi.checkins.models import Enrolment, Phase
 from jikimi.checkins.monitor import run_pass
 from jikimi.conftest import PASSWORD
 
@@ -165,4 +166,4 @@ def test_a_shortened_policy_does_not_break_a_running_ladder(staff, enrol, policy
     Enrolment.objects.filter(pk=enrolment.pk).update(next_action_at=now)
     report = run_pass(now + timedelta(hours=2))
     assert report.processed == 1
-    assert Alert.objects.filter(enrolment=enrolment, kind="missed").count() == 1
+    assert Alert.objects.filter(source_ref=str(enrolment.pk), kind="missed").count() == 1

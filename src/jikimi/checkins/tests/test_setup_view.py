@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 from django.test import Client
 
+from jikimi.accounts.services import AccessDenied
 from jikimi.checkins import pins, services
 from jikimi.checkins.models import Enrolment
 
@@ -39,7 +40,7 @@ def test_it_requires_consent(staff, orgs):
 def test_it_hides_other_organisations_people(staff, person):
     with pytest.raises(services.NotFound):
         services.enrol(staff["outsider"], person, interval_hours=12)
-    with pytest.raises(services.accounts.AccessDenied):
+    with pytest.raises(AccessDenied):
         services.enrol(staff["analyst"], person, interval_hours=12)
 
 

@@ -7,7 +7,8 @@ import json
 import pytest
 from django.test import Client
 
-from jikimi.checkins.models import Alert, CheckIn
+from jikimi.alerts.models import Alert
+from jikimi.checkins.models import CheckIn
 from jikimi.checkins.monitor import run_once
 from jikimi.notify import services as notify
 from jikimi.notify.channels.signing import sign

@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 from django.test import Client
 
-from jikimi.checkins.models import Alert, Enrolment
+from jikimi.alerts.models import Alert
+from jikimi.checkins.models import Enrolment
 from jikimi.checkins.monitor import run_once
 
 pytestmark = pytest.mark.django_db

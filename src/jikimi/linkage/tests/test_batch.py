@@ -95,7 +95,7 @@ def test_a_failure_in_the_batch_alerts_for_that_person_and_links_the_rest(
 ):
     from django.db import transaction
 
-    from jikimi.checkins.models import Alert
+    from jikimi.alerts.models import Alert
 
     real = services.link_person
     broken_name = {"value": None}
@@ -140,7 +140,7 @@ def test_an_import_links_its_people_after_the_commit(staff, orgs, linked, tmp_pa
 def test_a_person_rolled_back_inside_the_batch_is_skipped(staff, linked):
     from django.db import transaction
 
-    from jikimi.checkins.models import Alert
+    from jikimi.alerts.models import Alert
 
     def work():
         with transaction.atomic():
@@ -209,7 +209,7 @@ def test_a_batch_reads_the_blind_index_in_the_same_few_queries_whatever_its_size
 def test_a_link_in_a_batch_reads_the_status_and_alerts_when_it_is_made(staff, orgs, linked):
     """A chunk's rows are read before its people are linked; whether a person is missing or
     has an open check-in alert is read again when the link is made."""
-    from jikimi.checkins.models import Alert
+    from jikimi.alerts.models import Alert
 
     def saved(fn, *args, **kwargs):  # saved without running the on-commit linkage
         return fn(*args, **kwargs)

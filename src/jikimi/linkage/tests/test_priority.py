@@ -63,7 +63,7 @@ def test_urgent_pairs_come_first_even_with_a_lower_score(three_pairs, staff):
 
 
 def test_a_pair_leaves_the_front_when_the_person_is_found(three_pairs, staff):
-    from jikimi.checkins.models import Alert
+    from jikimi.alerts.models import Alert
 
     three_pairs["missing"].person_a.__class__.objects.filter(
         pk__in=[three_pairs["missing"].person_a_id, three_pairs["missing"].person_b_id]

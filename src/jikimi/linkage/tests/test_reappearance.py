@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from jikimi.checkins import services as checkins
+from jikimi.alerts import services as alerts
 from jikimi.linkage import services
 from jikimi.linkage.models import PersonLink, ReviewItem
 from jikimi.linkage.tests.test_review import (
@@ -23,7 +23,7 @@ FULL = {"birth_date": "1990-03-05", "birth_year": 1990, "sex": "F", "province": 
 
 
 def _alerts():
-    from jikimi.checkins.models import Alert
+    from jikimi.alerts.models import Alert
 
     return Alert.objects.filter(kind=services.REAPPEARANCE_ALERT_KIND)
 
@@ -80,9 +80,9 @@ def test_it_raises_the_alert_for_a_person_with_an_open_checkin_alert(staff, link
 def test_it_asks_the_alert_board_once_per_pair_with_a_stable_key(
     missing, staff, linked, monkeypatch
 ):
-    """The call into the check-ins app (runs even before raise_staff_alert exists)."""
+    """The call into the alerts app."""
     calls = []
-    monkeypatch.setattr(checkins, "raise_staff_alert", lambda **kw: calls.append(kw), raising=False)
+    monkeypatch.setattr(alerts, "raise_alert", lambda **kw: calls.append(kw))
     cw = staff["caseworker"]
     ri = make_person(linked, cw, "Ri Ji Hyon", **FULL)
     linked(services.link_person, ri.pk)
@@ -97,7 +97,7 @@ def test_it_asks_the_alert_board_once_per_pair_with_a_stable_key(
 
 def test_it_alerts_staff_when_linking_a_record_fails(staff, linked, orgs, monkeypatch):
     """Nothing silent: a linkage error (which could hide a reappearance) is an alert."""
-    from jikimi.checkins.models import Alert
+    from jikimi.alerts.models import Alert
 
     def broken(person_id, **kwargs):
         raise RuntimeError("scoring failed")

@@ -312,8 +312,9 @@ def open_checkin_alert(person, organisation, user, *, key: str, **fields):
     """An open missed-check-in alert for `person` (enrolled if not yet)."""
     from django.utils import timezone
 
+    from jikimi.alerts.models import Alert
     from jikimi.checkins import services as checkins
-    from jikimi.checkins.models import Alert, Enrolment
+    from jikimi.checkins.models import Enrolment
 
     enrolment = Enrolment.objects.filter(person=person).first() or Enrolment.objects.create(
         person=person,
@@ -323,7 +324,9 @@ def open_checkin_alert(person, organisation, user, *, key: str, **fields):
     )
     return Alert.objects.create(
         organisation=organisation,
-        enrolment=enrolment,
+        person=person,
+        source_app="checkins",
+        source_ref=str(enrolment.pk),
         kind="missed",
         priority=1,
         key=key,

@@ -50,7 +50,7 @@ def test_it_encrypts_recipient_and_body(orgs):
 
 
 def test_it_retries_with_backoff_and_alerts_when_a_channel_keeps_failing(orgs, settings):
-    from jikimi.checkins.models import Alert
+    from jikimi.alerts.models import Alert
 
     # nobody listening on that port
     settings.JIKIMI_SMTP = {**settings.JIKIMI_SMTP, "host": "127.0.0.1", "port": free_port()}

@@ -56,7 +56,7 @@ def test_it_retries_when_the_gateway_fails(orgs, gateway):
 
 
 def test_it_blocks_over_quota_and_alerts_staff(orgs, gateway):
-    from jikimi.checkins.models import Alert
+    from jikimi.alerts.models import Alert
 
     services.create_channel(orgs[0], kind="sms", name="gw", url=gateway.url, monthly_quota=2)
     enqueue([sms(orgs[0], f"s{i}") for i in range(3)])

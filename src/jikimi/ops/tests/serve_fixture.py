@@ -44,16 +44,17 @@ def main(argv: list[str]) -> None:
     elif command == "token":
         out = {"api_token": issue_api_token(User.objects.get(username="durable-cw"))[1]}
     elif command == "state":
-        from jikimi.checkins.models import Alert, AlertKind
+        from jikimi.alerts.models import Alert
+        from jikimi.checkins.models import AlertKind
         from jikimi.people.models import Person
 
         out = {
             "people": sorted(Person.objects.values_list("code", flat=True)),
             "duress": sorted(
                 str(e)
-                for e in Alert.objects.filter(kind=AlertKind.DURESS).values_list(
-                    "enrolment_id", flat=True
-                )
+                for e in Alert.objects.filter(
+                    kind=AlertKind.DURESS, source_app="checkins"
+                ).values_list("source_ref", flat=True)
             ),
         }
     else:

@@ -1,4 +1,6 @@
-"""`jikimi monitor [--once]`: the check-in monitor and the outbox worker (DESIGN §8)."""
+"""`jikimi monitor [--once]`: every app's monitor pass — the check-ins, the escalation
+ladders, the outbox delivery (DESIGN §8). Each app registers its passes in its `ready()`
+(jikimi.core.monitor)."""
 
 from __future__ import annotations
 
@@ -7,8 +9,10 @@ import threading
 
 from django.core.management.base import BaseCommand
 
-from jikimi.checkins.monitor import monitor_loop, run_once
+from jikimi.core.monitor import run_loop, run_passes
 from jikimi.notify.services import LEASE_SECONDS
+
+DELIVERY_PASS = "notify.deliver"  # noqa: S105 - a pass name, not a secret
 
 
 class Command(BaseCommand):
@@ -37,14 +41,16 @@ class Command(BaseCommand):
     def handle(
         self, *args, once=False, interval=1.0, lease=LEASE_SECONDS, no_deliver=False, **opts
     ):
+        options = {"lease_seconds": lease}
+        skip = frozenset({DELIVERY_PASS}) if no_deliver else frozenset()
         if once:
-            report, sent = run_once(deliver=not no_deliver, lease_seconds=lease)
+            totals = run_passes(options, skip=skip)
             self.stdout.write(
-                f"processed {report.processed}, alerts {report.alerts}, "
-                f"messages queued {report.messages}, sent {sent}"
+                f"processed {totals['processed']}, alerts {totals['alerts']}, "
+                f"messages queued {totals['messages']}, sent {totals['sent']}"
             )
             return
         stop = threading.Event()
         for sig in (signal.SIGTERM, signal.SIGINT):
             signal.signal(sig, lambda *_: stop.set())
-        monitor_loop(stop, interval, deliver=not no_deliver, lease_seconds=lease)
+        run_loop(stop, interval, options, skip=skip)

@@ -1,0 +1,103 @@
+"""Check-ins' services, by seam: enrolment and staff actions (`enrolment`), the person's
+check-in with PIN and duress PIN (`checkin`), escalation policies (`policies`). Callers use
+`jikimi.checkins.services`; the names below are its public face (and the few private ones
+the monitor and tests use)."""
+
+from __future__ import annotations
+
+# The service errors every check-in function raises (callers catch them from here).
+from jikimi.people.services import InvalidInput, NotFound
+
+from .checkin import (
+    IP_WRONG_LIMIT,
+    WRONG_ALERT_AT,
+    WRONG_LOCK_AT,
+    WRONG_WINDOW,
+    PersonAction,
+    _ip_key,
+    enrolment_for_token,
+    prune_ip_strikes,
+    record_checkin,
+)
+from .enrolment import (
+    CHANNELS,
+    MAX_PAUSE_DAYS,
+    SETUP_LINK_DAYS,
+    SOURCE_APP,
+    STAFF_ROLES,
+    EnrolmentResult,
+    TimelineEntry,
+    _next_due,
+    enrol,
+    enrolment_for_setup,
+    enrolments_of,
+    get_enrolment,
+    on_alert_stopped,
+    pause,
+    reissue_setup_link,
+    resume,
+    set_pins,
+    stop_for_withdrawn_consent,
+    timeline,
+    visible_enrolments,
+    withdraw,
+)
+from .policies import (
+    DEFAULT_LADDER,
+    PasswordRequired,
+    Target,
+    change_enrolment_policy,
+    confirm_password,
+    create_policy,
+    default_policy,
+    get_policy,
+    policies_for,
+    update_policy,
+    validate_steps,
+)
+
+__all__ = [
+    "CHANNELS",
+    "DEFAULT_LADDER",
+    "IP_WRONG_LIMIT",
+    "MAX_PAUSE_DAYS",
+    "SETUP_LINK_DAYS",
+    "SOURCE_APP",
+    "STAFF_ROLES",
+    "WRONG_ALERT_AT",
+    "WRONG_LOCK_AT",
+    "WRONG_WINDOW",
+    "EnrolmentResult",
+    "InvalidInput",
+    "NotFound",
+    "PasswordRequired",
+    "PersonAction",
+    "Target",
+    "TimelineEntry",
+    "_ip_key",
+    "_next_due",
+    "change_enrolment_policy",
+    "confirm_password",
+    "create_policy",
+    "default_policy",
+    "enrol",
+    "enrolment_for_setup",
+    "enrolment_for_token",
+    "enrolments_of",
+    "get_enrolment",
+    "get_policy",
+    "on_alert_stopped",
+    "pause",
+    "policies_for",
+    "prune_ip_strikes",
+    "record_checkin",
+    "reissue_setup_link",
+    "resume",
+    "set_pins",
+    "stop_for_withdrawn_consent",
+    "timeline",
+    "update_policy",
+    "validate_steps",
+    "visible_enrolments",
+    "withdraw",
+]
