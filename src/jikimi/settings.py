@@ -83,6 +83,8 @@ MIDDLEWARE = [
     "jikimi.accounts.middleware.RequireVerifiedStaffMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Service errors a view lets through become the 404/403/400 page (one mapping).
+    "jikimi.core.errors.ServiceErrorMiddleware",
 ]
 
 ROOT_URLCONF = "jikimi.urls"
@@ -218,7 +220,16 @@ REST_FRAMEWORK = {
         "jikimi.api.auth.HashedTokenAuthentication",
         "jikimi.api.auth.VerifiedSessionAuthentication",
     ],
-    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_PERMISSION_CLASSES": [
+        "rest_framework.permissions.IsAuthenticated",
+        # After authentication: a body that is not a JSON object is a 400 in every view.
+        "jikimi.api.parsers.BodyIsAnObject",
+    ],
+    "DEFAULT_PARSER_CLASSES": [
+        "jikimi.api.parsers.ObjectJSONParser",
+        "rest_framework.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.LimitOffsetPagination",
     "PAGE_SIZE": 50,
@@ -230,6 +241,12 @@ SPECTACULAR_SETTINGS = {
     "North Korean defectors.",
     "VERSION": "0.1.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    # The schema is public (drf-spectacular's default) and, like every API view, refuses a
+    # body that is not a JSON object.
+    "SERVE_PERMISSIONS": [
+        "rest_framework.permissions.AllowAny",
+        "jikimi.api.parsers.BodyIsAnObject",
+    ],
 }
 
 # --- E-mail (the notify app's SMTP channel) ---------------------------------------------

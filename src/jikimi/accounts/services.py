@@ -15,14 +15,14 @@ from django.db.models import F, Q, QuerySet
 from django.utils import timezone
 
 from jikimi.audit import services as audit
+from jikimi.core.errors import AccessDenied
 
 from .models import ApiToken, EncryptedTOTPDevice, Organisation, Role, SharingGrant, User
 
 log = logging.getLogger(__name__)
 
 
-class AccessDenied(Exception):
-    """The user may not do this. Views answer 404 for objects, 403 for actions."""
+__all__ = ["AccessDenied"]  # re-exported: callers may still import it from here
 
 
 class LoginFailed(Exception):

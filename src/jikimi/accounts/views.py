@@ -17,13 +17,13 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
 from jikimi.audit import services as audit
+from jikimi.core.redirects import safe_next
 
 from . import services
 from .forms import CodeStepForm, PasswordStepForm, ReauthForm
@@ -38,12 +38,7 @@ DEMO_PREFIX = "demo-"
 
 
 def _safe_next(request: HttpRequest, default: str = "") -> str:
-    target = request.POST.get("next") or request.GET.get("next") or ""
-    if target and url_has_allowed_host_and_scheme(
-        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
-    ):
-        return target
-    return default or reverse(settings.LOGIN_REDIRECT_URL)
+    return safe_next(request, default or reverse(settings.LOGIN_REDIRECT_URL))
 
 
 def _locked_minutes(username: str) -> int:

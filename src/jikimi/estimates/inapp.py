@@ -32,6 +32,7 @@ from django.utils.translation import gettext as _
 from jikimi.accounts import services as accounts
 from jikimi.accounts.models import Role, User
 from jikimi.audit import services as audit
+from jikimi.core.errors import InvalidInput
 from jikimi.people.models import SourceRecord
 from jikimi.people.services import visible_people
 
@@ -56,12 +57,8 @@ LCMCR_CHAIN_OPTIONS = ("burnin", "samples", "thin")
 ClusterFn = Callable[[Iterable[UUID]], Mapping[UUID, Any]]
 
 
-class EstimateRequestError(ValueError):
+class EstimateRequestError(InvalidInput):
     """Bad request: ``errors`` maps a field name to a message (pages and API show it there)."""
-
-    def __init__(self, errors: dict[str, str]):
-        super().__init__("; ".join(f"{k}: {v}" for k, v in errors.items()))
-        self.errors = errors
 
 
 # --- Who may run estimates -----------------------------------------------------------------

@@ -9,12 +9,11 @@ from __future__ import annotations
 import csv
 
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
-from jikimi.accounts.services import AccessDenied, recently_authenticated
+from jikimi.accounts.services import recently_authenticated
 from jikimi.accounts.views import reauth_redirect
 
 from . import inapp
@@ -23,10 +22,7 @@ from .forms import EstimateForm
 
 
 def _available(request: HttpRequest) -> list[tuple[str, int]]:
-    try:
-        return inapp.available_lists(request.user)
-    except AccessDenied:
-        raise PermissionDenied from None
+    return inapp.available_lists(request.user)  # AccessDenied → 403 (ServiceErrorMiddleware)
 
 
 def _attach_errors(form: EstimateForm, exc: inapp.EstimateRequestError) -> None:
@@ -97,10 +93,8 @@ def table_csv(request: HttpRequest) -> HttpResponse:
     ``count``), readable by ``jikimi estimate``; a stratified table has a ``stratum`` column
     before ``count``.
     """
-    try:  # the role first: nobody is asked for a password only to be refused after
-        inapp.require_estimates(request.user)
-    except AccessDenied:
-        raise PermissionDenied from None
+    # The role first: nobody is asked for a password only to be refused after.
+    inapp.require_estimates(request.user)
     # An export is a sensitive action: it needs the password again (DESIGN §3).
     if not recently_authenticated(request):
         return reauth_redirect(request.get_full_path())

@@ -18,6 +18,7 @@ from jikimi.accounts import services as accounts
 from jikimi.accounts.models import Organisation, SharingGrant, User
 from jikimi.audit import services as audit
 from jikimi.core.crypto import blind_index, normalise_for_index
+from jikimi.core.errors import InvalidInput, NotFound, ReadOnlyAccess
 from jikimi.linkage.korean import index_keys, search_keys
 
 from .models import (
@@ -36,14 +37,8 @@ HANGUL_RE = re.compile(r"[\uac00-\ud7a3\u1100-\u11ff\u3130-\u318f]")
 HANZI_RE = re.compile(r"[\u4e00-\u9fff]")
 
 
-class NotFound(Exception):
-    """No such person for this user (also when it exists but is not theirs: no 403 leak)."""
-
-
-class InvalidInput(ValueError):
-    def __init__(self, errors: dict[str, str]):
-        super().__init__("; ".join(f"{k}: {v}" for k, v in errors.items()))
-        self.errors = errors
+# Re-exported: the apps above have always imported them from here.
+__all__ = ["InvalidInput", "NotFound", "ReadOnlyAccess"]
 
 
 # --- Visibility ---------------------------------------------------------------------------

@@ -1,7 +1,8 @@
 """Staff pages for people: list and search, create, detail, edit and the detail page's forms.
 
 Thin: every access check and audit row is in people.services. A person this user may not see
-is NotFound there and 404 here, never 403, so a code cannot be probed.
+is NotFound there and 404 here (jikimi.core.errors.ServiceErrorMiddleware), never 403, so a
+code cannot be probed.
 """
 
 from __future__ import annotations
@@ -33,13 +34,6 @@ from .forms import (
 from .models import ConsentPurpose, IdentityKind, NameKind, Person
 
 PAGE_SIZE = 50
-
-
-def _person_or_404(request: HttpRequest, code: str, purpose: str = "view") -> Person:
-    try:
-        return services.get_person(request.user, code, purpose=purpose)
-    except services.NotFound:
-        raise Http404
 
 
 def _attach_errors(form, exc: services.InvalidInput) -> None:
@@ -122,7 +116,7 @@ def person_new(request: HttpRequest) -> HttpResponse:
 @login_required
 @require_http_methods(["GET", "POST"])
 def person_edit(request: HttpRequest, code: str) -> HttpResponse:
-    person = _person_or_404(request, code, purpose="edit")
+    person = services.get_person(request.user, code, purpose="edit")
     if not accounts.can_edit_people(request.user):
         raise PermissionDenied
     initial = {f: getattr(person, f) for f in services.PERSON_FIELDS}
@@ -204,14 +198,14 @@ def person_detail(request: HttpRequest, code: str) -> HttpResponse:
     # Seeing an address is a sensitive action: it needs the password again (DESIGN §3).
     if reveal and not accounts.recently_authenticated(request):
         return reauth_redirect(reverse("people:detail", args=[code]) + "?reveal=addresses")
-    person = _person_or_404(request, code)
+    person = services.get_person(request.user, code)
     return _detail(request, person, reveal=reveal)
 
 
 def _detail_post(request: HttpRequest, code: str, form_name: str, form, action) -> HttpResponse:
     """Shared shape of the detail page's forms: check the form, call the service, show
     errors on the same page with status 400, or go back to the page."""
-    person = _person_or_404(request, code, purpose="edit")
+    person = services.get_person(request.user, code, purpose="edit")
     if not accounts.can_edit_people(request.user):
         raise PermissionDenied
     if form.is_valid():
@@ -219,8 +213,6 @@ def _detail_post(request: HttpRequest, code: str, form_name: str, form, action) 
             action(person, form.cleaned_data)
         except services.InvalidInput as exc:
             _attach_errors(form, exc)
-        except services.NotFound:
-            raise Http404
         else:
             return redirect("people:detail", code=person.code)
     return _detail(request, person, status=400, **{form_name: form})
@@ -277,27 +269,21 @@ def add_contact(request: HttpRequest, code: str) -> HttpResponse:
 @login_required
 @require_POST
 def remove_identity(request: HttpRequest, code: str, identity_id) -> HttpResponse:
-    person = _person_or_404(request, code, purpose="edit")
+    person = services.get_person(request.user, code, purpose="edit")
     if not accounts.can_edit_people(request.user):
         raise PermissionDenied
-    try:
-        services.remove_identity(request.user, person, str(identity_id))
-    except services.NotFound:
-        raise Http404
+    services.remove_identity(request.user, person, str(identity_id))
     return redirect("people:detail", code=person.code)
 
 
 @login_required
 @require_POST
 def revoke_grant(request: HttpRequest, code: str, grant_id: int) -> HttpResponse:
-    person = _person_or_404(request, code, purpose="edit")
+    person = services.get_person(request.user, code, purpose="edit")
     grant = person.grants.filter(pk=grant_id, revoked_at__isnull=True).first()
     if grant is None or not accounts.can_edit_people(request.user):
         raise Http404
-    try:
-        services.revoke_grant(request.user, grant)
-    except services.NotFound:
-        raise Http404
+    services.revoke_grant(request.user, grant)
     return redirect("people:detail", code=person.code)
 
 

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from jikimi.core.redirects import redirect_next
 from jikimi.people.services import InvalidInput
 
 from .. import services
@@ -41,4 +43,4 @@ def alert_close(request, alert_id: int):
 @require_POST
 def task_done(request, task_id: int):
     services.complete_task(request.user, task_id)
-    return redirect(request.POST.get("next") or "checkins:board")
+    return redirect_next(request, reverse("checkins:board"))
