@@ -17,7 +17,7 @@ from django.utils import timezone
 from jikimi.audit import services as audit
 from jikimi.core.errors import AccessDenied
 
-from .models import ApiToken, EncryptedTOTPDevice, Organisation, Role, SharingGrant, User
+from .models import ApiToken, EncryptedTOTPDevice, Organisation, Role, User
 
 log = logging.getLogger(__name__)
 
@@ -293,10 +293,3 @@ def can_edit_people(user: User) -> bool:
 
 def can_read_audit(user: User) -> bool:
     return user.role in (Role.AUDITOR, Role.ADMIN)
-
-
-def shared_person_ids(organisation_id: int):
-    """Ids of people another organisation shared with this one (grants not revoked)."""
-    return SharingGrant.objects.filter(
-        to_organisation_id=organisation_id, revoked_at__isnull=True
-    ).values("person_id")

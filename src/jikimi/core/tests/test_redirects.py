@@ -45,6 +45,7 @@ def task(staff):
     from django.utils import timezone
 
     from jikimi.checkins.models import Alert, Task
+
     alert = Alert.objects.create(
         organisation=staff["caseworker"].organisation,
         kind="duress",
