@@ -60,10 +60,17 @@ def test_it_refuses_a_body_that_is_not_an_object(url, api_client, api_token, sta
     ["/api/checkins/policies/", "/api/checkins/policies/1/", "/api/checkins/alerts/1/close"],
 )
 def test_it_names_the_problem(url, api_client, api_token, staff):
-    api_client.credentials(HTTP_AUTHORIZATION=f"Token {api_token(staff['supervisor'])}")
+    api_client.credentials(
+        HTTP_AUTHORIZATION=f"Token {api_token(staff['supervisor'])}", HTTP_ACCEPT_LANGUAGE="en"
+    )
     response = api_client.post(url, "[]", content_type="application/json")
     assert response.status_code == 400
     assert response.json() == {"non_field_errors": ["The request body must be a JSON object."]}
+    api_client.credentials(
+        HTTP_AUTHORIZATION=f"Token {api_token(staff['supervisor'])}", HTTP_ACCEPT_LANGUAGE="ko"
+    )
+    response = api_client.post(url, "[]", content_type="application/json")
+    assert response.json() == {"non_field_errors": ["요청 본문은 JSON 객체여야 합니다."]}
 
 
 def test_it_still_reads_objects_and_forms(api_client, api_token, staff):

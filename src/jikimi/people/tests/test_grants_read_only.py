@@ -87,7 +87,9 @@ API_WRITES = [
 def test_the_api_refuses_every_write_through_a_grant(
     staff, shared, api_client, api_token, method, path, body
 ):
-    api_client.credentials(HTTP_AUTHORIZATION=f"Token {api_token(staff['outsider'])}")
+    api_client.credentials(
+        HTTP_AUTHORIZATION=f"Token {api_token(staff['outsider'])}", HTTP_ACCEPT_LANGUAGE="en"
+    )
     before = _written(shared)
     response = getattr(api_client, method)(f"/api/people/{shared.code}/{path}", body, format="json")
     assert response.status_code == 403
