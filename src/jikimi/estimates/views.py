@@ -15,6 +15,7 @@ from django.views.decorators.http import require_GET
 
 from jikimi.accounts.services import recently_authenticated
 from jikimi.accounts.views import reauth_redirect
+from jikimi.lib.suppression import is_small, suppressed
 
 from . import inapp
 from .charts import upset_chart
@@ -63,11 +64,11 @@ def estimate_page(request: HttpRequest) -> HttpResponse:
                 rows=[
                     {
                         "marks": [bool(x) for x in pattern],
-                        "count": inapp.suppressed(int(count)),
+                        "count": suppressed(int(count)),
                     }
                     for pattern, count in zip(table.patterns, table.counts, strict=True)
                 ],
-                any_suppressed=any(0 < c < inapp.SUPPRESS_BELOW for c in table.counts),
+                any_suppressed=any(is_small(int(c)) for c in table.counts),
                 csv_query=request.GET.urlencode(),
                 warnings=[*result.histories.warnings, *_total_warnings(result)],
             )

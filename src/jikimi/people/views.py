@@ -19,6 +19,7 @@ from jikimi.accounts import services as accounts
 from jikimi.accounts.models import Organisation, User
 from jikimi.accounts.views import reauth_redirect
 from jikimi.audit import services as audit
+from jikimi.core.paging import MAX_OFFSET
 from jikimi.linkage.korean import province_code
 
 from . import services
@@ -60,7 +61,8 @@ def person_list(request: HttpRequest) -> HttpResponse:
         rows = services.search_people(request.user, query, limit=PAGE_SIZE)
     else:
         try:
-            page = max(1, int(request.GET.get("page", "1")))
+            # Capped: an offset beyond MAX_OFFSET no database takes (it was a 500).
+            page = min(max(1, int(request.GET.get("page", "1"))), MAX_OFFSET // PAGE_SIZE)
         except ValueError:
             page = 1
         rows, total = services.list_people(
