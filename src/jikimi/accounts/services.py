@@ -120,6 +120,13 @@ def _register_failure(user: User) -> None:
         audit.record("login.locked", actor=user, object_type="user", object_ref=str(user.pk))
 
 
+def _fail(user: User, action: str, **detail: str) -> NoReturn:
+    """A claimed attempt was wrong: count it, audit it, refuse (never saying which part)."""
+    _register_failure(user)
+    audit.record(action, actor=user, object_type="user", object_ref=str(user.pk), detail=detail)
+    raise LoginFailed("invalid")
+
+
 def _spend_hashing_time(password: str) -> None:
     """Hash once, like a real check: a refusal without a check (unknown user, locked account)
     takes as long as a wrong password, so timing tells none of them apart."""
@@ -142,15 +149,7 @@ def check_password(request, username: str, password: str) -> User:
         raise LoginFailed("locked")
     authed = authenticate(request, username=username, password=password)
     if authed is None:
-        _register_failure(user)
-        audit.record(
-            "login.failed",
-            actor=user,
-            object_type="user",
-            object_ref=str(user.pk),
-            detail={"step": "password"},
-        )
-        raise LoginFailed("invalid")
+        _fail(user, "login.failed", step="password")
     _give_back_attempt(user)
     return authed
 
@@ -161,15 +160,7 @@ def check_second_factor(user: User, token: str) -> EncryptedTOTPDevice:
         raise LoginFailed("locked")
     device = totp_device(user)
     if device is None or not device.verify_token(token):
-        _register_failure(user)
-        audit.record(
-            "login.failed",
-            actor=user,
-            object_type="user",
-            object_ref=str(user.pk),
-            detail={"step": "totp"},
-        )
-        raise LoginFailed("invalid")
+        _fail(user, "login.failed", step="totp")
     User.objects.filter(pk=user.pk).update(failed_logins=0, locked_until=None)
     audit.record("login.ok", actor=user, object_type="user", object_ref=str(user.pk))
     return device
@@ -191,9 +182,7 @@ def check_password_for(user: User, password: str) -> None:
         audit.record("reauth.refused_locked", **ref)
         raise LoginFailed("locked")
     if not password or not user.check_password(password):
-        _register_failure(user)
-        audit.record("reauth.failed", **ref)
-        raise LoginFailed("invalid")
+        _fail(user, "reauth.failed")
     _give_back_attempt(user)
     audit.record("reauth.ok", **ref)
 
