@@ -111,6 +111,15 @@ def _detail(user, person) -> dict:
     }
 
 
+def _person_and_input(request, code: str, serializer, *, purpose: str = "edit", **kwargs):
+    """The person a write is for, checked first (404, or 403 through a sharing grant, before
+    the body is judged), and the body's validated data (400)."""
+    person = people.get_person(request.user, code, purpose=purpose)
+    ser = serializer(data=request.data, **kwargs)
+    ser.is_valid(raise_exception=True)
+    return person, ser.validated_data
+
+
 class PeopleView(APIView):
     @extend_schema(
         parameters=[
@@ -154,20 +163,16 @@ class PersonView(APIView):
 
     @extend_schema(request=PersonUpdateSerializer, responses=PersonDetailSerializer)
     def patch(self, request, code: str):
-        person = people.get_person(request.user, code, purpose="edit")
-        ser = PersonUpdateSerializer(data=request.data, partial=True)
-        ser.is_valid(raise_exception=True)
-        people.update_person(request.user, person, **ser.validated_data)
+        person, data = _person_and_input(request, code, PersonUpdateSerializer, partial=True)
+        people.update_person(request.user, person, **data)
         return Response(PersonDetailSerializer(_detail(request.user, person)).data)
 
 
 class IdentitiesView(APIView):
     @extend_schema(request=IdentitySerializer, responses={201: IdentitySerializer})
     def post(self, request, code: str):
-        person = people.get_person(request.user, code, purpose="edit")
-        ser = IdentitySerializer(data=request.data)
-        ser.is_valid(raise_exception=True)
-        ident = people.add_identity(request.user, person, **ser.validated_data)
+        person, data = _person_and_input(request, code, IdentitySerializer)
+        ident = people.add_identity(request.user, person, **data)
         return Response(
             {
                 "id": str(ident.pk),
@@ -185,31 +190,25 @@ class IdentitiesView(APIView):
 class ConsentsView(APIView):
     @extend_schema(request=ConsentSerializer, responses={201: ConsentSerializer})
     def post(self, request, code: str):
-        person = people.get_person(request.user, code, purpose="edit")
-        ser = ConsentSerializer(data=request.data)
-        ser.is_valid(raise_exception=True)
-        consent = people.record_consent(request.user, person, **ser.validated_data)
+        person, data = _person_and_input(request, code, ConsentSerializer)
+        consent = people.record_consent(request.user, person, **data)
         return Response(ConsentSerializer(consent).data, status=201)
 
 
 class TrustedContactsView(APIView):
     @extend_schema(request=TrustedContactSerializer, responses={201: TrustedContactSerializer})
     def post(self, request, code: str):
-        person = people.get_person(request.user, code, purpose="edit")
-        ser = TrustedContactSerializer(data=request.data)
-        ser.is_valid(raise_exception=True)
-        contact = people.add_trusted_contact(request.user, person, **ser.validated_data)
+        person, data = _person_and_input(request, code, TrustedContactSerializer)
+        contact = people.add_trusted_contact(request.user, person, **data)
         return Response(TrustedContactSerializer(contact).data, status=201)
 
 
 class GrantsView(APIView):
     @extend_schema(request=GrantSerializer, responses={201: None})
     def post(self, request, code: str):
-        person = people.get_person(request.user, code, purpose="share")
-        ser = GrantSerializer(data=request.data)
-        ser.is_valid(raise_exception=True)
-        org = Organisation.objects.filter(slug=ser.validated_data["organisation"]).first()
+        person, data = _person_and_input(request, code, GrantSerializer, purpose="share")
+        org = Organisation.objects.filter(slug=data["organisation"]).first()
         if org is None:
-            raise NotFound(ser.validated_data["organisation"])
-        grant = people.grant_access(request.user, person, org, ser.validated_data["reason"])
+            raise NotFound(data["organisation"])
+        grant = people.grant_access(request.user, person, org, data["reason"])
         return Response({"grant": grant.pk}, status=201)
