@@ -198,6 +198,9 @@ X_FRAME_OPTIONS = "DENY"
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Strict"
 CSRF_COOKIE_SAMESITE = "Strict"
+# No script reads the CSRF cookie: forms carry {% csrf_token %} and htmx sends the token from
+# base.html's hx-headers. HttpOnly keeps an injected script from reading it too.
+CSRF_COOKIE_HTTPONLY = True
 SESSION_COOKIE_AGE = 8 * 3600
 SESSION_EXPIRE_AT_BROWSER_CLOSE = True
 # Behind TLS (production) cookies are Secure; the embedded server on 127.0.0.1 is plain HTTP.

@@ -15,6 +15,7 @@ from django.views.decorators.http import require_GET
 
 from jikimi.accounts.services import recently_authenticated
 from jikimi.accounts.views import reauth_redirect
+from jikimi.lib.spreadsheet import neutralise_formula  # a list name is free text
 from jikimi.lib.suppression import is_small, suppressed
 
 from . import inapp
@@ -80,11 +81,6 @@ def _total_warnings(result: inapp.InAppEstimate) -> list[str]:
     return list(result.total.estimate.warnings) if result.total.estimate else []
 
 
-def _cell(value: str) -> str:
-    """Neutralise CSV formula injection (a list name is free text from an import)."""
-    return "'" + value if value[:1] in ("=", "+", "-", "@", "\t", "\r") else value
-
-
 @login_required
 @require_GET
 def table_csv(request: HttpRequest) -> HttpResponse:
@@ -124,12 +120,16 @@ def table_csv(request: HttpRequest) -> HttpResponse:
     writer = csv.writer(response, lineterminator="\n")
     stratified = histories.stratify_by is not None
     writer.writerow(
-        [_cell(n) for n in histories.lists] + (["stratum"] if stratified else []) + ["count"]
+        [neutralise_formula(n) for n in histories.lists]
+        + (["stratum"] if stratified else [])
+        + ["count"]
     )
     for row in inapp.table_rows(histories):
         if row["count"] == 0:
             continue
         writer.writerow(
-            row["pattern"] + ([_cell(row["stratum"])] if stratified else []) + [row["count"]]
+            row["pattern"]
+            + ([neutralise_formula(row["stratum"])] if stratified else [])
+            + [row["count"]]
         )
     return response
