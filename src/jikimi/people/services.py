@@ -161,7 +161,7 @@ def guess_script(value: str) -> str:
 PERSON_FIELDS = ("birth_year", "sex", "province", "defection_year", "status", "notes")
 
 
-def _require_editor(user: User, person: Person | None = None) -> None:
+def require_editor(user: User, person: Person | None = None) -> None:
     """Every write to a person passes here: the role, and (for an existing person) that the
     user's organisation owns them — a sharing grant lets the grantee read, never write."""
     if not accounts.can_edit_people(user):
@@ -205,7 +205,7 @@ def create_person(
     **fields,
 ) -> Person:
     """Create a person with a primary name identity."""
-    _require_editor(user)
+    require_editor(user)
     if not name or not name.strip():
         raise InvalidInput({"name": "a name is required"})
     if len(name) > 200:
@@ -227,7 +227,7 @@ def create_person(
 
 
 def update_person(user: User, person: Person, **fields) -> Person:
-    _require_editor(user, person)
+    require_editor(user, person)
     data = _validate_person_fields({k: v for k, v in fields.items() if k in PERSON_FIELDS})
     changed = sorted(k for k, v in data.items() if getattr(person, k) != v)
     for key in changed:
@@ -283,7 +283,7 @@ def add_identity(
     script: str = "",
     is_primary: bool = False,
 ) -> Identity:
-    _require_editor(user, person)
+    require_editor(user, person)
     errors = {}
     if kind not in IdentityKind.values:
         errors["kind"] = f"must be one of {', '.join(IdentityKind.values)}"
@@ -324,7 +324,7 @@ def add_identity(
 
 
 def remove_identity(user: User, person: Person, identity_id: str) -> None:
-    _require_editor(user, person)
+    require_editor(user, person)
     deleted, _ = Identity.objects.filter(person=person, pk=identity_id).delete()
     if not deleted:
         raise NotFound(identity_id)
@@ -375,7 +375,7 @@ def identities_of(user: User, person: Person, *, reveal_addresses: bool = False)
 def record_consent(
     user: User, person: Person, *, purpose: str, granted: bool, scope: str = "", method: str = ""
 ) -> Consent:
-    _require_editor(user, person)
+    require_editor(user, person)
     from .models import ConsentPurpose
 
     if purpose not in ConsentPurpose.values:
@@ -424,7 +424,7 @@ def add_trusted_contact(
     email: str = "",
     language: str = "ko",
 ) -> TrustedContact:
-    _require_editor(user, person)
+    require_editor(user, person)
     errors = {}
     if not name.strip():
         errors["name"] = "a name is required"

@@ -8,7 +8,6 @@ code cannot be probed.
 from __future__ import annotations
 
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -90,8 +89,7 @@ def person_list(request: HttpRequest) -> HttpResponse:
 @login_required
 @require_http_methods(["GET", "POST"])
 def person_new(request: HttpRequest) -> HttpResponse:
-    if not accounts.can_edit_people(request.user):
-        raise PermissionDenied
+    services.require_editor(request.user)  # AccessDenied → 403
     form = PersonCreateForm(request.POST or None)
     if request.method == "POST":
         if form.is_valid():
@@ -119,8 +117,7 @@ def person_new(request: HttpRequest) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def person_edit(request: HttpRequest, code: str) -> HttpResponse:
     person = services.get_person(request.user, code, purpose="edit")
-    if not accounts.can_edit_people(request.user):
-        raise PermissionDenied
+    services.require_editor(request.user)  # AccessDenied → 403
     initial = {f: getattr(person, f) for f in services.PERSON_FIELDS}
     # Older or imported rows may hold a province as typed; offer its canonical code.
     if initial["province"] and not initial["province"].startswith("KP-"):
@@ -149,8 +146,8 @@ def _detail(
     request: HttpRequest, person: Person, *, status: int = 200, reveal: bool = False, **forms
 ) -> HttpResponse:
     user = request.user
-    can_edit = accounts.can_edit_people(user)
     owner = person.organisation_id == user.organisation_id
+    can_edit = owner and accounts.can_edit_people(user)  # a grant is read-only: no forms
     consents = services.current_consents(person)
     events, actors = [], {}
     if accounts.can_read_audit(user):
@@ -208,8 +205,7 @@ def _detail_post(request: HttpRequest, code: str, form_name: str, form, action) 
     """Shared shape of the detail page's forms: check the form, call the service, show
     errors on the same page with status 400, or go back to the page."""
     person = services.get_person(request.user, code, purpose="edit")
-    if not accounts.can_edit_people(request.user):
-        raise PermissionDenied
+    services.require_editor(request.user)  # AccessDenied → 403
     if form.is_valid():
         try:
             action(person, form.cleaned_data)
@@ -272,8 +268,7 @@ def add_contact(request: HttpRequest, code: str) -> HttpResponse:
 @require_POST
 def remove_identity(request: HttpRequest, code: str, identity_id) -> HttpResponse:
     person = services.get_person(request.user, code, purpose="edit")
-    if not accounts.can_edit_people(request.user):
-        raise PermissionDenied
+    services.require_editor(request.user)  # AccessDenied → 403
     services.remove_identity(request.user, person, str(identity_id))
     return redirect("people:detail", code=person.code)
 

@@ -126,3 +126,10 @@ def test_the_owner_still_writes(staff, shared, api_client, api_token):
         format="json",
     )
     assert response.status_code == 201
+
+
+def test_the_detail_page_offers_the_grantee_no_forms(client, login, staff, shared):
+    login(client, staff["outsider"])
+    body = client.get(reverse("people:detail", args=[shared.code])).content.decode()
+    assert reverse("people:add_identity", args=[shared.code]) not in body
+    assert reverse("people:edit", args=[shared.code]) not in body
