@@ -86,6 +86,8 @@ MIDDLEWARE = [
     "jikimi.accounts.middleware.RequireVerifiedStaffMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Service errors a view lets through become the 404/403/400 page (one mapping).
+    "jikimi.core.errors.ServiceErrorMiddleware",
 ]
 
 ROOT_URLCONF = "jikimi.urls"
@@ -186,6 +188,9 @@ X_FRAME_OPTIONS = "DENY"
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Strict"
 CSRF_COOKIE_SAMESITE = "Strict"
+# No script reads the CSRF cookie: forms carry {% csrf_token %} and htmx sends the token from
+# base.html's hx-headers. HttpOnly keeps an injected script from reading it too.
+CSRF_COOKIE_HTTPONLY = True
 SESSION_COOKIE_AGE = 8 * 3600
 SESSION_EXPIRE_AT_BROWSER_CLOSE = True
 # Behind TLS (production) cookies are Secure; the embedded server on 127.0.0.1 is plain HTTP.
@@ -208,7 +213,16 @@ REST_FRAMEWORK = {
         "jikimi.api.auth.HashedTokenAuthentication",
         "jikimi.api.auth.VerifiedSessionAuthentication",
     ],
-    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_PERMISSION_CLASSES": [
+        "rest_framework.permissions.IsAuthenticated",
+        # After authentication: a body that is not a JSON object is a 400 in every view.
+        "jikimi.api.parsers.BodyIsAnObject",
+    ],
+    "DEFAULT_PARSER_CLASSES": [
+        "jikimi.api.parsers.ObjectJSONParser",
+        "rest_framework.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.LimitOffsetPagination",
     "PAGE_SIZE": 50,
@@ -220,6 +234,12 @@ SPECTACULAR_SETTINGS = {
     "North Korean defectors.",
     "VERSION": "0.1.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    # The schema is public (drf-spectacular's default) and, like every API view, refuses a
+    # body that is not a JSON object.
+    "SERVE_PERMISSIONS": [
+        "rest_framework.permissions.AllowAny",
+        "jikimi.api.parsers.BodyIsAnObject",
+    ],
 }
 
 # --- E-mail (the notify app's SMTP channel) ---------------------------------------------

@@ -16,7 +16,6 @@ urlpatterns = [
     path("audit/", include("jikimi.audit.urls")),
     path("linkage/", include("jikimi.linkage.urls")),
     path("estimates/", include("jikimi.estimates.urls")),
-    path("api/estimates/", include("jikimi.estimates.api_urls")),
     path("api/", include("jikimi.api.urls")),
     # The person's check-in pages (/c/<token>), SMS hooks and the staff alert board.
     path("", include("jikimi.alerts.urls")),

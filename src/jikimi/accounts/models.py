@@ -48,22 +48,6 @@ class User(AbstractUser):
         return self.role in (Role.ADMIN, Role.SUPERVISOR, Role.CASEWORKER)
 
 
-class SharingGrant(models.Model):
-    """An explicit grant: `to_org` may see one person of `from_org` (DESIGN §3)."""
-
-    person = models.ForeignKey("people.Person", on_delete=models.CASCADE, related_name="grants")
-    to_organisation = models.ForeignKey(
-        Organisation, on_delete=models.CASCADE, related_name="grants_received"
-    )
-    granted_by = models.ForeignKey(User, on_delete=models.PROTECT, related_name="+")
-    granted_at = models.DateTimeField(auto_now_add=True)
-    reason = models.CharField(max_length=500)
-    revoked_at = models.DateTimeField(null=True, blank=True)
-
-    class Meta:
-        indexes = [models.Index(fields=["to_organisation", "person"])]
-
-
 class EncryptedTOTPDevice(ThrottlingMixin, Device):
     """A TOTP device whose secret is encrypted at rest (django-otp's own stores it in clear)."""
 

@@ -10,19 +10,20 @@ from typing import NoReturn
 
 from django.conf import settings
 from django.contrib.auth import authenticate
+from django.contrib.auth.hashers import make_password
 from django.db import transaction
 from django.db.models import F, Q, QuerySet
 from django.utils import timezone
 
 from jikimi.audit import services as audit
+from jikimi.core.errors import AccessDenied
 
-from .models import ApiToken, EncryptedTOTPDevice, Organisation, Role, SharingGrant, User
+from .models import ApiToken, EncryptedTOTPDevice, Organisation, Role, User
 
 log = logging.getLogger(__name__)
 
 
-class AccessDenied(Exception):
-    """The user may not do this. Views answer 404 for objects, 403 for actions."""
+__all__ = ["AccessDenied"]  # re-exported: callers may still import it from here
 
 
 class LoginFailed(Exception):
@@ -79,78 +80,121 @@ def totp_device(user: User) -> EncryptedTOTPDevice | None:
 # --- Login: password, then second factor, with lock-out -----------------------------------
 
 
-def _is_locked(user: User) -> bool:
+def is_locked(user: User) -> bool:
     return user.locked_until is not None and user.locked_until > timezone.now()
 
 
+def _claim_attempt(user: User) -> bool:
+    """Reserve one of the attempts the lock-out allows, *before* the password or code is
+    checked; False when the account is locked or its attempts are all taken.
+
+    One conditional UPDATE, so it is atomic on every database: of any number of parallel
+    attempts at most JIKIMI_LOCKOUT_ATTEMPTS are checked at all (counting after the check
+    let 24 parallel guesses all be tried before the first failure was counted).
+    """
+    now = timezone.now()
+    return bool(
+        User.objects.filter(pk=user.pk, failed_logins__lt=settings.JIKIMI_LOCKOUT_ATTEMPTS)
+        .filter(Q(locked_until__isnull=True) | Q(locked_until__lte=now))
+        .update(failed_logins=F("failed_logins") + 1)
+    )
+
+
+def _give_back_attempt(user: User) -> None:
+    """The claimed attempt was right: it is no failure."""
+    User.objects.filter(pk=user.pk, failed_logins__gt=0).update(
+        failed_logins=F("failed_logins") - 1
+    )
+
+
 def _register_failure(user: User) -> None:
-    """Count a failure atomically; lock the account once the limit is reached."""
-    User.objects.filter(pk=user.pk).update(failed_logins=F("failed_logins") + 1)
-    user.refresh_from_db(fields=["failed_logins"])
-    if user.failed_logins >= settings.JIKIMI_LOCKOUT_ATTEMPTS:
-        until = timezone.now() + timedelta(minutes=settings.JIKIMI_LOCKOUT_MINUTES)
-        User.objects.filter(pk=user.pk).update(locked_until=until, failed_logins=0)
+    """The claimed attempt was wrong (it stays counted): lock once the limit is reached.
+
+    Conditional, so of several failures that reach the limit together one locks (and writes
+    the audit row)."""
+    until = timezone.now() + timedelta(minutes=settings.JIKIMI_LOCKOUT_MINUTES)
+    locked = User.objects.filter(
+        pk=user.pk, failed_logins__gte=settings.JIKIMI_LOCKOUT_ATTEMPTS
+    ).update(locked_until=until, failed_logins=0)
+    if locked:
         audit.record("login.locked", actor=user, object_type="user", object_ref=str(user.pk))
 
 
+def _fail(user: User, action: str, **detail: str) -> NoReturn:
+    """A claimed attempt was wrong: count it, audit it, refuse (never saying which part)."""
+    _register_failure(user)
+    audit.record(action, actor=user, object_type="user", object_ref=str(user.pk), detail=detail)
+    raise LoginFailed("invalid")
+
+
+def _spend_hashing_time(password: str) -> None:
+    """Hash once, like a real check: a refusal without a check (unknown user, locked account)
+    takes as long as a wrong password, so timing tells none of them apart."""
+    make_password(password)
+
+
 def check_password(request, username: str, password: str) -> User:
-    """Step 1. Raises LoginFailed("invalid"|"locked")."""
+    """Login step 1. Raises LoginFailed("invalid"|"locked"); the login page answers both
+    alike, so a locked account cannot be told from an unknown user name."""
     user = User.objects.filter(username=username).first()
-    if user is not None and _is_locked(user):
+    if user is None:
+        _spend_hashing_time(password)
+        audit.record("login.failed", detail={"step": "password", "unknown_user": True})
+        raise LoginFailed("invalid")
+    if not _claim_attempt(user):
+        _spend_hashing_time(password)
         audit.record(
             "login.refused_locked", actor=user, object_type="user", object_ref=str(user.pk)
         )
         raise LoginFailed("locked")
     authed = authenticate(request, username=username, password=password)
     if authed is None:
-        if user is not None:
-            _register_failure(user)
-            audit.record(
-                "login.failed",
-                actor=user,
-                object_type="user",
-                object_ref=str(user.pk),
-                detail={"step": "password"},
-            )
-        else:
-            audit.record("login.failed", detail={"step": "password", "unknown_user": True})
-        raise LoginFailed("invalid")
+        _fail(user, "login.failed", step="password")
+    _give_back_attempt(user)
     return authed
 
 
 def check_second_factor(user: User, token: str) -> EncryptedTOTPDevice:
-    """Step 2. Raises LoginFailed. Success resets the failure count."""
-    if _is_locked(user):
+    """Login step 2. Raises LoginFailed. Success resets the failure count."""
+    if not _claim_attempt(user):
         raise LoginFailed("locked")
     device = totp_device(user)
     if device is None or not device.verify_token(token):
-        _register_failure(user)
-        audit.record(
-            "login.failed",
-            actor=user,
-            object_type="user",
-            object_ref=str(user.pk),
-            detail={"step": "totp"},
-        )
-        raise LoginFailed("invalid")
+        _fail(user, "login.failed", step="totp")
     User.objects.filter(pk=user.pk).update(failed_logins=0, locked_until=None)
     audit.record("login.ok", actor=user, object_type="user", object_ref=str(user.pk))
     return device
 
 
+def check_password_for(user: User, password: str) -> None:
+    """Re-authentication (DESIGN §3): the signed-in user's password again, under the same
+    lock-out as the login — a locked account is refused even with the right password, and a
+    wrong one counts. Raises LoginFailed("locked"|"invalid"); audited either way.
+
+    Every re-authentication calls this: the page (`reauthenticate`), the API's password in
+    the body (check-in policies), so there is one lock-out, not one per door.
+    """
+    if not user.is_authenticated:
+        raise LoginFailed("invalid")
+    ref = {"actor": user, "object_type": "user", "object_ref": str(user.pk)}
+    if not _claim_attempt(user):
+        _spend_hashing_time(password)
+        audit.record("reauth.refused_locked", **ref)
+        raise LoginFailed("locked")
+    if not password or not user.check_password(password):
+        _fail(user, "reauth.failed")
+    _give_back_attempt(user)
+    audit.record("reauth.ok", **ref)
+
+
 REAUTH_SESSION_KEY = "jikimi_reauth_at"
 
 
-def reauthenticate(request, password: str) -> bool:
-    """Sensitive actions ask for the password again (DESIGN §3)."""
-    user = request.user
-    if user.check_password(password):
-        request.session[REAUTH_SESSION_KEY] = timezone.now().timestamp()
-        audit.record("reauth.ok", actor=user, object_type="user", object_ref=str(user.pk))
-        return True
-    _register_failure(user)
-    audit.record("reauth.failed", actor=user, object_type="user", object_ref=str(user.pk))
-    return False
+def reauthenticate(request, password: str) -> None:
+    """Sensitive actions ask for the password again (DESIGN §3); for the next
+    JIKIMI_REAUTH_MINUTES the session counts as re-authenticated. Raises LoginFailed."""
+    check_password_for(request.user, password)
+    request.session[REAUTH_SESSION_KEY] = timezone.now().timestamp()
 
 
 def recently_authenticated(request) -> bool:
@@ -293,10 +337,3 @@ def can_edit_people(user: User) -> bool:
 
 def can_read_audit(user: User) -> bool:
     return user.role in (Role.AUDITOR, Role.ADMIN)
-
-
-def shared_person_ids(organisation_id: int):
-    """Ids of people another organisation shared with this one (grants not revoked)."""
-    return SharingGrant.objects.filter(
-        to_organisation_id=organisation_id, revoked_at__isnull=True
-    ).values("person_id")

@@ -17,13 +17,13 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
 from jikimi.audit import services as audit
+from jikimi.core.redirects import safe_next
 
 from . import services
 from .forms import CodeStepForm, PasswordStepForm, ReauthForm
@@ -38,12 +38,7 @@ DEMO_PREFIX = "demo-"
 
 
 def _safe_next(request: HttpRequest, default: str = "") -> str:
-    target = request.POST.get("next") or request.GET.get("next") or ""
-    if target and url_has_allowed_host_and_scheme(
-        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
-    ):
-        return target
-    return default or reverse(settings.LOGIN_REDIRECT_URL)
+    return safe_next(request, default or reverse(settings.LOGIN_REDIRECT_URL))
 
 
 def _locked_minutes(username: str) -> int:
@@ -53,16 +48,30 @@ def _locked_minutes(username: str) -> int:
     return max(1, math.ceil((until - timezone.now()).total_seconds() / 60))
 
 
-def _failure_message(reason: str, username: str) -> str:
-    if reason == "locked":
-        minutes = _locked_minutes(username)
-        return ngettext(
-            "This account is locked after too many failed attempts. Try again in %(n)d minute.",
-            "This account is locked after too many failed attempts. Try again in %(n)d minutes.",
-            minutes,
-        ) % {"n": minutes}
-    # Never say whether the user name, the password or the code was wrong.
-    return _("The sign-in details are not correct.")
+def _locked_message(username: str) -> str:
+    minutes = _locked_minutes(username)
+    return ngettext(
+        "This account is locked after too many failed attempts. Try again in %(n)d minute.",
+        "This account is locked after too many failed attempts. Try again in %(n)d minutes.",
+        minutes,
+    ) % {"n": minutes}
+
+
+def _failure_message() -> str:
+    """The login's one answer to every failure: a wrong user name, password or code and a
+    locked account read the same, so nobody learns which accounts exist by locking them."""
+    minutes = settings.JIKIMI_LOCKOUT_MINUTES
+    return " ".join(
+        (
+            _("The sign-in details are not correct."),
+            ngettext(
+                "After %(attempts)d failed attempts an account is locked for %(n)d minute.",
+                "After %(attempts)d failed attempts an account is locked for %(n)d minutes.",
+                minutes,
+            )
+            % {"attempts": settings.JIKIMI_LOCKOUT_ATTEMPTS, "n": minutes},
+        )
+    )
 
 
 def _pending_user(request: HttpRequest) -> User | None:
@@ -112,8 +121,8 @@ def login_view(request: HttpRequest) -> HttpResponse:
                 user = services.check_password(
                     request, username, password_form.cleaned_data["password"]
                 )
-            except services.LoginFailed as exc:
-                error, status = _failure_message(exc.reason, username), 400
+            except services.LoginFailed:
+                error, status = _failure_message(), 400
             else:
                 request.session.cycle_key()  # a new session id once the password is known
                 request.session[PENDING_KEY] = {"user": user.pk, "at": timezone.now().timestamp()}
@@ -135,7 +144,7 @@ def login_view(request: HttpRequest) -> HttpResponse:
                 try:
                     device = services.check_second_factor(user, code_form.cleaned_data["code"])
                 except services.LoginFailed as exc:
-                    error, status = _failure_message(exc.reason, user.username), 400
+                    error, status = _failure_message(), 400
                     if exc.reason == "locked":
                         request.session.pop(PENDING_KEY, None)
                         step = "password"
@@ -185,9 +194,21 @@ def reauth_view(request: HttpRequest) -> HttpResponse:
     form, error, status = ReauthForm(), "", 200
     if request.method == "POST":
         form = ReauthForm(request.POST)
-        if form.is_valid() and services.reauthenticate(request, form.cleaned_data["password"]):
-            return redirect(_safe_next(request, reverse("accounts:account")))
-        error, status = _("The password is not correct."), 400
+        if form.is_valid():
+            try:
+                services.reauthenticate(request, form.cleaned_data["password"])
+            except services.LoginFailed as exc:
+                # Signed in, so saying "locked" tells nobody whether an account exists.
+                error = (
+                    _locked_message(request.user.username)
+                    if exc.reason == "locked"
+                    else _("The password is not correct.")
+                )
+            else:
+                return redirect(_safe_next(request, reverse("accounts:account")))
+        else:
+            error = _("The password is not correct.")
+        status = 400
     return render(
         request,
         "accounts/reauth.html",

@@ -2,37 +2,21 @@
 
 from __future__ import annotations
 
-import functools
-
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
-from django.http import Http404
 from django.shortcuts import redirect, render
-from django.utils.http import url_has_allowed_host_and_scheme
+from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from jikimi.accounts.services import AccessDenied
-from jikimi.people.services import InvalidInput, NotFound
+from jikimi.core.redirects import redirect_next
+from jikimi.people.services import InvalidInput
 
 from . import services
 
-
-def staff_view(view):
-    """Log-in required; NotFound → 404 (never 403 for records), AccessDenied → 403."""
-
-    @login_required
-    @functools.wraps(view)
-    def wrapper(request, *args, **kwargs):
-        try:
-            return view(request, *args, **kwargs)
-        except NotFound:
-            raise Http404() from None
-        except AccessDenied:
-            raise PermissionDenied() from None
-
-    return wrapper
+# Log-in required. Service errors (NotFound → 404, AccessDenied → 403) are answered by
+# jikimi.core.errors.ServiceErrorMiddleware, like on every page.
+staff_view = login_required
 
 
 @staff_view
@@ -75,8 +59,5 @@ def alert_close(request, alert_id: int):
 @require_POST
 def task_done(request, task_id: int):
     services.complete_task(request.user, task_id)
-    target = request.POST.get("next", "")
-    # Only back to a page of this site (the form sends the alert's path).
-    if target and url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}):
-        return redirect(target)
-    return redirect("alerts:board")
+    # Back to the alert's page (the form sends its path), never off-site (issue 12.4).
+    return redirect_next(request, reverse("alerts:board"))

@@ -11,11 +11,8 @@ from __future__ import annotations
 
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers
-from rest_framework.exceptions import PermissionDenied
 from rest_framework.response import Response
 from rest_framework.views import APIView
-
-from jikimi.accounts.services import AccessDenied
 
 from . import inapp
 from .services import METHODS
@@ -55,24 +52,19 @@ class EstimateResponseSerializer(StratumSerializer):
 
 class EstimateView(APIView):
     def _run(self, request, data) -> Response:
-        if not inapp.can_run_estimates(request.user):
-            raise PermissionDenied("estimates are for analysts, supervisors and admins")
+        inapp.require_estimates(request.user)  # AccessDenied → 403 before the input is read
         ser = EstimateRequestSerializer(data=data)
         ser.is_valid(raise_exception=True)
         values = ser.validated_data
-        try:
-            result = inapp.run_estimate(
-                request.user,
-                lists=values["lists"],
-                method=values["method"],
-                level=values["level"],
-                stratify_by=values.get("stratify_by") or None,
-                seed=values.get("seed"),
-            )
-        except inapp.EstimateRequestError as exc:
-            return Response({k: [v] for k, v in exc.errors.items()}, status=400)
-        except AccessDenied as exc:
-            raise PermissionDenied(str(exc)) from None
+        # EstimateRequestError (400) and AccessDenied (403): jikimi.api.errors answers them.
+        result = inapp.run_estimate(
+            request.user,
+            lists=values["lists"],
+            method=values["method"],
+            level=values["level"],
+            stratify_by=values.get("stratify_by") or None,
+            seed=values.get("seed"),
+        )
         return Response(result.to_json_dict())
 
     @extend_schema(

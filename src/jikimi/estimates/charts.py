@@ -13,7 +13,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from .inapp import SUPPRESS_BELOW, suppressed
+from jikimi.lib.suppression import is_small, shown_size, suppressed
+
 from .tables import CaptureTable
 
 MAX_COLUMNS = 40
@@ -39,10 +40,6 @@ class UpSetChart:
     matrix_x: int = 0
 
 
-def _shown(count: int) -> int:
-    return max(count, SUPPRESS_BELOW) if count > 0 else 0
-
-
 def upset_chart(table: CaptureTable) -> UpSetChart:
     """Geometry of the chart for a capture-history table (patterns with nobody are left out)."""
     columns = sorted(
@@ -63,11 +60,11 @@ def upset_chart(table: CaptureTable) -> UpSetChart:
     chart = UpSetChart(
         width=width, height=height, omitted=omitted, axis_y=TOP + BAR_H, matrix_x=matrix_x
     )
-    top_count = max((_shown(c) for c, _ in columns), default=1) or 1
+    top_count = max((shown_size(c) for c, _ in columns), default=1) or 1
     for j, (count, pattern) in enumerate(columns):
         x = matrix_x + j * COL_W
-        h = max(1.0, _shown(count) / top_count * BAR_H)
-        small = 0 < count < SUPPRESS_BELOW
+        h = max(1.0, shown_size(count) / top_count * BAR_H)
+        small = is_small(count)
         names = " & ".join(name for name, on in zip(table.lists, pattern, strict=True) if on)
         chart.bars.append(
             {
@@ -96,10 +93,10 @@ def upset_chart(table: CaptureTable) -> UpSetChart:
                 }
             )
     totals = [int(t) for t in table.list_totals()]
-    top_total = max((_shown(t) for t in totals), default=1) or 1
+    top_total = max((shown_size(t) for t in totals), default=1) or 1
     for i, name in enumerate(table.lists):
         y = matrix_top + i * ROW_H
-        w = round(_shown(totals[i]) / top_total * SET_BAR_MAX, 1) if totals[i] else 0
+        w = round(shown_size(totals[i]) / top_total * SET_BAR_MAX, 1) if totals[i] else 0
         chart.rows.append(
             {
                 "name": name,

@@ -32,6 +32,7 @@ from django.utils.translation import gettext as _
 from jikimi.accounts import services as accounts
 from jikimi.accounts.models import Role, User
 from jikimi.audit import services as audit
+from jikimi.core.errors import InvalidInput
 from jikimi.people.models import SourceRecord
 from jikimi.people.services import visible_people
 
@@ -45,7 +46,6 @@ STRATIFY_CHOICES = ("defection_year", "province", "birth_decade")
 UNKNOWN_STRATUM = "unknown"
 MIN_STRATUM_OBSERVED = 10  # below this a stratum gets a reason, not a number
 MAX_STRATA = 60
-SUPPRESS_BELOW = 5  # published counts 1..4 are shown as "<5"
 # Results are cached by table and options (aggregate figures only, no personal data), so that
 # looking at a stratified result again, or downloading its table, does not rerun the samplers.
 # The version changes whenever the engine's numbers would.
@@ -56,12 +56,8 @@ LCMCR_CHAIN_OPTIONS = ("burnin", "samples", "thin")
 ClusterFn = Callable[[Iterable[UUID]], Mapping[UUID, Any]]
 
 
-class EstimateRequestError(ValueError):
+class EstimateRequestError(InvalidInput):
     """Bad request: ``errors`` maps a field name to a message (pages and API show it there)."""
-
-    def __init__(self, errors: dict[str, str]):
-        super().__init__("; ".join(f"{k}: {v}" for k, v in errors.items()))
-        self.errors = errors
 
 
 # --- Who may run estimates -----------------------------------------------------------------
@@ -491,11 +487,6 @@ def run_estimate(
 
 
 # --- Presentation helpers (pages, CSV) ------------------------------------------------------
-
-
-def suppressed(count: int) -> str:
-    """A count as published: 1..4 become "<5" (0 stays 0: an empty cell reveals no one)."""
-    return f"<{SUPPRESS_BELOW}" if 0 < count < SUPPRESS_BELOW else str(count)
 
 
 def table_rows(histories: CaptureHistories) -> list[dict]:

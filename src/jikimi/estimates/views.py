@@ -9,13 +9,14 @@ from __future__ import annotations
 import csv
 
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
-from jikimi.accounts.services import AccessDenied, recently_authenticated
+from jikimi.accounts.services import recently_authenticated
 from jikimi.accounts.views import reauth_redirect
+from jikimi.lib.spreadsheet import neutralise_formula  # a list name is free text
+from jikimi.lib.suppression import is_small, suppressed
 
 from . import inapp
 from .charts import upset_chart
@@ -23,10 +24,7 @@ from .forms import EstimateForm
 
 
 def _available(request: HttpRequest) -> list[tuple[str, int]]:
-    try:
-        return inapp.available_lists(request.user)
-    except AccessDenied:
-        raise PermissionDenied from None
+    return inapp.available_lists(request.user)  # AccessDenied → 403 (ServiceErrorMiddleware)
 
 
 def _attach_errors(form: EstimateForm, exc: inapp.EstimateRequestError) -> None:
@@ -67,11 +65,11 @@ def estimate_page(request: HttpRequest) -> HttpResponse:
                 rows=[
                     {
                         "marks": [bool(x) for x in pattern],
-                        "count": inapp.suppressed(int(count)),
+                        "count": suppressed(int(count)),
                     }
                     for pattern, count in zip(table.patterns, table.counts, strict=True)
                 ],
-                any_suppressed=any(0 < c < inapp.SUPPRESS_BELOW for c in table.counts),
+                any_suppressed=any(is_small(int(c)) for c in table.counts),
                 csv_query=request.GET.urlencode(),
                 warnings=[*result.histories.warnings, *_total_warnings(result)],
             )
@@ -83,11 +81,6 @@ def _total_warnings(result: inapp.InAppEstimate) -> list[str]:
     return list(result.total.estimate.warnings) if result.total.estimate else []
 
 
-def _cell(value: str) -> str:
-    """Neutralise CSV formula injection (a list name is free text from an import)."""
-    return "'" + value if value[:1] in ("=", "+", "-", "@", "\t", "\r") else value
-
-
 @login_required
 @require_GET
 def table_csv(request: HttpRequest) -> HttpResponse:
@@ -97,10 +90,8 @@ def table_csv(request: HttpRequest) -> HttpResponse:
     ``count``), readable by ``jikimi estimate``; a stratified table has a ``stratum`` column
     before ``count``.
     """
-    try:  # the role first: nobody is asked for a password only to be refused after
-        inapp.require_estimates(request.user)
-    except AccessDenied:
-        raise PermissionDenied from None
+    # The role first: nobody is asked for a password only to be refused after.
+    inapp.require_estimates(request.user)
     # An export is a sensitive action: it needs the password again (DESIGN §3).
     if not recently_authenticated(request):
         return reauth_redirect(request.get_full_path())
@@ -129,12 +120,16 @@ def table_csv(request: HttpRequest) -> HttpResponse:
     writer = csv.writer(response, lineterminator="\n")
     stratified = histories.stratify_by is not None
     writer.writerow(
-        [_cell(n) for n in histories.lists] + (["stratum"] if stratified else []) + ["count"]
+        [neutralise_formula(n) for n in histories.lists]
+        + (["stratum"] if stratified else [])
+        + ["count"]
     )
     for row in inapp.table_rows(histories):
         if row["count"] == 0:
             continue
         writer.writerow(
-            row["pattern"] + ([_cell(row["stratum"])] if stratified else []) + [row["count"]]
+            row["pattern"]
+            + ([neutralise_formula(row["stratum"])] if stratified else [])
+            + [row["count"]]
         )
     return response

@@ -11,6 +11,8 @@ from rest_framework import serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from jikimi.core.paging import offset_limit
+
 from . import services
 from .models import PersonLink, ReviewItem
 
@@ -67,11 +69,7 @@ class ReviewQueueView(APIView):
     def get(self, request):
         """Pending pairs both of whose people you can see: urgent ones first (a person who
         is missing or detained or has an open check-in alert), then highest score. No names."""
-        try:
-            offset = max(0, int(request.query_params.get("offset", 0)))
-            limit = min(200, max(1, int(request.query_params.get("limit", 50))))
-        except ValueError:
-            return Response({"offset": ["must be whole numbers"]}, status=400)
+        offset, limit = offset_limit(request.query_params)
         items, total = services.review_queue(request.user, offset=offset, limit=limit)
         return Response({"count": total, "results": ReviewItemSerializer(items, many=True).data})
 

@@ -37,7 +37,7 @@ from jikimi.linkage import engine, korean
 from jikimi.linkage.engine import DEFAULT_THRESHOLD, LinkInputError
 from jikimi.people import services as people
 from jikimi.people.models import Identity, IdentityIndex, IdentityKind, Person, SourceRecord
-from jikimi.people.services import InvalidInput, NotFound
+from jikimi.people.services import InvalidInput, NotFound, people_seen_by
 
 from .models import LinkMethod, PersonLink, ReviewItem, ReviewStatus
 
@@ -439,13 +439,6 @@ class TermFrequencies:
         return math.log2(max(m, 1e-12) / tf), count
 
 
-def _people_seen_by(organisation_id: int) -> Q:
-    """The people an organisation can see (own and shared): `candidate_ids`' population."""
-    return Q(organisation_id=organisation_id) | Q(
-        id__in=accounts.shared_person_ids(organisation_id)
-    )
-
-
 def term_frequencies(organisation_id: int, digests: Iterable[str]) -> TermFrequencies:
     """Count, per digest, the distinct people the organisation sees that carry it: one
     grouped query (per 5,000 digests) and one count, whatever the number of pairs."""
@@ -453,7 +446,7 @@ def term_frequencies(organisation_id: int, digests: Iterable[str]) -> TermFreque
     counts: dict[str, int] = {}
     for digests in _parts(wanted):
         rows = (
-            IdentityIndex.objects.filter(_seen_by(organisation_id))
+            IdentityIndex.objects.filter(people_seen_by(organisation_id, person_field="person_id"))
             .filter(digest__in=digests)
             .values("digest")
             .annotate(people=Count("person_id", distinct=True))
@@ -461,7 +454,7 @@ def term_frequencies(organisation_id: int, digests: Iterable[str]) -> TermFreque
             .values_list("digest", "people")
         )
         counts.update(rows)
-    population = Person.objects.filter(_people_seen_by(organisation_id)).count() if wanted else 0
+    population = Person.objects.filter(people_seen_by(organisation_id)).count() if wanted else 0
     return TermFrequencies(counts, population)
 
 
@@ -642,13 +635,6 @@ def _load_features(
     return result
 
 
-def _seen_by(organisation_id: int) -> Q:
-    """IdentityIndex rows of the people an organisation can see (own and shared)."""
-    return Q(organisation_id=organisation_id) | Q(
-        person_id__in=accounts.shared_person_ids(organisation_id)
-    )
-
-
 def _search_digests(names: Iterable[str], features: RecordFeatures) -> set[str]:
     """The blind-index digests that find a person's likely duplicates: the full-name keys of
     every spelling (`search_keys`) and the full birth date."""
@@ -692,7 +678,7 @@ def _candidates(
                 found[pid] = None
 
     for org, members in by_org.items():
-        index = IdentityIndex.objects.filter(_seen_by(org))
+        index = IdentityIndex.objects.filter(people_seen_by(org, person_field="person_id"))
         # 1. Full-name keys and the full birth date.
         hits: dict[str, list[Any]] = {}
         wanted = sorted({d for p in members for d in search[p.pk]})
@@ -741,7 +727,7 @@ def _candidates(
             for year, sex, province in part:
                 condition |= Q(birth_year=year, sex=sex, province=province)
             rows = (
-                Person.objects.filter(_people_seen_by(org))
+                Person.objects.filter(people_seen_by(org))
                 .filter(condition)
                 .annotate(
                     rank=Window(

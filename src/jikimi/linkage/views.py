@@ -7,18 +7,14 @@ person the user may not see is NotFound there and 404 here; a role that may not 
 
 from __future__ import annotations
 
-from functools import wraps
-
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_POST
 
-from jikimi.accounts import services as accounts
 from jikimi.people import services as people
 
 from . import services
@@ -50,21 +46,6 @@ LEVEL_LABELS = {
 }
 
 
-def _service_errors(view):
-    """Map the services' exceptions: NotFound → 404, AccessDenied → 403."""
-
-    @wraps(view)
-    def wrapped(request: HttpRequest, *args, **kwargs) -> HttpResponse:
-        try:
-            return view(request, *args, **kwargs)
-        except people.NotFound:
-            raise Http404 from None
-        except accounts.AccessDenied:
-            raise PermissionDenied from None
-
-    return wrapped
-
-
 def _errors(exc: people.InvalidInput) -> str:
     return "; ".join(_(message) for message in exc.errors.values())
 
@@ -82,7 +63,6 @@ def _levels(levels: dict[str, str]) -> list[dict]:
 
 @login_required
 @require_GET
-@_service_errors
 def review_list(request: HttpRequest) -> HttpResponse:
     try:
         page = max(1, int(request.GET.get("page", "1")))
@@ -143,14 +123,12 @@ def _pair_page(request: HttpRequest, item, *, status: int = 200, error: str = ""
 
 @login_required
 @require_GET
-@_service_errors
 def review_detail(request: HttpRequest, item_id) -> HttpResponse:
     return _pair_page(request, services.get_review_item(request.user, item_id))
 
 
 @login_required
 @require_POST
-@_service_errors
 def review_confirm(request: HttpRequest, item_id) -> HttpResponse:
     item = services.get_review_item(request.user, item_id)
     try:
@@ -163,7 +141,6 @@ def review_confirm(request: HttpRequest, item_id) -> HttpResponse:
 
 @login_required
 @require_POST
-@_service_errors
 def review_reject(request: HttpRequest, item_id) -> HttpResponse:
     item = services.get_review_item(request.user, item_id)
     try:
@@ -189,14 +166,12 @@ def _cluster_page(request: HttpRequest, code: str, *, status: int = 200, error: 
 
 @login_required
 @require_GET
-@_service_errors
 def cluster(request: HttpRequest, code: str) -> HttpResponse:
     return _cluster_page(request, code)
 
 
 @login_required
 @require_POST
-@_service_errors
 def unlink(request: HttpRequest, link_id) -> HttpResponse:
     link = services.get_link(request.user, link_id)
     back = request.POST.get("from", "")

@@ -63,6 +63,34 @@ class Person(models.Model):
         return self.code
 
 
+class SharingGrant(models.Model):
+    """An explicit grant: `to_organisation` may *read* one person of another (DESIGN §3).
+
+    A grant never lets the grantee write: people.services.require_owner refuses it.
+    """
+
+    person = models.ForeignKey(Person, on_delete=models.CASCADE, related_name="grants")
+    to_organisation = models.ForeignKey(
+        "accounts.Organisation", on_delete=models.CASCADE, related_name="grants_received"
+    )
+    granted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    granted_at = models.DateTimeField(auto_now_add=True)
+    reason = models.CharField(max_length=500)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        # The table and index keep the names they had in accounts (the model moved, the
+        # rows did not: migrations accounts 0005 and people 0002 change only Django's state).
+        db_table = "accounts_sharinggrant"
+        indexes = [
+            models.Index(
+                fields=["to_organisation", "person"], name="accounts_sh_to_orga_a4740a_idx"
+            )
+        ]
+
+
 class IdentityKind(models.TextChoices):
     NAME = "name", _("Name")
     BIRTH_DATE = "birth_date", _("Birth date")

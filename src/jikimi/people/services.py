@@ -13,11 +13,13 @@ from dataclasses import dataclass
 from django.db import transaction
 from django.db.models import Q, QuerySet
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from jikimi.accounts import services as accounts
-from jikimi.accounts.models import Organisation, SharingGrant, User
+from jikimi.accounts.models import Organisation, User
 from jikimi.audit import services as audit
 from jikimi.core.crypto import blind_index, normalise_for_index
+from jikimi.core.errors import InvalidInput, NotFound, ReadOnlyAccess
 from jikimi.linkage.korean import index_keys, search_keys
 
 from .models import (
@@ -28,6 +30,7 @@ from .models import (
     Person,
     PersonStatus,
     Script,
+    SharingGrant,
     TrustedContact,
 )
 
@@ -36,41 +39,64 @@ HANGUL_RE = re.compile(r"[\uac00-\ud7a3\u1100-\u11ff\u3130-\u318f]")
 HANZI_RE = re.compile(r"[\u4e00-\u9fff]")
 
 
-class NotFound(Exception):
-    """No such person for this user (also when it exists but is not theirs: no 403 leak)."""
-
-
-class InvalidInput(ValueError):
-    def __init__(self, errors: dict[str, str]):
-        super().__init__("; ".join(f"{k}: {v}" for k, v in errors.items()))
-        self.errors = errors
+# Re-exported: the apps above have always imported them from here.
+__all__ = ["InvalidInput", "NotFound", "ReadOnlyAccess"]
 
 
 # --- Visibility ---------------------------------------------------------------------------
 
 
-def visible_people(user: User) -> QuerySet[Person]:
-    """People of the user's organisation plus those shared with it by a live grant.
+def shared_person_ids(organisation_id: int) -> list[int]:
+    """Ids of the people other organisations shared with this one (grants not revoked)."""
+    return list(
+        SharingGrant.objects.filter(
+            to_organisation_id=organisation_id, revoked_at__isnull=True
+        ).values_list("person_id", flat=True)
+    )
+
+
+def people_seen_by(organisation_id: int, *, person_field: str = "id") -> Q:
+    """The one definition of whom an organisation can see: its own people and those shared
+    with it by a live grant. A filter for any table that carries `organisation_id` and the
+    person (`person_field`: "id" on Person, "person_id" on IdentityIndex).
 
     The shared ids are resolved first (grants are few): `organisation = X OR id IN (…)` with
     a literal list lets the database walk the (organisation, created_at) index, where an
     OR with a subquery made it scan and sort every row.
     """
+    own = Q(organisation_id=organisation_id)
+    shared = shared_person_ids(organisation_id)
+    return own | Q(**{f"{person_field}__in": shared}) if shared else own
+
+
+def visible_people(user: User) -> QuerySet[Person]:
+    """People of the user's organisation plus those shared with it by a live grant."""
     if not user.is_authenticated or user.organisation_id is None:
         return Person.objects.none()
-    shared = list(
-        accounts.shared_person_ids(user.organisation_id).values_list("person_id", flat=True)
-    )
-    own = Q(organisation_id=user.organisation_id)
-    return Person.objects.filter(own | Q(id__in=shared) if shared else own)
+    return Person.objects.filter(people_seen_by(user.organisation_id))
+
+
+# The purposes of get_person that change the person: refused through a sharing grant.
+# (Other apps' purposes, e.g. "linkage" or "checkin_enrol", read here; their own writes check
+# ownership in their services.)
+WRITE_PURPOSES = frozenset({"edit", "share"})
 
 
 def get_person(user: User, code: str, *, purpose: str = "view") -> Person:
+    """The person of this code the user can see, for `purpose`; NotFound when there is none.
+
+    A write purpose ("edit", "share"): a person seen only through a sharing grant is
+    read-only for the grantee, so that is ReadOnlyAccess (403), after an audit row, whatever
+    door (page, API, CLI) asked. The write functions below check the same (`_require_editor`)
+    for callers that got the person another way.
+    """
     person = visible_people(user).filter(code=code).select_related("organisation").first()
     if person is None:
         audit.record("person.not_found", actor=user, object_type="person", object_ref=code[:64])
         raise NotFound(code)
     shared = person.organisation_id != user.organisation_id
+    if shared and purpose in WRITE_PURPOSES:
+        require_owner(user, person, purpose=purpose)
     audit.record(
         "person.read",
         actor=user,
@@ -79,6 +105,22 @@ def get_person(user: User, code: str, *, purpose: str = "view") -> Person:
         detail={"purpose": purpose, **({"via_grant": True} if shared else {})},
     )
     return person
+
+
+def require_owner(user: User, person: Person, *, purpose: str = "edit") -> None:
+    """The one check that a write to a person is the owner's: a sharing grant lets the
+    grantee read, never write. Refused with ReadOnlyAccess (403: the grantee may know the
+    person exists) and an audit row."""
+    if person.organisation_id == user.organisation_id:
+        return
+    audit.record(
+        "person.write_refused",
+        actor=user,
+        object_type="person",
+        object_ref=person.code,
+        detail={"purpose": purpose, "via_grant": True},
+    )
+    raise ReadOnlyAccess(_("A person shared with your organisation can be read, not changed."))
 
 
 # --- Normalisation for the blind index ----------------------------------------------------
@@ -119,9 +161,13 @@ def guess_script(value: str) -> str:
 PERSON_FIELDS = ("birth_year", "sex", "province", "defection_year", "status", "notes")
 
 
-def _require_editor(user: User) -> None:
+def require_editor(user: User, person: Person | None = None) -> None:
+    """Every write to a person passes here: the role, and (for an existing person) that the
+    user's organisation owns them — a sharing grant lets the grantee read, never write."""
     if not accounts.can_edit_people(user):
         raise accounts.AccessDenied("only case workers, supervisors and admins edit people")
+    if person is not None:
+        require_owner(user, person)
 
 
 def _validate_person_fields(data: dict) -> dict:
@@ -159,7 +205,7 @@ def create_person(
     **fields,
 ) -> Person:
     """Create a person with a primary name identity."""
-    _require_editor(user)
+    require_editor(user)
     if not name or not name.strip():
         raise InvalidInput({"name": "a name is required"})
     if len(name) > 200:
@@ -181,7 +227,7 @@ def create_person(
 
 
 def update_person(user: User, person: Person, **fields) -> Person:
-    _require_editor(user)
+    require_editor(user, person)
     data = _validate_person_fields({k: v for k, v in fields.items() if k in PERSON_FIELDS})
     changed = sorted(k for k, v in data.items() if getattr(person, k) != v)
     for key in changed:
@@ -237,7 +283,7 @@ def add_identity(
     script: str = "",
     is_primary: bool = False,
 ) -> Identity:
-    _require_editor(user)
+    require_editor(user, person)
     errors = {}
     if kind not in IdentityKind.values:
         errors["kind"] = f"must be one of {', '.join(IdentityKind.values)}"
@@ -278,7 +324,7 @@ def add_identity(
 
 
 def remove_identity(user: User, person: Person, identity_id: str) -> None:
-    _require_editor(user)
+    require_editor(user, person)
     deleted, _ = Identity.objects.filter(person=person, pk=identity_id).delete()
     if not deleted:
         raise NotFound(identity_id)
@@ -329,7 +375,7 @@ def identities_of(user: User, person: Person, *, reveal_addresses: bool = False)
 def record_consent(
     user: User, person: Person, *, purpose: str, granted: bool, scope: str = "", method: str = ""
 ) -> Consent:
-    _require_editor(user)
+    require_editor(user, person)
     from .models import ConsentPurpose
 
     if purpose not in ConsentPurpose.values:
@@ -378,7 +424,7 @@ def add_trusted_contact(
     email: str = "",
     language: str = "ko",
 ) -> TrustedContact:
-    _require_editor(user)
+    require_editor(user, person)
     errors = {}
     if not name.strip():
         errors["name"] = "a name is required"
@@ -423,8 +469,7 @@ def grant_access(
 ) -> SharingGrant:
     """Share one person with another organisation (needs the person's sharing consent)."""
     accounts.require_role(user, "admin", "supervisor", "caseworker")
-    if person.organisation_id != user.organisation_id:
-        raise NotFound(person.code)  # only the owner shares
+    require_owner(user, person, purpose="share")  # a grantee cannot pass the person on
     if not reason.strip():
         raise InvalidInput({"reason": "say why the person is shared"})
     if not has_consent(person, "sharing"):
@@ -520,10 +565,9 @@ def search_people(user: User, query: str, *, limit: int = 50) -> list[PersonRow]
             digests = {blind_index("name", k) for k in search_keys(query)}
         if not digests:
             return []
-        org = user.organisation_id
         matches = (
             IdentityIndex.objects.filter(digest__in=digests)
-            .filter(Q(organisation_id=org) | Q(person_id__in=accounts.shared_person_ids(org)))
+            .filter(people_seen_by(user.organisation_id, person_field="person_id"))
             .values("person_id")
             .distinct()[:limit]
         )

@@ -1,13 +1,13 @@
 """Staff pages for people: list and search, create, detail, edit and the detail page's forms.
 
 Thin: every access check and audit row is in people.services. A person this user may not see
-is NotFound there and 404 here, never 403, so a code cannot be probed.
+is NotFound there and 404 here (jikimi.core.errors.ServiceErrorMiddleware), never 403, so a
+code cannot be probed.
 """
 
 from __future__ import annotations
 
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -18,6 +18,7 @@ from jikimi.accounts import services as accounts
 from jikimi.accounts.models import Organisation, User
 from jikimi.accounts.views import reauth_redirect
 from jikimi.audit import services as audit
+from jikimi.core.paging import MAX_OFFSET
 from jikimi.linkage.korean import province_code
 
 from . import services
@@ -33,13 +34,6 @@ from .forms import (
 from .models import ConsentPurpose, IdentityKind, NameKind, Person
 
 PAGE_SIZE = 50
-
-
-def _person_or_404(request: HttpRequest, code: str, purpose: str = "view") -> Person:
-    try:
-        return services.get_person(request.user, code, purpose=purpose)
-    except services.NotFound:
-        raise Http404
 
 
 def _attach_errors(form, exc: services.InvalidInput) -> None:
@@ -66,7 +60,8 @@ def person_list(request: HttpRequest) -> HttpResponse:
         rows = services.search_people(request.user, query, limit=PAGE_SIZE)
     else:
         try:
-            page = max(1, int(request.GET.get("page", "1")))
+            # Capped: an offset beyond MAX_OFFSET no database takes (it was a 500).
+            page = min(max(1, int(request.GET.get("page", "1"))), MAX_OFFSET // PAGE_SIZE)
         except ValueError:
             page = 1
         rows, total = services.list_people(
@@ -94,8 +89,7 @@ def person_list(request: HttpRequest) -> HttpResponse:
 @login_required
 @require_http_methods(["GET", "POST"])
 def person_new(request: HttpRequest) -> HttpResponse:
-    if not accounts.can_edit_people(request.user):
-        raise PermissionDenied
+    services.require_editor(request.user)  # AccessDenied → 403
     form = PersonCreateForm(request.POST or None)
     if request.method == "POST":
         if form.is_valid():
@@ -122,9 +116,8 @@ def person_new(request: HttpRequest) -> HttpResponse:
 @login_required
 @require_http_methods(["GET", "POST"])
 def person_edit(request: HttpRequest, code: str) -> HttpResponse:
-    person = _person_or_404(request, code, purpose="edit")
-    if not accounts.can_edit_people(request.user):
-        raise PermissionDenied
+    person = services.get_person(request.user, code, purpose="edit")
+    services.require_editor(request.user)  # AccessDenied → 403
     initial = {f: getattr(person, f) for f in services.PERSON_FIELDS}
     # Older or imported rows may hold a province as typed; offer its canonical code.
     if initial["province"] and not initial["province"].startswith("KP-"):
@@ -153,8 +146,8 @@ def _detail(
     request: HttpRequest, person: Person, *, status: int = 200, reveal: bool = False, **forms
 ) -> HttpResponse:
     user = request.user
-    can_edit = accounts.can_edit_people(user)
     owner = person.organisation_id == user.organisation_id
+    can_edit = owner and accounts.can_edit_people(user)  # a grant is read-only: no forms
     consents = services.current_consents(person)
     events, actors = [], {}
     if accounts.can_read_audit(user):
@@ -204,23 +197,20 @@ def person_detail(request: HttpRequest, code: str) -> HttpResponse:
     # Seeing an address is a sensitive action: it needs the password again (DESIGN §3).
     if reveal and not accounts.recently_authenticated(request):
         return reauth_redirect(reverse("people:detail", args=[code]) + "?reveal=addresses")
-    person = _person_or_404(request, code)
+    person = services.get_person(request.user, code)
     return _detail(request, person, reveal=reveal)
 
 
 def _detail_post(request: HttpRequest, code: str, form_name: str, form, action) -> HttpResponse:
     """Shared shape of the detail page's forms: check the form, call the service, show
     errors on the same page with status 400, or go back to the page."""
-    person = _person_or_404(request, code, purpose="edit")
-    if not accounts.can_edit_people(request.user):
-        raise PermissionDenied
+    person = services.get_person(request.user, code, purpose="edit")
+    services.require_editor(request.user)  # AccessDenied → 403
     if form.is_valid():
         try:
             action(person, form.cleaned_data)
         except services.InvalidInput as exc:
             _attach_errors(form, exc)
-        except services.NotFound:
-            raise Http404
         else:
             return redirect("people:detail", code=person.code)
     return _detail(request, person, status=400, **{form_name: form})
@@ -277,27 +267,20 @@ def add_contact(request: HttpRequest, code: str) -> HttpResponse:
 @login_required
 @require_POST
 def remove_identity(request: HttpRequest, code: str, identity_id) -> HttpResponse:
-    person = _person_or_404(request, code, purpose="edit")
-    if not accounts.can_edit_people(request.user):
-        raise PermissionDenied
-    try:
-        services.remove_identity(request.user, person, str(identity_id))
-    except services.NotFound:
-        raise Http404
+    person = services.get_person(request.user, code, purpose="edit")
+    services.require_editor(request.user)  # AccessDenied → 403
+    services.remove_identity(request.user, person, str(identity_id))
     return redirect("people:detail", code=person.code)
 
 
 @login_required
 @require_POST
 def revoke_grant(request: HttpRequest, code: str, grant_id: int) -> HttpResponse:
-    person = _person_or_404(request, code, purpose="edit")
+    person = services.get_person(request.user, code, purpose="edit")
     grant = person.grants.filter(pk=grant_id, revoked_at__isnull=True).first()
     if grant is None or not accounts.can_edit_people(request.user):
         raise Http404
-    try:
-        services.revoke_grant(request.user, grant)
-    except services.NotFound:
-        raise Http404
+    services.revoke_grant(request.user, grant)
     return redirect("people:detail", code=person.code)
 
 

@@ -32,20 +32,16 @@ class PasswordRequired(accounts.AccessDenied):
 
 def confirm_password(user: User, password: str) -> None:
     """The API's re-authentication (DESIGN §3): the password in the request body, checked
-    like a log-in (a locked account is refused; a wrong password counts towards the
-    lock-out). Pages use the session's recent re-authentication instead."""
+    by accounts under its lock-out (a locked account is refused; a wrong password counts).
+    Pages use the session's recent re-authentication instead."""
     if not user.is_authenticated:
         raise PasswordRequired("the password is required")
-    if accounts._is_locked(user):  # noqa: SLF001 - the lock-out rules live in accounts
-        audit.record(
-            "reauth.refused_locked", actor=user, object_type="user", object_ref=str(user.pk)
-        )
-        raise PasswordRequired("the account is locked")
-    if not password or not user.check_password(password):
-        accounts._register_failure(user)  # noqa: SLF001
-        audit.record("reauth.failed", actor=user, object_type="user", object_ref=str(user.pk))
-        raise PasswordRequired("this action needs your password (field 'password')")
-    audit.record("reauth.ok", actor=user, object_type="user", object_ref=str(user.pk))
+    try:
+        accounts.check_password_for(user, password)
+    except accounts.LoginFailed as exc:
+        if exc.reason == "locked":
+            raise PasswordRequired("the account is locked") from None
+        raise PasswordRequired("this action needs your password (field 'password')") from None
 
 
 def change_enrolment_policy(user: User, enrolment: Enrolment, policy: EscalationPolicy) -> None:

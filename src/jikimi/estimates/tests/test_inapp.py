@@ -10,14 +10,13 @@ import pytest
 from django.core.cache import cache
 from django.utils import translation
 
-from jikimi.accounts.models import SharingGrant
 from jikimi.accounts.services import AccessDenied, create_staff
 from jikimi.audit.models import AuditEvent
 from jikimi.conftest import PASSWORD
 from jikimi.estimates import inapp
 from jikimi.estimates.services import estimate_population
 from jikimi.estimates.tables import read_capture_csv
-from jikimi.people.models import Person, SourceRecord
+from jikimi.people.models import Person, SharingGrant, SourceRecord
 
 from .mse_db import build, table_path
 from .reference import reference_row

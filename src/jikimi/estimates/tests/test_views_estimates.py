@@ -177,3 +177,10 @@ def test_it_neutralises_formulas_in_list_names(client, staff, login, orgs):
     reauthenticated(login(client, staff["analyst"]))
     response = client.get(URL + "table.csv", {"lists": ["=A", "=B"]})
     assert response.content.decode().splitlines()[0] == "'=A,'=B,count"
+
+
+def test_it_neutralises_full_width_formula_starters_in_list_names(client, staff, login, orgs):
+    build(orgs[0], MY3, prefix="＝")
+    reauthenticated(login(client, staff["analyst"]))
+    response = client.get(URL + "table.csv", {"lists": ["＝A", "＝B"]})
+    assert response.content.decode().splitlines()[0] == "'＝A,'＝B,count"

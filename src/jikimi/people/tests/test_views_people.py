@@ -260,3 +260,10 @@ def test_it_removes_an_identity_and_revokes_a_grant(client, staff, login, person
     client.logout()
     login(client, staff["outsider"])
     assert client.get(_detail(person.code)).status_code == 404
+
+
+def test_it_answers_a_page_number_no_database_can_take(client, staff, login, person):
+    login(client, staff["caseworker"])
+    response = client.get(reverse("people:list"), {"page": "10000000000000000000000"})
+    assert response.status_code == 200
+    assert person.code not in response.content.decode()

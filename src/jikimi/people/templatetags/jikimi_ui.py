@@ -1,10 +1,10 @@
-"""Small display helpers for the staff pages."""
+"""Small display helpers for the staff pages about people (the people and linkage pages)."""
 
 from __future__ import annotations
 
 from django import template
 
-from jikimi.people.forms import province_label
+from ..forms import province_label
 
 register = template.Library()
 
