@@ -1,7 +1,7 @@
 """Probabilistic linkage of person records (DESIGN §6, §8) with Splink 5.
 
 The flow: read and validate person-record CSVs → derive ASCII comparison columns once per
-record (`jikimi.linkage.korean`) → train a Fellegi–Sunter model with EM on the data itself →
+record (`jikimi.lib.korean`) → train a Fellegi–Sunter model with EM on the data itself →
 score blocked pairs → connected components above the threshold → clusters.
 
 Training always runs in embedded DuckDB; scoring runs on DuckDB or Spark. The comparisons use
@@ -24,18 +24,20 @@ import sys
 import tempfile
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from jikimi.core.formats import PERSON_RECORD_OPTIONAL, PERSON_RECORD_REQUIRED
-from jikimi.linkage import korean
+from jikimi.lib import korean
+from jikimi.lib import records as person_record
+from jikimi.lib.dates import PartialDate
 
 MODEL_FORMAT_VERSION = 2  # 2: alias_sources and the given-name alias level
-REQUIRED_COLUMNS = PERSON_RECORD_REQUIRED
-OPTIONAL_COLUMNS = PERSON_RECORD_OPTIONAL
+REQUIRED_COLUMNS = person_record.REQUIRED
+OPTIONAL_COLUMNS = person_record.OPTIONAL
 DEFAULT_THRESHOLD = 0.5  # see docs/linkage.md, "Threshold"
 DUCKDB_MEMORY_LIMIT = os.environ.get("JIKIMI_DUCKDB_MEMORY_LIMIT", "3GB")
 
@@ -81,31 +83,6 @@ class Records:
 
 
 # --- Reading and validating -----------------------------------------------------------------
-
-_DATE_RE = re.compile(r"^\s*(\d{4})(?:[-./](\d{1,2})(?:[-./](\d{1,2}))?)?\s*$")
-
-
-def parse_birth_date(text: str) -> tuple[int | None, int | None, int | None] | None:
-    """`YYYY`, `YYYY-MM` or `YYYY-MM-DD` → (year, month, day) with None for what is missing.
-
-    Returns None when the text is not a date at all.
-    """
-    match = _DATE_RE.match(text)
-    if not match:
-        return None
-    year = int(match.group(1))
-    month = int(match.group(2)) if match.group(2) else None
-    day = int(match.group(3)) if match.group(3) else None
-    if not 1900 <= year <= 2100:
-        return None
-    if month is not None and not 1 <= month <= 12:
-        return None
-    if day is not None:
-        try:
-            dt.date(year, month or 1, day)
-        except ValueError:
-            return None
-    return year, month, day
 
 
 def read_records(paths: Sequence[str | Path], extra_columns: Sequence[str] = ()) -> Records:
@@ -297,53 +274,43 @@ _NAME_COLUMNS = (
 )
 
 
-def _derive_dates(frame: pd.DataFrame, warnings: list[str]) -> pd.DataFrame:
-    """Vectorised `parse_birth_date` once per distinct text (a million records hold a few
-    tens of thousands of dates): year, `YYYY-MM` and `YYYY-MM-DD` strings (or None)."""
-    codes, uniques = pd.factorize(frame["birth_date"], sort=False)
-    parsed = _parse_dates(pd.Series(uniques, dtype=object))
-    if (codes < 0).any():  # no NaN is expected (read_records fills ""), but stay total
-        parsed = pd.concat([parsed, _parse_dates(pd.Series([""], dtype=object))])
-    rows = parsed.iloc[codes].reset_index(drop=True)
-    bad = rows.pop("bad").to_numpy()
-    for location, value in zip(frame["location"][bad], frame["birth_date"][bad], strict=True):
-        warnings.append(f"{location}: column 'birth_date': cannot parse {value!r}")
-    return rows
+def _read_column(
+    frame: pd.DataFrame, column: str, reader: Callable[[str], Any], warnings: list[str]
+) -> list[Any]:
+    """`reader` (the person-record reader of `jikimi.lib.records`, as the importer uses it)
+    once per distinct text; a rejected value is None, with a warning naming file and row."""
+
+    def read(text: str) -> tuple[Any, str | None]:
+        try:
+            return reader(text), None
+        except person_record.FieldError as exc:
+            return None, exc.message()
+
+    results = _map_unique(frame[column], read)
+    for location, (_, problem) in zip(frame["location"], results, strict=True):
+        if problem is not None:
+            warnings.append(f"{location}: column {column!r}: {problem}")
+    return [value for value, _ in results]
 
 
-def _parse_dates(values: pd.Series) -> pd.DataFrame:
-    text = values.str.strip()
-    parts = text.str.extract(r"^(\d{4})(?:[-./](\d{1,2})(?:[-./](\d{1,2}))?)?$")
-    year = pd.to_numeric(parts[0], errors="coerce")
-    month = pd.to_numeric(parts[1], errors="coerce")
-    day = pd.to_numeric(parts[2], errors="coerce")
-    full = pd.to_datetime(
-        {"year": year.where(day.notna()), "month": month.where(day.notna()), "day": day},
-        errors="coerce",
-    )
-    bad = (
-        year.isna()
-        | ~year.between(1900, 2100)
-        | (month.notna() & ~month.between(1, 12))
-        | (day.notna() & full.isna())
-    ) & (text != "")
-    year = year.where(~bad)
-    month = month.where(~bad & year.notna())
-    day = day.where(~bad & month.notna())
-    year_text = year.astype("Int64").astype("string").str.zfill(4)
-    month_text = month.astype("Int64").astype("string").str.zfill(2)
-    day_text = day.astype("Int64").astype("string").str.zfill(2)
+def _date_columns(birth_dates: Sequence[PartialDate | None]) -> pd.DataFrame:
+    """Year, `YYYY-MM`, `YYYY-MM-DD`, month and `MM-DD` strings (or None) of parsed dates."""
+    year = pd.array([d.year if d else None for d in birth_dates], dtype="Int64")
+    month = pd.Series([d.month if d else None for d in birth_dates], dtype="Int64")
+    day = pd.Series([d.day if d else None for d in birth_dates], dtype="Int64")
+    year_text = pd.Series(year).astype("string").str.zfill(4)
+    month_text = month.astype("string").str.zfill(2)
+    day_text = day.astype("string").str.zfill(2)
     ym = (year_text + "-" + month_text).astype(object)
     ymd = (year_text + "-" + month_text + "-" + day_text).astype(object)
     md = (month_text + "-" + day_text).astype(object)
     return pd.DataFrame(
         {
-            "birth_year": year.astype("Int64"),
+            "birth_year": year,
             "birth_ym": ym.where(month.notna(), None),
             "birth_full": ymd.where(day.notna(), None),
             "birth_month": month_text.astype(object).where(month.notna(), None),
             "birth_md": md.where(day.notna(), None),
-            "bad": bad.to_numpy(),
         }
     )
 
@@ -383,26 +350,25 @@ def derive_columns(
             warnings.append(f"{location}: column 'name': cannot read {name!r}")
         else:
             warnings.append(f"{location}: column 'name': empty name")
-    dates = _derive_dates(frame, warnings)
-    sex = frame["sex"].str.strip().str.upper().str[:1]
-    bad_sex = (sex != "") & ~sex.isin(["M", "F"])
-    for location, value in zip(frame["location"][bad_sex], frame["sex"][bad_sex], strict=True):
-        warnings.append(f"{location}: column 'sex': expected M or F, got {value!r}")
-    sex = sex.where(sex.isin(["M", "F"]), None).astype(object)
-    defection_text = frame["defection_year"].str.strip()
-    digits = defection_text.str.fullmatch(r"\d+")
-    bad_defection = (defection_text != "") & ~digits
-    for location, value in zip(
-        frame["location"][bad_defection], frame["defection_year"][bad_defection], strict=True
-    ):
-        warnings.append(f"{location}: column 'defection_year': cannot parse {value!r}")
-    defection = pd.to_numeric(defection_text.where(digits), errors="coerce").astype("Int64")
-    province = pd.Series(_map_unique(frame["province"], korean.province_code), dtype=object)
-    bad_province = (frame["province"].str.strip() != "") & province.isna()
-    for location, value in zip(
-        frame["location"][bad_province], frame["province"][bad_province], strict=True
-    ):
-        warnings.append(f"{location}: column 'province': unknown {value!r}")
+    today = dt.date.today()
+    dates = _date_columns(
+        _read_column(
+            frame, "birth_date", partial(person_record.read_birth_date, today=today), warnings
+        )
+    )
+    sex = pd.Series(_read_column(frame, "sex", person_record.read_sex, warnings), dtype=object)
+    defection = pd.Series(
+        _read_column(
+            frame,
+            "defection_year",
+            partial(person_record.read_defection_year, today=today),
+            warnings,
+        ),
+        dtype="Int64",
+    )
+    province = pd.Series(
+        _read_column(frame, "province", person_record.read_province, warnings), dtype=object
+    )
     county = pd.Series(_map_unique(frame["county"], county_key), dtype=object)
     derived = pd.concat(
         [
@@ -411,10 +377,11 @@ def derive_columns(
             dates.reset_index(drop=True),
             pd.DataFrame(
                 {
-                    "sex": sex.reset_index(drop=True),
-                    "province_code": province,
+                    # The readers give "" for an empty field: Splink wants NULL.
+                    "sex": sex.where(sex.astype(bool), None),
+                    "province_code": province.where(province.astype(bool), None),
                     "county_key": county,
-                    "defection_year": defection.reset_index(drop=True),
+                    "defection_year": defection,
                 }
             ),
         ],

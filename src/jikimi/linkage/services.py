@@ -34,7 +34,9 @@ from jikimi.accounts import services as accounts
 from jikimi.accounts.models import User
 from jikimi.audit import services as audit
 from jikimi.core.crypto import blind_index, normalise_for_index
-from jikimi.linkage import engine, korean
+from jikimi.lib import korean, records
+from jikimi.lib.dates import PartialDate, Precision
+from jikimi.linkage import engine
 from jikimi.linkage.engine import DEFAULT_THRESHOLD, LinkInputError
 from jikimi.people import services as people
 from jikimi.people.models import Identity, IdentityIndex, IdentityKind, Person, SourceRecord
@@ -330,17 +332,21 @@ def features_of(
             # frequencies are counted by digest, never by name.
             column["given_digests"] = _given_digests(name)
             columns.append(column)
-    best: tuple[int | None, int | None, int | None] | None = None
+    best: PartialDate | None = None
     for text in birth_dates:
-        parsed = engine.parse_birth_date(text)
+        try:
+            parsed = records.read_birth_date(text)
+        except records.FieldError:
+            continue  # stored before the reader checked it: compared as unknown
+        # The most precise of the person's dates (Precision lists day first).
         if parsed and (
-            best is None or sum(p is not None for p in parsed) > sum(p is not None for p in best)
+            best is None or _PRECISION_RANK[parsed.precision] < _PRECISION_RANK[best.precision]
         ):
             best = parsed
-    year, month, day = best if best else (person.birth_year, None, None)
-    province = person.province or None
-    if province and not province.startswith("KP-"):
-        province = korean.province_code(province)
+    year, month, day = (
+        (best.year, best.month, best.day) if best else (person.birth_year, None, None)
+    )
+    province = korean.province_code(person.province)
     county = next((engine.county_key(c) for c in counties if c), None)
     return RecordFeatures(
         names=columns,
@@ -353,6 +359,9 @@ def features_of(
         defection_year=person.defection_year,
         alias_source=not alias_sources().isdisjoint(sources),
     )
+
+
+_PRECISION_RANK = {precision: rank for rank, precision in enumerate(Precision)}
 
 
 def _given_digests(name: str) -> frozenset[str]:

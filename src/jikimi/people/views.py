@@ -18,7 +18,7 @@ from jikimi.accounts import services as accounts
 from jikimi.accounts.models import Organisation, User
 from jikimi.accounts.views import reauth_redirect
 from jikimi.audit import services as audit
-from jikimi.linkage.korean import province_code
+from jikimi.lib.korean import province_code
 
 from . import services
 from .forms import (
