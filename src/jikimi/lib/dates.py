@@ -18,7 +18,7 @@ import re
 from dataclasses import dataclass
 from enum import StrEnum
 
-from jikimi.lib.places import gettext_noop
+from jikimi.lib.i18n import gettext_noop
 
 __all__ = [
     "MESSAGES",

@@ -14,13 +14,9 @@ import re
 from dataclasses import dataclass
 from typing import Literal
 
-__all__ = ["PROVINCES", "Province", "by_code", "gettext_noop", "iso_code"]
+from jikimi.lib.i18n import gettext_noop
 
-
-def gettext_noop(message: str) -> str:
-    """Marks an English name for translation without Django: `makemessages` extracts calls
-    of this name, and the pages translate the string with `gettext` when they show it."""
-    return message
+__all__ = ["PROVINCES", "Province", "by_code", "iso_code"]
 
 
 @dataclass(frozen=True)

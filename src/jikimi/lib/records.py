@@ -18,7 +18,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 from jikimi.lib import dates, korean
-from jikimi.lib.places import gettext_noop
+from jikimi.lib.i18n import gettext_noop
 
 __all__ = [
     "COLUMNS",

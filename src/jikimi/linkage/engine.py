@@ -34,6 +34,7 @@ import pandas as pd
 from jikimi.lib import korean
 from jikimi.lib import records as person_record
 from jikimi.lib.dates import PartialDate
+from jikimi.linkage import spec
 
 MODEL_FORMAT_VERSION = 2  # 2: alias_sources and the given-name alias level
 REQUIRED_COLUMNS = person_record.REQUIRED
@@ -480,112 +481,13 @@ def alias_prone_sources(derived: pd.DataFrame, sources: pd.Series) -> list[str]:
 # --- The Splink model -----------------------------------------------------------------------
 
 
-ALIAS_LEVEL_LABEL = "no agreement, a record from a source that uses aliases"
+ALIAS_LEVEL_LABEL = spec.ALIAS_LEVEL_LABEL
 
 
 def _comparisons(extra_columns: Sequence[str] = ()) -> list[Any]:
-    import splink.comparison_level_library as cll
-    import splink.comparison_library as cl
-
-    def levels_on_name(fine: str, key: str, label: str, tf_column: str | None = None) -> Any:
-        intersect = cll.ArrayIntersectLevel(fine, min_intersection=1)
-        if tf_column is not None:
-            # Term frequency: a rare surname (or given name) agreeing is stronger evidence
-            # than 김 and 김 (or a one-syllable given name).
-            # The level's own u is the baseline (the level is an intersection, not an
-            # exact match), and the frequency is that of the coarse surname group.
-            intersect = intersect.configure(
-                tf_adjustment_column=tf_column,
-                tf_adjustment_weight=1.0,
-                disable_tf_exact_match_detection=True,
-            )
-        levels = [
-            cll.Or(cll.NullLevel(fine), cll.NullLevel(key)),
-            intersect,
-            cll.ExactMatchLevel(key),
-            cll.LevenshteinLevel(key, 1),
-            cll.LevenshteinLevel(key, 2),
-        ]
-        if label == "given_name":
-            # A given name that disagrees outright is weaker evidence against a match when a
-            # record comes from a source that uses aliases; EM learns by how much.
-            levels.append(
-                cll.CustomLevel(
-                    "alias_source_l = 1 OR alias_source_r = 1", label_for_charts=ALIAS_LEVEL_LABEL
-                )
-            )
-        return cl.CustomComparison(
-            output_column_name=label, comparison_levels=[*levels, cll.ElseLevel()]
-        )
-
-    return [
-        levels_on_name("surname_keys", "surname_group", "surname", tf_column="surname_group"),
-        levels_on_name("given_keys", "given_key", "given_name", tf_column="given_key"),
-        # Dates agree only as far as both are known: 1957-10 is compatible with 1957-10-12,
-        # 1957-10-20 is not. A year off by one (a common recording error) keeps the month
-        # and day, so "±1 year" asks the rest of the date not to contradict.
-        cl.CustomComparison(
-            output_column_name="birth_date",
-            comparison_levels=[
-                cll.NullLevel("birth_year"),
-                cll.ExactMatchLevel("birth_full"),
-                cll.CustomLevel(
-                    "birth_ym_l = birth_ym_r AND (birth_full_l IS NULL OR birth_full_r IS NULL)",
-                    label_for_charts="year and month (day unknown)",
-                ),
-                cll.CustomLevel(
-                    "birth_year_l = birth_year_r AND (birth_ym_l IS NULL OR birth_ym_r IS NULL)",
-                    label_for_charts="year (month unknown)",
-                ),
-                # Month and day the same, year one off: a recording error, not a coincidence
-                # (u is about a 365th of the level below).
-                cll.CustomLevel(
-                    "ABS(birth_year_l - birth_year_r) <= 1 AND birth_md_l = birth_md_r",
-                    label_for_charts="year ±1, month and day agree",
-                ),
-                cll.CustomLevel(
-                    "ABS(birth_year_l - birth_year_r) <= 1 AND (birth_md_l = birth_md_r"
-                    " OR ((birth_full_l IS NULL OR birth_full_r IS NULL) AND (birth_month_l"
-                    " IS NULL OR birth_month_r IS NULL OR birth_month_l = birth_month_r)))",
-                    label_for_charts="year ±1, the rest compatible",
-                ),
-                cll.ElseLevel(),
-            ],
-        ),
-        cl.ExactMatch("sex"),
-        cl.ExactMatch("province_code"),
-        cl.CustomComparison(
-            output_column_name="county",
-            comparison_levels=[
-                cll.NullLevel("county_key"),
-                cll.ExactMatchLevel("county_key"),
-                cll.LevenshteinLevel("county_key", 1),
-                cll.ElseLevel(),
-            ],
-        ),
-        cl.CustomComparison(
-            output_column_name="defection",
-            comparison_levels=[
-                cll.NullLevel("defection_year"),
-                cll.ExactMatchLevel("defection_year"),
-                cll.AbsoluteDifferenceLevel("defection_year", 1),
-                cll.ElseLevel(),
-            ],
-        ),
-        *(
-            cl.CustomComparison(
-                output_column_name=extra_column(column),
-                comparison_levels=[
-                    cll.NullLevel(extra_column(column)),
-                    cll.ExactMatchLevel(extra_column(column)),
-                    cll.LevenshteinLevel(extra_column(column), 1),
-                    cll.LevenshteinLevel(extra_column(column), 2),
-                    cll.ElseLevel(),
-                ],
-            )
-            for column in extra_columns
-        ),
-    ]
+    """The Splink comparisons of the spec (`spec.py`, also the in-app scorer's), with one for
+    each extra identifier column's key."""
+    return spec.splink_comparisons([extra_column(column) for column in extra_columns])
 
 
 def _prediction_blocking_rules(blocking_columns: Sequence[str] = ()) -> list[Any]:
