@@ -17,6 +17,7 @@ import datetime as dt
 import re
 from dataclasses import dataclass
 from enum import StrEnum
+from functools import partial
 
 from jikimi.lib.i18n import gettext_noop
 
@@ -155,25 +156,16 @@ def parse_partial_date(
 
 
 def parse_date_range(
-    text: str,
-    *,
-    approximate: bool = True,
-    not_after: dt.date | None = None,
-    min_year: int = MIN_YEAR,
+    text: str, *, not_after: dt.date | None = None, min_year: int = MIN_YEAR
 ) -> DateRange:
-    """`start/end` of two partial dates, or one partial date (a range of itself)."""
-    value = text.strip()
-    if not value:
-        raise DateError("empty")
-    first, slash, second = value.partition("/")
-    start = parse_partial_date(
-        first, approximate=approximate, not_after=not_after, min_year=min_year
-    )
+    """`start/end` of two partial dates, or one partial date (a range of itself); either end
+    may be approximate (`2019~`)."""
+    first, slash, second = text.partition("/")
+    read = partial(parse_partial_date, approximate=True, not_after=not_after, min_year=min_year)
+    start = read(first)
     if not slash:
         return DateRange(start, start)
-    end = parse_partial_date(
-        second, approximate=approximate, not_after=not_after, min_year=min_year
-    )
+    end = read(second)
     if end.latest() < start.earliest():
         raise DateError("range_order", start=str(start), end=str(end))
     return DateRange(start, end)

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from functools import lru_cache
 from itertools import product
@@ -92,14 +93,18 @@ def _code(initial: str, vowel: str, final: str, *, word_initial: bool = True) ->
     return (initial if initial != "_" else "") + vowel + (final if final != "_" else "")
 
 
+def _syllables(text: str) -> Iterator[tuple[int, int, int]]:
+    """(initial, vowel, final) indices of each Hangul syllable in `text` (others skipped)."""
+    for ch in text:
+        parts = _decompose(ch)
+        if parts is not None:
+            yield parts
+
+
 def hangul_syllable_codes(text: str) -> list[str]:
     """Fine phonetic code of each Hangul syllable in `text` (others ignored)."""
     codes = []
-    for ch in text:
-        parts = _decompose(ch)
-        if parts is None:
-            continue
-        i, v, f = parts
+    for i, v, f in _syllables(text):
         codes.append(_code(_INITIAL_CLASS[i], _VOWEL_CLASS[v], _FINAL_CLASS[f]))
     return codes
 
@@ -127,11 +132,7 @@ def jamo_string(text: str) -> str:
     typo still compare closely while different names stay apart.
     """
     out = []
-    for ch in text:
-        parts = _decompose(ch)
-        if parts is None:
-            continue
-        i, v, f = parts
+    for i, v, f in _syllables(text):
         initial = _INITIAL_CLASS[i]
         vowel = _VOWEL_CLASS[v]
         if initial in ("r", "n") and vowel in _Y_OR_I:

@@ -20,8 +20,8 @@ from jikimi.lib.dates import PartialDate
 from jikimi.linkage.recordfiles import Records
 
 # Columns handed to Splink: ASCII only (DuckDB measures on bytes, Spark on characters).
-DERIVED_COLUMNS = (
-    "record_id",
+# The columns of a name (`_name_columns`).
+_NAME_COLUMNS = (
     "surname_group",
     "surname_keys",
     "given_key",
@@ -29,6 +29,10 @@ DERIVED_COLUMNS = (
     "given_syl1",
     "given_syl2",
     "jamo",
+)
+DERIVED_COLUMNS = (
+    "record_id",
+    *_NAME_COLUMNS,
     "birth_year",
     "birth_ym",
     "birth_full",
@@ -153,15 +157,6 @@ def _derive_names(
 
 
 _PARALLEL_NAMES = 20_000  # distinct names above which parsing uses every core
-_NAME_COLUMNS = (
-    "surname_group",
-    "surname_keys",
-    "given_key",
-    "given_keys",
-    "given_syl1",
-    "given_syl2",
-    "jamo",
-)
 
 
 def _read_column(

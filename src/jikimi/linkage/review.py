@@ -218,6 +218,32 @@ def _pending_for_update(user: User, item: ReviewItem) -> ReviewItem:
     return locked
 
 
+def _decide(
+    locked: ReviewItem,
+    user: User,
+    status: str,
+    detail: dict[str, Any],
+    *,
+    link: PersonLink | None = None,
+) -> None:
+    """Record a reviewer's decision on a locked pending item, and audit it
+    (`linkage.review.confirm` or `.reject`)."""
+    locked.status, locked.decided_at, locked.decided_by = status, timezone.now(), user
+    fields = ["status", "decided_at", "decided_by"]
+    if link is not None:
+        locked.link = link
+        fields.append("link")
+    locked.save(update_fields=fields)
+    action = "confirm" if status == ReviewStatus.CONFIRMED else "reject"
+    audit.record(
+        f"linkage.review.{action}",
+        actor=user,
+        object_type="review",
+        object_ref=str(locked.pk),
+        detail=detail,
+    )
+
+
 def confirm(user: User, item: ReviewItem, *, reason: str = "") -> PersonLink:
     """Confirm a pair: a reversible same-person link by this reviewer."""
     _require_decider(user)
@@ -238,19 +264,12 @@ def confirm(user: User, item: ReviewItem, *, reason: str = "") -> PersonLink:
         )
         if link is None:  # linked meanwhile (e.g. automatically): keep that link
             link = PersonLink.objects.get(person_a=a, person_b=b, unlinked_at__isnull=True)
-        locked.status, locked.decided_at, locked.decided_by = (
-            ReviewStatus.CONFIRMED,
-            timezone.now(),
+        _decide(
+            locked,
             user,
-        )
-        locked.link = link
-        locked.save(update_fields=["status", "decided_at", "decided_by", "link"])
-        audit.record(
-            "linkage.review.confirm",
-            actor=user,
-            object_type="review",
-            object_ref=str(locked.pk),
-            detail={"a": a.code, "b": b.code, "link": str(link.pk), "reason_given": bool(reason)},
+            ReviewStatus.CONFIRMED,
+            {"a": a.code, "b": b.code, "link": str(link.pk), "reason_given": bool(reason)},
+            link=link,
         )
     return link
 
@@ -261,18 +280,11 @@ def reject(user: User, item: ReviewItem) -> ReviewItem:
     item = get_review_item(user, item.pk)
     with transaction.atomic():
         locked = _pending_for_update(user, item)
-        locked.status, locked.decided_at, locked.decided_by = (
-            ReviewStatus.REJECTED,
-            timezone.now(),
+        _decide(
+            locked,
             user,
-        )
-        locked.save(update_fields=["status", "decided_at", "decided_by"])
-        audit.record(
-            "linkage.review.reject",
-            actor=user,
-            object_type="review",
-            object_ref=str(locked.pk),
-            detail={"a": item.person_a.code, "b": item.person_b.code},
+            ReviewStatus.REJECTED,
+            {"a": item.person_a.code, "b": item.person_b.code},
         )
     return locked
 

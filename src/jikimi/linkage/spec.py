@@ -149,37 +149,29 @@ class EitherFlagged(_Column):
 
 
 @dataclass(frozen=True)
-class All(Expr):
+class Combined(Expr):
+    """Every part (AND) or any part (OR)."""
+
     parts: tuple[Expr, ...]
+    every: bool
 
     def test(self, left: Row, right: Row) -> bool:
-        return all(part.test(left, right) for part in self.parts)
+        results = (part.test(left, right) for part in self.parts)
+        return all(results) if self.every else any(results)
 
     def splink(self) -> Any:
         import splink.comparison_level_library as cll
 
-        return cll.And(*(part.splink() for part in self.parts))
+        merge = cll.And if self.every else cll.Or
+        return merge(*(part.splink() for part in self.parts))
 
 
-@dataclass(frozen=True)
-class Any_(Expr):
-    parts: tuple[Expr, ...]
-
-    def test(self, left: Row, right: Row) -> bool:
-        return any(part.test(left, right) for part in self.parts)
-
-    def splink(self) -> Any:
-        import splink.comparison_level_library as cll
-
-        return cll.Or(*(part.splink() for part in self.parts))
+def all_of(*parts: Expr) -> Combined:
+    return Combined(parts, every=True)
 
 
-def all_of(*parts: Expr) -> All:
-    return All(parts)
-
-
-def any_of(*parts: Expr) -> Any_:
-    return Any_(parts)
+def any_of(*parts: Expr) -> Combined:
+    return Combined(parts, every=False)
 
 
 def levenshtein(a: str, b: str, limit: int) -> int:
@@ -258,6 +250,16 @@ class Comparison:
         )
 
 
+def _with_defaults(
+    levels: Sequence[Level], m_u: Sequence[tuple[float, float]]
+) -> tuple[Level, ...]:
+    """The levels with their default m and u, given in the same order."""
+    return tuple(
+        Level(lv.name, lv.label, lv.when, m, u, lv.chart_label)
+        for lv, (m, u) in zip(levels, m_u, strict=True)
+    )
+
+
 def _name_comparison(
     name: str, label: str, fine: str, key: str, defaults: Sequence[tuple[float, float]]
 ) -> Comparison:
@@ -288,24 +290,33 @@ def _name_comparison(
         name,
         label,
         any_of(IsNull(fine), IsNull(key)),
-        tuple(
-            Level(lv.name, lv.label, lv.when, m, u, lv.chart_label)
-            for lv, (m, u) in zip(levels, defaults, strict=True)
-        ),
+        _with_defaults(levels, defaults),
         on_names=True,
     )
 
 
 def _exact(column: str, name: str, label: str, m_u: Sequence[tuple[float, float]]) -> Comparison:
-    (m_same, u_same), (m_else, u_else) = m_u
+    levels = (
+        Level("exact", gettext_noop("Same"), Equal(column)),
+        Level("else", gettext_noop("Different"), None),
+    )
+    return Comparison(name, label, IsNull(column), _with_defaults(levels, m_u))
+
+
+def _near(
+    name: str, label: str, column: str, near: Level, m_u: Sequence[tuple[float, float]]
+) -> Comparison:
+    """Same, `near` (one letter, one year), else."""
+    levels = (
+        Level("exact", gettext_noop("Same"), Equal(column)),
+        near,
+        Level("else", gettext_noop("Different"), None),
+    )
     return Comparison(
         name,
         label,
         IsNull(column),
-        (
-            Level("exact", gettext_noop("Same"), Equal(column), m_same, u_same),
-            Level("else", gettext_noop("Different"), None, m_else, u_else),
-        ),
+        _with_defaults(levels, m_u),
     )
 
 
@@ -390,29 +401,19 @@ COMPARISONS: tuple[Comparison, ...] = (
         gettext_noop("Province of origin"),
         [(0.85, 0.15), (0.15, 0.85)],
     ),
-    Comparison(
+    _near(
         "county",
         gettext_noop("County"),
-        IsNull("county_key"),
-        (
-            Level("exact", gettext_noop("Same"), Equal("county_key"), 0.70, 0.02),
-            Level(
-                "lev1", gettext_noop("One letter apart"), Levenshtein("county_key", 1), 0.05, 0.01
-            ),
-            Level("else", gettext_noop("Different"), None, 0.25, 0.97),
-        ),
+        "county_key",
+        Level("lev1", gettext_noop("One letter apart"), Levenshtein("county_key", 1)),
+        [(0.70, 0.02), (0.05, 0.01), (0.25, 0.97)],
     ),
-    Comparison(
+    _near(
         "defection",
         gettext_noop("Defection year"),
-        IsNull("defection_year"),
-        (
-            Level("exact", gettext_noop("Same"), Equal("defection_year"), 0.70, 0.06),
-            Level(
-                "year_pm1", gettext_noop("One year apart"), Within("defection_year", 1), 0.20, 0.12
-            ),
-            Level("else", gettext_noop("Different"), None, 0.10, 0.82),
-        ),
+        "defection_year",
+        Level("year_pm1", gettext_noop("One year apart"), Within("defection_year", 1)),
+        [(0.70, 0.06), (0.20, 0.12), (0.10, 0.82)],
     ),
 )
 BY_NAME: dict[str, Comparison] = {c.name: c for c in COMPARISONS}
