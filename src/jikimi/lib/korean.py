@@ -749,8 +749,8 @@ def province_code(text: str | None) -> str | None:
     """
     if not text or not text.strip():
         return None
-    if code := places.iso_code(text):  # the canonical form itself (forms, API, exports)
-        return code
+    if iso := places.iso_code(text):  # the canonical form itself (forms, API, exports)
+        return iso
     if is_hangul(text):
         compact = re.sub(r"[^가-힣]", "", text)
         for prefix in _PROVINCE_HANGUL:

@@ -108,7 +108,7 @@ class Intersect(_Column):
     def splink(self) -> Any:
         import splink.comparison_level_library as cll
 
-        level = cll.ArrayIntersectLevel(self.column, min_intersection=1)
+        level: Any = cll.ArrayIntersectLevel(self.column, min_intersection=1)
         if self.tf_column is not None:
             level = level.configure(
                 tf_adjustment_column=self.tf_column,

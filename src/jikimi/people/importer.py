@@ -81,7 +81,7 @@ def read_rows(path: Path) -> list[dict[str, str]]:
             f"{path}, row 1: unknown column(s) {', '.join(unknown)} "
             f"(known: {', '.join(REQUIRED + OPTIONAL)})"
         )
-    rows = []
+    rows: list[dict[str, str]] = []
     for values_row in values[1:]:
         if not any(values_row):
             rows.append({})  # a blank line keeps its row number but is skipped
