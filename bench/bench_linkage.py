@@ -149,7 +149,7 @@ def alias_share(records: list[dict[str, str]], truth: dict[str, str]) -> dict[st
     from collections import defaultdict
     from itertools import combinations
 
-    from jikimi.linkage import korean
+    from jikimi.lib import korean
 
     by_person: dict[str, list[dict[str, str]]] = defaultdict(list)
     for record in records:

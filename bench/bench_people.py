@@ -48,7 +48,7 @@ def run_one(database: str, people: int, queries: int) -> None:
 
     from jikimi.accounts.services import create_staff, ensure_organisation, totp_device
     from jikimi.core import crypto
-    from jikimi.linkage.korean import index_keys
+    from jikimi.lib.korean import index_keys
     from jikimi.people.demo import _names
     from jikimi.people.models import Identity, IdentityIndex, Person
 

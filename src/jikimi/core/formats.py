@@ -1,16 +1,12 @@
-"""File formats that outside tools rely on (DESIGN §8), defined once for every reader."""
+"""File formats that outside tools rely on (DESIGN §8), defined once for every reader.
+
+The person-record CSV/XLSX (read by `jikimi import people` and `jikimi link`) is defined in
+`jikimi.lib.records`, with the reader of its fields; these names stay for existing callers.
+"""
 
 from __future__ import annotations
 
-# The person-record CSV/XLSX, read by `jikimi import people` and `jikimi link`.
-PERSON_RECORD_REQUIRED = ("record_id", "source", "name")
-PERSON_RECORD_OPTIONAL = (
-    "name_hangul",
-    "birth_date",
-    "sex",
-    "province",
-    "county",
-    "defection_year",
-    "phone",
-    "notes",
-)
+from jikimi.lib.records import OPTIONAL as PERSON_RECORD_OPTIONAL
+from jikimi.lib.records import REQUIRED as PERSON_RECORD_REQUIRED
+
+__all__ = ["PERSON_RECORD_OPTIONAL", "PERSON_RECORD_REQUIRED"]

@@ -14,7 +14,7 @@ import random
 from dataclasses import dataclass
 from pathlib import Path
 
-from jikimi.linkage.korean import romanise_syllables
+from jikimi.lib.korean import romanise_syllables
 
 SURNAMES = "김이박최정강조윤장임한오서신권황안송전홍유고문양손배백허노남심하곽성차주우구"
 SURNAME_WEIGHTS = [1 / (rank + 1) ** 0.9 for rank in range(len(SURNAMES))]

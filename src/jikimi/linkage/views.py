@@ -12,38 +12,23 @@ from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_POST
 
 from jikimi.people import services as people
 
-from . import services
+from . import services, spec
 
 PAGE_SIZE = 50
 
-FIELD_LABELS = {
-    "surname": gettext_lazy("Surname"),
-    "given_name": gettext_lazy("Given name"),
-    "birth_date": gettext_lazy("Birth date"),
-    "sex": gettext_lazy("Sex"),
-    "province_code": gettext_lazy("Province of origin"),
-    "county": gettext_lazy("County"),
-    "defection": gettext_lazy("Defection year"),
-}
-LEVEL_LABELS = {
-    "null": gettext_lazy("Not known on both sides"),
-    "keys_intersect": gettext_lazy("Same name in another spelling"),
-    "exact": gettext_lazy("Same"),
-    "lev1": gettext_lazy("One letter apart"),
-    "lev2": gettext_lazy("Two letters apart"),
-    "full": gettext_lazy("Same full date"),
-    "year_month": gettext_lazy("Same year and month"),
-    "year": gettext_lazy("Same year"),
-    "year_pm1_md": gettext_lazy("One year apart, same month and day"),
-    "year_pm1": gettext_lazy("One year apart"),
-    "alias": gettext_lazy("Different, from a source that uses aliases"),
-    "else": gettext_lazy("Different"),
-}
+
+def _field_label(field: str) -> str:
+    """A comparison's label from the spec (the one definition of the levels), translated."""
+    found = spec.BY_NAME.get(field)
+    return _(found.label) if found else field
+
+
+def _level_label(field: str, level: str) -> str:
+    return _(spec.label(field, level))
 
 
 def _errors(exc: people.InvalidInput) -> str:
@@ -53,9 +38,9 @@ def _errors(exc: people.InvalidInput) -> str:
 def _levels(levels: dict[str, str]) -> list[dict]:
     return [
         {
-            "field": FIELD_LABELS.get(field, field),
+            "field": _field_label(field),
             "level": level,
-            "label": LEVEL_LABELS.get(level, level),
+            "label": _level_label(field, level),
         }
         for field, level in levels.items()
     ]
@@ -106,9 +91,9 @@ def _pair_page(request: HttpRequest, item, *, status: int = 200, error: str = ""
         "item": item,
         "levels": [
             {
-                "field": FIELD_LABELS.get(f, f),
+                "field": _field_label(f),
                 "level": level,
-                "label": LEVEL_LABELS.get(level, level),
+                "label": _level_label(f, level),
                 "bits": bits,
                 "frequency": view.frequencies.get(f),
             }

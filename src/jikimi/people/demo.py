@@ -14,7 +14,7 @@ from django.db import transaction
 from jikimi.accounts import services as accounts
 from jikimi.accounts.models import User
 from jikimi.audit import services as audit
-from jikimi.linkage.korean import province_code
+from jikimi.lib.korean import province_code
 
 from . import services
 from .models import ConsentPurpose, IdentityKind, NameKind, Person, PersonStatus

@@ -7,6 +7,8 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import gettext_noop
 
+from jikimi.lib import places
+
 from .models import ConsentPurpose, IdentityKind, NameKind, PersonStatus, Sex
 
 # The services' error messages are plain English; listing them here lets makemessages pick
@@ -27,22 +29,9 @@ SERVICE_MESSAGES = [
 
 
 # North Korean provinces and special cities by ISO 3166-2:KP code, the canonical form the
-# Person model keeps (linkage.korean.province_code maps any spelling to these).
-PROVINCES = [
-    ("KP-01", _("Pyongyang")),
-    ("KP-02", _("South Pyongan")),
-    ("KP-03", _("North Pyongan")),
-    ("KP-04", _("Chagang")),
-    ("KP-05", _("South Hwanghae")),
-    ("KP-06", _("North Hwanghae")),
-    ("KP-07", _("Kangwon")),
-    ("KP-08", _("South Hamgyong")),
-    ("KP-09", _("North Hamgyong")),
-    ("KP-10", _("Ryanggang")),
-    ("KP-13", _("Rason")),
-    ("KP-14", _("Nampo")),
-    ("KP-15", _("Kaesong")),
-]
+# Person model keeps: the one vocabulary in `jikimi.lib.places` (whose English names
+# makemessages extracts), labelled in the user's language here.
+PROVINCES = [(p.code, _(p.english)) for p in places.PROVINCES]
 
 
 def province_label(code: str) -> str:

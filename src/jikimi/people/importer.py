@@ -8,8 +8,7 @@ without problems is written, in one transaction.
 from __future__ import annotations
 
 import csv
-import re
-from datetime import date
+import dataclasses
 from pathlib import Path
 
 from django.db import transaction
@@ -17,17 +16,14 @@ from django.utils import timezone
 
 from jikimi.accounts.models import Organisation
 from jikimi.audit import services as audit
-from jikimi.core.formats import PERSON_RECORD_OPTIONAL, PERSON_RECORD_REQUIRED
 from jikimi.core.importers import ImportFileError, ImportResult, RowProblem
-from jikimi.linkage.korean import province_code
+from jikimi.lib import records
 
 from . import services
 from .models import IdentityKind, NameKind, Person, SourceRecord
 
-REQUIRED = PERSON_RECORD_REQUIRED
-OPTIONAL = PERSON_RECORD_OPTIONAL
-TYPED = ("sex", "province", "defection_year")
-DATE_RE = re.compile(r"^(\d{4})(?:-(\d{2})(?:-(\d{2}))?)?$")
+REQUIRED = records.REQUIRED
+OPTIONAL = records.OPTIONAL
 
 
 def read_rows(path: Path) -> list[dict[str, str]]:
@@ -64,7 +60,7 @@ def read_rows(path: Path) -> list[dict[str, str]]:
             f"{path}, row 1: unknown column(s) {', '.join(unknown)} "
             f"(known: {', '.join(REQUIRED + OPTIONAL)})"
         )
-    rows = []
+    rows: list[dict[str, str]] = []
     for values_row in values[1:]:
         if not any(values_row):
             rows.append({})  # a blank line keeps its row number but is skipped
@@ -75,76 +71,34 @@ def read_rows(path: Path) -> list[dict[str, str]]:
     return rows
 
 
-def _parse_birth_date(value: str) -> tuple[int, str] | None:
-    match = DATE_RE.match(value)
-    if not match:
-        return None
-    year, month, day = (int(g) if g else None for g in match.groups())
-    try:
-        date(year, month or 1, day or 1)
-    except ValueError:
-        return None
-    return year, value
-
-
 def validate(rows: list[dict[str, str]]) -> tuple[list[dict], list[RowProblem]]:
+    """Every row through the one person-record reader (`jikimi.lib.records`), as the engine
+    reads it; a problem in any row stops the import."""
     problems: list[RowProblem] = []
     clean: list[dict] = []
     seen: dict[str, int] = {}
-    this_year = timezone.now().year
+    today = timezone.localdate()
     for i, row in enumerate(rows, start=2):
         if not row:
             continue
-        out: dict = {"row": i}
-        for col in REQUIRED:
-            if not row.get(col):
-                problems.append(RowProblem(i, col, "is empty (required)"))
-        rid = row.get("record_id", "")
-        if rid:
+        record, errors = records.parse_record(row, today=today)
+        problems.extend(RowProblem(i, error.column, error.message()) for error in errors)
+        if rid := record.record_id:
             if rid in seen:
                 problems.append(
                     RowProblem(i, "record_id", f"duplicate of row {seen[rid]} ({rid!r})")
                 )
             seen.setdefault(rid, i)
-        if len(row.get("name", "")) > 200:
-            problems.append(RowProblem(i, "name", "longer than 200 characters"))
-        if value := row.get("birth_date"):
-            parsed = _parse_birth_date(value)
-            if parsed is None:
-                problems.append(
-                    RowProblem(i, "birth_date", f"{value!r} is not YYYY, YYYY-MM or YYYY-MM-DD")
-                )
-            elif not 1900 <= parsed[0] <= this_year:
-                problems.append(RowProblem(i, "birth_date", f"year {parsed[0]} out of range"))
-            else:
-                out["birth_year"] = parsed[0]
-        if (sex := row.get("sex", "").upper()) not in ("", "M", "F"):
-            problems.append(RowProblem(i, "sex", f"{row['sex']!r} is not M or F"))
-        out["sex"] = sex
-        if value := row.get("province"):
-            code = province_code(value)
-            if code is None:
-                problems.append(
-                    RowProblem(
-                        i,
-                        "province",
-                        f"{value!r} is not a province of North Korea this system knows",
-                    )
-                )
-            out["province"] = code or ""
-        if value := row.get("defection_year"):
-            if not value.isdigit() or not 1950 <= int(value) <= this_year:
-                problems.append(
-                    RowProblem(i, "defection_year", f"{value!r} is not a year 1950–{this_year}")
-                )
-            else:
-                out["defection_year"] = int(value)
-        if (value := row.get("phone")) and len(services.normalise_phone(value)) < 6:
-            problems.append(RowProblem(i, "phone", f"{value!r} has fewer than 6 digits"))
-        if len(row.get("notes", "")) > 5000:
-            problems.append(RowProblem(i, "notes", "longer than 5000 characters"))
-        # Typed columns come from `out` only: a blank year must not reach the model as "".
-        clean.append({**{k: v for k, v in row.items() if k not in TYPED}, **out})
+        clean.append(
+            {
+                **dataclasses.asdict(record),
+                "row": i,
+                # Stored as an identity in its normalised form (1957.1.5 → 1957-01-05), the
+                # form the blind index and the linkage read.
+                "birth_date": str(record.birth_date) if record.birth_date else "",
+                "birth_year": record.birth_date.year if record.birth_date else None,
+            }
+        )
     return clean, problems
 
 
@@ -185,13 +139,13 @@ def import_people(path: Path, organisation: Organisation) -> ImportResult:
 def _create(row: dict, organisation: Organisation) -> Person:
     person = Person(
         organisation=organisation,
-        sex=row.get("sex", ""),
-        province=row.get("province", ""),
+        sex=row["sex"],
+        province=row["province"],
         birth_year=row.get("birth_year"),
         defection_year=row.get("defection_year"),
     )
-    person.display_name = row.get("name_hangul") or row["name"]
-    person.notes = row.get("notes") or None
+    person.display_name = row["name_hangul"] or row["name"]
+    person.notes = row["notes"] or None
     person.save()
     add = services._add_identity  # the service minus the per-user checks: an import is
     # the organisation's own act, audited below as one event per person
@@ -201,9 +155,9 @@ def _create(row: dict, organisation: Organisation) -> Person:
         IdentityKind.NAME,
         row["name"],
         name_kind=NameKind.SOUTH_LEGAL,
-        is_primary=not row.get("name_hangul"),
+        is_primary=not row["name_hangul"],
     )
-    if row.get("name_hangul") and row["name_hangul"] != row["name"]:
+    if row["name_hangul"] and row["name_hangul"] != row["name"]:
         add(
             person,
             None,
@@ -212,16 +166,16 @@ def _create(row: dict, organisation: Organisation) -> Person:
             name_kind=NameKind.SOUTH_LEGAL,
             is_primary=True,
         )
-    if row.get("birth_date"):
+    if row["birth_date"]:
         add(person, None, IdentityKind.BIRTH_DATE, row["birth_date"])
-    if row.get("phone"):
+    if row["phone"]:
         add(person, None, IdentityKind.PHONE, row["phone"])
     SourceRecord.objects.create(
         person=person,
         organisation=organisation,
         source=row["source"],
         record_id=row["record_id"],
-        county=row.get("county", "")[:64],
+        county=row["county"][:64],
     )
     audit.record(
         "person.create",

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from django.db import transaction
 from django.db.models import Q, QuerySet
 from django.utils import timezone
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from jikimi.accounts import services as accounts
@@ -20,7 +21,9 @@ from jikimi.accounts.models import Organisation, User
 from jikimi.audit import services as audit
 from jikimi.core.crypto import blind_index, normalise_for_index
 from jikimi.core.errors import InvalidInput, NotFound, ReadOnlyAccess
-from jikimi.linkage.korean import index_keys, search_keys
+from jikimi.lib import records
+from jikimi.lib.korean import index_keys, search_keys
+from jikimi.lib.records import normalise_phone
 
 from .models import (
     Consent,
@@ -124,13 +127,6 @@ def require_owner(user: User, person: Person, *, purpose: str = "edit") -> None:
 
 
 # --- Normalisation for the blind index ----------------------------------------------------
-
-
-def normalise_phone(value: str) -> str:
-    digits = re.sub(r"\D", "", value)
-    if digits.startswith("82") and len(digits) >= 11:  # +82 10-… → 010-…
-        digits = "0" + digits[2:]
-    return digits
 
 
 def _index_digests(kind: str, value: str) -> set[str]:
@@ -295,6 +291,13 @@ def add_identity(
         errors["value"] = "a phone number needs at least 6 digits"
     if kind == IdentityKind.EMAIL and value and "@" not in value:
         errors["value"] = "not an e-mail address"
+    if kind == IdentityKind.BIRTH_DATE and value and value.strip() and "value" not in errors:
+        # The person-record reader's rule and message (the importer and the engine use it).
+        try:
+            birth = records.read_birth_date(value, today=timezone.localdate())
+            value = str(birth) if birth else value
+        except records.FieldError as exc:
+            errors["value"] = exc.message(gettext)
     if errors:
         raise InvalidInput(errors)
     with transaction.atomic():
@@ -544,7 +547,7 @@ def list_people(user: User, *, offset: int = 0, limit: int = 50) -> tuple[list[P
 def search_people(user: User, query: str, *, limit: int = 50) -> list[PersonRow]:
     """Find people by public code, phone, e-mail or a name in any script or romanisation.
 
-    Names are matched through blind-indexed spelling-neutral keys (jikimi.linkage.korean),
+    Names are matched through blind-indexed spelling-neutral keys (jikimi.lib.korean),
     so 이지현 is found from "Lee Jihyun", "Yi Ji-hyon" or "Ri Ji Hyon". The query text is
     never written to the audit log, only how many people it found.
     """
@@ -584,7 +587,7 @@ def search_people(user: User, query: str, *, limit: int = 50) -> list[PersonRow]
 def reindex_identities(batch_size: int = 500) -> int:
     """Rebuild every blind-index entry from the decrypted identities.
 
-    Needed when the name-key derivation (jikimi.linkage.korean) or normalisation changes:
+    Needed when the name-key derivation (jikimi.lib.korean) or normalisation changes:
     the stored digests were computed by the old rules and would no longer be found. Each
     batch of identities is replaced in its own transaction; returns how many were indexed.
     """

@@ -19,7 +19,7 @@ from jikimi.accounts.models import Organisation, User
 from jikimi.accounts.views import reauth_redirect
 from jikimi.audit import services as audit
 from jikimi.core.paging import MAX_OFFSET
-from jikimi.linkage.korean import province_code
+from jikimi.lib.korean import province_code
 
 from . import services
 from .forms import (

@@ -33,22 +33,3 @@ def test_a_chart_draws_a_small_count_no_smaller_than_the_threshold(count, size):
 
 def test_the_threshold_is_five():
     assert SUPPRESS_BELOW == 5
-
-
-def test_it_imports_nothing_of_django_or_the_project():
-    import ast
-    from pathlib import Path
-
-    import jikimi.lib
-
-    for path in Path(jikimi.lib.__file__).parent.glob("*.py"):
-        tree = ast.parse(path.read_text(encoding="utf-8"))
-        for node in ast.walk(tree):
-            if isinstance(node, ast.Import):
-                names = [alias.name for alias in node.names]
-            elif isinstance(node, ast.ImportFrom):
-                names = [node.module or ""] if node.level == 0 else []
-            else:
-                continue
-            for name in names:
-                assert not name.startswith(("django", "jikimi", "rest_framework")), (path, name)

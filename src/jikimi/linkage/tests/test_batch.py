@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from jikimi.linkage import services
+from jikimi.linkage import candidates, linking, services
 from jikimi.linkage.models import PersonLink, ReviewItem
 from jikimi.linkage.tests.test_review import linked, make_person, open_checkin_alert
 from jikimi.people import services as people
@@ -105,7 +105,7 @@ def test_a_failure_in_the_batch_alerts_for_that_person_and_links_the_rest(
             raise RuntimeError("scoring failed")
         return real(person_id, **kwargs)
 
-    monkeypatch.setattr(services, "link_person", sometimes_broken)
+    monkeypatch.setattr(linking, "link_person", sometimes_broken)
 
     def in_one_transaction():
         with transaction.atomic():
@@ -250,9 +250,7 @@ def test_a_pair_of_two_people_of_one_chunk_is_decided_once(staff, linked, monkey
 
     creates = []
     real = services._create_link
-    monkeypatch.setattr(
-        services, "_create_link", lambda *a, **k: creates.append(1) or real(*a, **k)
-    )
+    monkeypatch.setattr(linking, "_create_link", lambda *a, **k: creates.append(1) or real(*a, **k))
     linked(work)
     # 0–1 and 3–4 are linked (and 2 with 0 and 1, or queued): each pair written once, by
     # whichever of its two people came first, and never queued once linked.
@@ -283,7 +281,7 @@ def test_candidates_by_year_sex_and_province_are_the_newest_up_to_the_limit(
         people.Person.objects.filter(pk=person.pk).update(
             created_at=stamp[0].replace(year=2000 + i)
         )
-    monkeypatch.setattr(services, "MAX_CANDIDATES", 2)
+    monkeypatch.setattr(candidates, "MAX_CANDIDATES", 2)
     features = services._load_features(made)
     newest, second = made[4], made[3]
     assert services.candidate_ids(made[0], features[made[0].pk], [names[0]]) == [
@@ -298,7 +296,7 @@ def test_candidates_by_year_sex_and_province_are_the_newest_up_to_the_limit(
     together = services._candidates(made, features, search)
     assert together[made[0].pk] == [newest.pk, second.pk]
     assert together[newest.pk] == [second.pk, made[2].pk]
-    monkeypatch.setattr(services, "MAX_CANDIDATES", 300)
+    monkeypatch.setattr(candidates, "MAX_CANDIDATES", 300)
     assert set(services.candidate_ids(made[0], features[made[0].pk], [names[0]])) == {
         p.pk for p in made[1:]
     }

@@ -7,7 +7,7 @@ import json
 import pytest
 
 from jikimi.alerts import services as alerts
-from jikimi.linkage import services
+from jikimi.linkage import linking, services
 from jikimi.linkage.models import PersonLink, ReviewItem
 from jikimi.linkage.tests.test_review import (
     assert_no_names_in_audit,
@@ -102,7 +102,7 @@ def test_it_alerts_staff_when_linking_a_record_fails(staff, linked, orgs, monkey
     def broken(person_id, **kwargs):
         raise RuntimeError("scoring failed")
 
-    monkeypatch.setattr(services, "link_person", broken)
+    monkeypatch.setattr(linking, "link_person", broken)
     person = make_person(linked, staff["caseworker"], "이지현", **FULL)
     alert = Alert.objects.get(kind="linkage_failure")
     assert alert.key == f"linkage_failure:{person.code}"

@@ -7,8 +7,9 @@ import re
 
 import pytest
 
+from jikimi.accounts import services as accounts
 from jikimi.audit.models import AuditEvent
-from jikimi.linkage import services
+from jikimi.linkage import linking, services
 from jikimi.linkage.models import LinkMethod, PersonLink, ReviewItem, ReviewStatus
 from jikimi.people import importer
 from jikimi.people import services as people
@@ -216,9 +217,9 @@ def test_it_lets_analysts_see_the_queue_but_not_decide(lee_and_ri, staff):
     assert total == 1
     view = services.pair_view(analyst, items[0])
     assert view.left.names == [] and view.right.names == [] and view.left.birth_dates == []
-    with pytest.raises(services.accounts.AccessDenied):
+    with pytest.raises(accounts.AccessDenied):
         services.confirm(analyst, items[0])
-    with pytest.raises(services.accounts.AccessDenied):
+    with pytest.raises(accounts.AccessDenied):
         services.review_queue(staff["auditor"])
 
 
@@ -301,7 +302,7 @@ def test_it_saves_the_person_and_logs_no_name_when_linkage_fails(
     def broken(person_id, **kwargs):
         raise ValueError("cannot compare 이지현")  # an error text that quotes a name
 
-    monkeypatch.setattr(services, "link_person", broken)
+    monkeypatch.setattr(linking, "link_person", broken)
     person = make_person(linked, staff["caseworker"], "이지현", birth_year=1990)
     assert person.pk and people.Person.objects.filter(pk=person.pk).exists()
     assert "linkage of person" in caplog.text and "ValueError" in caplog.text

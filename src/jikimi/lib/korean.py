@@ -24,9 +24,12 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from functools import lru_cache
 from itertools import product
+
+from jikimi.lib import places
 
 __all__ = [
     "NameParts",
@@ -90,14 +93,18 @@ def _code(initial: str, vowel: str, final: str, *, word_initial: bool = True) ->
     return (initial if initial != "_" else "") + vowel + (final if final != "_" else "")
 
 
+def _syllables(text: str) -> Iterator[tuple[int, int, int]]:
+    """(initial, vowel, final) indices of each Hangul syllable in `text` (others skipped)."""
+    for ch in text:
+        parts = _decompose(ch)
+        if parts is not None:
+            yield parts
+
+
 def hangul_syllable_codes(text: str) -> list[str]:
     """Fine phonetic code of each Hangul syllable in `text` (others ignored)."""
     codes = []
-    for ch in text:
-        parts = _decompose(ch)
-        if parts is None:
-            continue
-        i, v, f = parts
+    for i, v, f in _syllables(text):
         codes.append(_code(_INITIAL_CLASS[i], _VOWEL_CLASS[v], _FINAL_CLASS[f]))
     return codes
 
@@ -125,11 +132,7 @@ def jamo_string(text: str) -> str:
     typo still compare closely while different names stay apart.
     """
     out = []
-    for ch in text:
-        parts = _decompose(ch)
-        if parts is None:
-            continue
-        i, v, f = parts
+    for i, v, f in _syllables(text):
         initial = _INITIAL_CLASS[i]
         vowel = _VOWEL_CLASS[v]
         if initial in ("r", "n") and vowel in _Y_OR_I:
@@ -707,46 +710,28 @@ def index_keys(text: str | None) -> set[str]:
 
 # --- Provinces ------------------------------------------------------------------------------
 
-# ISO 3166-2:KP codes: a canonical ASCII code for each province or special city of origin.
-_PROVINCE_HANGUL: dict[str, str] = {
-    "평양": "KP-01",
-    "평안남": "KP-02",
-    "평남": "KP-02",
-    "평안북": "KP-03",
-    "평북": "KP-03",
-    "자강": "KP-04",
-    "황해남": "KP-05",
-    "황남": "KP-05",
-    "황해북": "KP-06",
-    "황북": "KP-06",
-    "강원": "KP-07",
-    "함경남": "KP-08",
-    "함남": "KP-08",
-    "함경북": "KP-09",
-    "함북": "KP-09",
-    "양강": "KP-10",
-    "량강": "KP-10",
-    "라선": "KP-13",
-    "나선": "KP-13",
-    "남포": "KP-14",
-    "개성": "KP-15",
-}
-# Romanised base names after _fold_place (k→g, p→b, ch→j, eo→o, y-glides kept).
-_PROVINCE_BASES: tuple[tuple[str, str | tuple[str, str]], ...] = (
-    ("byongyang", "KP-01"),
-    ("byongan", ("KP-03", "KP-02")),
-    ("jagang", "KP-04"),
-    ("hwanghae", ("KP-06", "KP-05")),
-    ("gangwon", "KP-07"),
-    ("hamgyong", ("KP-09", "KP-08")),
-    ("hamgyung", ("KP-09", "KP-08")),
-    ("yanggang", "KP-10"),
-    ("rason", "KP-13"),
-    ("nason", "KP-13"),
-    ("rajinsonbong", "KP-13"),
-    ("nambo", "KP-14"),
-    ("jinnambo", "KP-14"),
-    ("gaesong", "KP-15"),
+# The vocabulary (codes, Hangul and romanised stems) is `jikimi.lib.places`, defined once.
+# Hangul stems, longest first, so 평안남 wins over a shorter stem.
+_PROVINCE_HANGUL: dict[str, str] = dict(
+    sorted(
+        ((stem, p.code) for p in places.PROVINCES for stem in p.hangul_stems),
+        key=lambda item: -len(item[0]),
+    )
+)
+# Romanised stems in the vocabulary's order; a stem two provinces share ("byongan") maps to
+# its (north, south) codes and the words around it decide.
+_PROVINCE_BASES: tuple[tuple[str, str | tuple[str, str]], ...] = tuple(
+    (
+        stem,
+        next(p.code for p in owners)
+        if len(owners) == 1
+        else (
+            next(p.code for p in owners if p.half == "north"),
+            next(p.code for p in owners if p.half == "south"),
+        ),
+    )
+    for stem in dict.fromkeys(s for p in places.PROVINCES for s in p.romanised_stems)
+    for owners in [[p for p in places.PROVINCES if stem in p.romanised_stems]]
 )
 
 
@@ -760,13 +745,15 @@ def _fold_place(text: str) -> str:
 def province_code(text: str | None) -> str | None:
     """ISO 3166-2:KP code of a North Korean province from any spelling, or None.
 
-    함경북도, 함북, North Hamgyong, Hamgyong-bukto, Hamkyŏng-pukto → "KP-09".
+    함경북도, 함북, North Hamgyong, Hamgyong-bukto, Hamkyŏng-pukto, KP-09 → "KP-09".
     """
     if not text or not text.strip():
         return None
+    if iso := places.iso_code(text):  # the canonical form itself (forms, API, exports)
+        return iso
     if is_hangul(text):
         compact = re.sub(r"[^가-힣]", "", text)
-        for prefix in sorted(_PROVINCE_HANGUL, key=len, reverse=True):
+        for prefix in _PROVINCE_HANGUL:
             if compact.startswith(prefix):
                 return _PROVINCE_HANGUL[prefix]
         return None

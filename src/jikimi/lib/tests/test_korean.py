@@ -6,7 +6,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from jikimi.linkage.korean import (
+from jikimi.lib.korean import (
     SYSTEMS,
     index_keys,
     normalise_hangul_surname,
@@ -15,6 +15,8 @@ from jikimi.linkage.korean import (
     romanise_syllables,
     search_keys,
 )
+
+pytestmark = pytest.mark.nodb
 
 JIHYUN_SPELLINGS = ["이지현", "Lee Jihyun", "Yi Ji-hyon", "Ri Ji Hyon", "리지현", "Jihyun Lee"]
 
