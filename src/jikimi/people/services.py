@@ -550,6 +550,9 @@ def search_people(user: User, query: str, *, limit: int = 50) -> list[PersonRow]
     Names are matched through blind-indexed spelling-neutral keys (jikimi.lib.korean),
     so 이지현 is found from "Lee Jihyun", "Yi Ji-hyon" or "Ri Ji Hyon". The query text is
     never written to the audit log, only how many people it found.
+
+    A role that may not see identities (analyst, auditor) may not search by one either: the
+    code a name search returns would tell them who is behind it. They search by code.
     """
     query = query.strip()
     if not query:
@@ -557,6 +560,16 @@ def search_people(user: User, query: str, *, limit: int = 50) -> list[PersonRow]
     base = visible_people(user).select_related("organisation")
     if CODE_RE.match(query.upper()):
         people = list(base.filter(code=query.upper()))
+    elif not user.sees_identities:
+        audit.record("people.search.refused", actor=user, object_type="person")
+        raise InvalidInput(
+            {
+                "q": _(
+                    "Your role searches by person code only (such as P-7KQ2-M9XD): names, "
+                    "phone numbers and e-mail addresses identify people it may not see."
+                )
+            }
+        )
     else:
         if "@" in query:
             digests = {blind_index("email", query.casefold())}

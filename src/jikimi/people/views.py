@@ -56,8 +56,12 @@ def person_list(request: HttpRequest) -> HttpResponse:
     form = SearchForm(request.POST or None)
     query = form.cleaned_data["q"].strip() if form.is_valid() else ""
     page, total, pages = 1, 0, 1
+    rows = []
     if query:
-        rows = services.search_people(request.user, query, limit=PAGE_SIZE)
+        try:
+            rows = services.search_people(request.user, query, limit=PAGE_SIZE)
+        except services.InvalidInput as exc:
+            _attach_errors(form, exc)
     else:
         try:
             # Capped: an offset beyond MAX_OFFSET no database takes (it was a 500).

@@ -44,7 +44,7 @@ def task(staff):
     """An open task on an alert of alpha (the authorities to notify after a duress PIN)."""
     from django.utils import timezone
 
-    from jikimi.checkins.models import Alert, Task
+    from jikimi.alerts.models import Alert, Task
 
     alert = Alert.objects.create(
         organisation=staff["caseworker"].organisation,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from django.urls import reverse
 
 from jikimi.audit.models import AuditEvent
 from jikimi.people import services
@@ -101,3 +102,26 @@ def test_it_rebuilds_lost_or_stale_index_entries(staff, alpha_person):
     assert [r.code for r in services.search_people(staff["caseworker"], "Lee Jihyun")] == [
         alpha_person.code
     ]
+
+
+@pytest.mark.parametrize("role", ["analyst", "auditor"])
+@pytest.mark.parametrize("query", ["이지현", "Lee Ji-hyun", "010-1234-5678", "jh@example.org"])
+def test_roles_without_identities_cannot_search_by_one(
+    staff, alpha_person, api_client, api_token, client, login, role, query
+):
+    """Issue 12.2: the code a name search returns would re-identify the person."""
+    api_client.credentials(HTTP_AUTHORIZATION=f"Token {api_token(staff[role])}")
+    answer = api_client.get("/api/people/", {"q": query})
+    assert answer.status_code == 400
+    assert "q" in answer.json() and alpha_person.code not in answer.content.decode()
+    login(client, staff[role])
+    page = client.post(reverse("people:list"), {"q": query}).content.decode()
+    assert alpha_person.code not in page and 'class="field-error"' in page
+    # By code they still find the person (pseudonymous, as everywhere else for them).
+    answer = api_client.get("/api/people/", {"q": alpha_person.code})
+    assert [r["code"] for r in answer.json()["results"]] == [alpha_person.code]
+
+
+def test_roles_with_identities_still_search_by_name(staff, alpha_person):
+    found = services.search_people(staff["caseworker"], "Ri Ji Hyon")
+    assert [r.code for r in found] == [alpha_person.code]

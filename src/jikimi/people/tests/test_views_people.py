@@ -71,7 +71,10 @@ def test_it_shows_analysts_no_names(client, staff, login, person):
     assert person.code in listing and person.code in detail
     for body in (listing, detail):
         assert "이지현" not in body and "Yanji" not in body
-    found = client.post(reverse("people:list"), {"q": "Lee Ji-hyun"}).content.decode()
+    # A name search would re-identify (issue 12.2): refused on the field; the code finds.
+    refused = client.post(reverse("people:list"), {"q": "Lee Ji-hyun"}).content.decode()
+    assert person.code not in refused and 'class="field-error"' in refused
+    found = client.post(reverse("people:list"), {"q": person.code}).content.decode()
     assert person.code in found and "이지현" not in found
 
 
