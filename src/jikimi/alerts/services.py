@@ -16,15 +16,15 @@ from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from django.db import IntegrityError, connection, connections, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import Exists, OuterRef, QuerySet
 from django.utils import timezone
 
 from jikimi.accounts import services as accounts
 from jikimi.accounts.models import Role, User
 from jikimi.audit import services as audit
+from jikimi.core.sql import insert_ignoring_conflicts
 from jikimi.notify import services as outbox
-from jikimi.notify.bulk import preparers, unnest
 from jikimi.notify.services import Notification
 from jikimi.people.models import Person
 from jikimi.people.services import InvalidInput, NotFound
@@ -158,35 +158,15 @@ def raise_alerts(alerts: Sequence[Alert]) -> list[Alert]:
     field's pre_save/get_db_prep_save, as the ORM would do. The caller audits and notifies
     (the check-ins monitor writes one audit event per batch).
     """
-    if not alerts:
-        return []
-    q = connection.ops.quote_name
-    fields = [f for f in Alert._meta.concrete_fields if not f.primary_key]
-    columns = ", ".join(q(f.column) for f in fields)
-    row_sql = "(" + ", ".join(["%s"] * len(fields)) + ")"
-    table = q(Alert._meta.db_table)
     by_key = {a.key: a for a in alerts}
     created: list[Alert] = []
-    preps = list(zip(fields, preparers(fields, connections[connection.alias]), strict=True))
-    returning = f"ON CONFLICT ({q('key')}) DO NOTHING RETURNING {q('id')}, {q('key')}"
-    per = max(1, 30_000 // len(fields))  # SQLite allows 32,766 parameters
-    with connection.cursor() as cursor:
-        for start in range(0, len(alerts), per):
-            chunk = alerts[start : start + per]
-            rows = [[prep(f.pre_save(a, True)) for f, prep in preps] for a in chunk]
-            if connection.vendor == "postgresql":
-                source, arrays = unnest([f.db_type(connection) for f in fields], rows)
-                sql = f"INSERT INTO {table} ({columns}) SELECT * FROM {source} {returning}"  # noqa: S608
-                cursor.execute(sql, arrays)
-            else:
-                values = ", ".join([row_sql] * len(chunk))
-                sql = f"INSERT INTO {table} ({columns}) VALUES {values} {returning}"  # noqa: S608
-                cursor.execute(sql, [v for row in rows for v in row])
-            for pk, key in cursor.fetchall():
-                alert = by_key[key]
-                alert.pk = pk
-                alert._state.adding, alert._state.db = False, connection.alias
-                created.append(alert)
+    for pk, key in insert_ignoring_conflicts(
+        Alert, alerts, conflict="key", returning=("id", "key")
+    ):
+        alert = by_key[key]
+        alert.pk = pk
+        alert._state.adding, alert._state.db = False, connection.alias
+        created.append(alert)
     return created
 
 

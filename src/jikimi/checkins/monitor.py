@@ -28,8 +28,8 @@ from jikimi.alerts import services as alerts
 from jikimi.alerts.models import Alert, Target
 from jikimi.alerts.shapes import AlertDetail
 from jikimi.audit import services as audit
+from jikimi.core.sql import preparers, unnest
 from jikimi.notify import services as outbox
-from jikimi.notify.bulk import preparers, unnest
 from jikimi.notify.services import Notification
 
 from . import notifications, services

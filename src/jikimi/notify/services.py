@@ -18,11 +18,12 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from django.db import connection, connections, transaction
+from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
-from .bulk import preparers, unnest
+from jikimi.core.sql import insert_ignoring_conflicts
+
 from .channels import DeliveryError, sender_for
 from .models import Channel, ChannelKind, MessageState, OutboxMessage, SmsUsage
 from .signals import channel_failing, sms_quota_blocked
@@ -95,29 +96,9 @@ def enqueue(notifications: Iterable[Notification], now: datetime | None = None) 
 
 def _insert_ignoring_conflicts(rows: list[OutboxMessage]) -> None:
     """`bulk_create(ignore_conflicts=True)` without the ORM's per-value compilation, which
-    costs more than the database itself when a monitor pass queues a thousand messages.
-    Values still go through each field's pre_save/get_db_prep_save (so encryption, auto
-    timestamps and type adaptation are the ORM's own)."""
-    q = connection.ops.quote_name
-    fields = OutboxMessage._meta.concrete_fields
-    columns = ", ".join(q(f.column) for f in fields)
-    values = ", ".join(["%s"] * len(fields))
-    table = q(OutboxMessage._meta.db_table)
-    db = connections[connection.alias]  # the wrapper itself, not the per-thread proxy
-    preps = list(zip(fields, preparers(fields, db), strict=True))
-    params = [[prep(f.pre_save(row, True)) for f, prep in preps] for row in rows]
-    with connection.cursor() as cursor:
-        if connection.vendor == "sqlite":
-            # In-process: executemany costs no round trips.
-            sql = f"INSERT OR IGNORE INTO {table} ({columns}) VALUES ({values})"  # noqa: S608
-            cursor.executemany(sql, params)
-            return
-        # PostgreSQL: one short INSERT … SELECT FROM unnest(one array per column).
-        source, arrays = unnest([f.db_type(connection) for f in fields], params)
-        cursor.execute(
-            f"INSERT INTO {table} ({columns}) SELECT * FROM {source} ON CONFLICT DO NOTHING",  # noqa: S608
-            arrays,
-        )
+    costs more than the database itself when a monitor pass queues a thousand messages: a
+    message whose idempotency key is queued already is skipped."""
+    insert_ignoring_conflicts(OutboxMessage, rows)
 
 
 def backoff(attempts: int) -> timedelta:

@@ -97,11 +97,13 @@ def test_a_lock_held_past_the_busy_timeout_answers_503_not_500(tmp_path):
 
 def test_it_refuses_to_fork_with_a_connection_open(sqlite_file):
     wrapper, _ = sqlite_file
+    before = db.open_sqlite_connections()  # the test database's own, in this process
     wrapper.ensure_connection()
+    assert db.open_sqlite_connections() == before + 1
     with pytest.raises(RuntimeError, match="before fork"):
         db.check_no_connection_before_fork()
     wrapper.close()
-    db.check_no_connection_before_fork()
+    assert db.open_sqlite_connections() == before
 
 
 def test_a_child_never_uses_or_closes_a_connection_that_crossed_fork(sqlite_file):

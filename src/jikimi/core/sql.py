@@ -1,0 +1,107 @@
+"""The few hand-written SQL paths, written once: bulk inserts that skip rows whose unique
+key exists, with the values prepared as the ORM would.
+
+Raw SQL only where a benchmark showed the ORM's per-value compilation cost more than the
+database work (bench/bench_checkins.py: a monitor pass raising a thousand alerts and
+queueing their messages). Everything else uses the ORM.
+
+On PostgreSQL many rows go in one short statement: `unnest` over one array per column. A
+multi-row `VALUES (%s, …), (%s, …)` with tens of thousands of placeholders makes psycopg
+split and convert a huge query string in Python on every call (it caches only short
+queries); one array parameter per column keeps the statement short, cached and cheap.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+SQLITE_MAX_PARAMETERS = 30_000  # SQLite allows 32,766 parameters in one statement
+
+
+def unnest(db_types: list[str], rows: list[list]) -> tuple[str, list[list]]:
+    """`unnest(%s::t1[], %s::t2[], …)` and its parameters (one list per column)."""
+    sql = "unnest(" + ", ".join(f"%s::{t}[]" for t in db_types) + ")"
+    return sql, [list(column) for column in zip(*rows, strict=True)]
+
+
+def preparers(fields, connection) -> list:
+    """Per field, a function turning a Python value into its database parameter — what
+    `field.get_db_prep_save(value, connection)` returns, minus its overhead where that is
+    safe: an aware datetime goes to PostgreSQL as it is (Django would return it unchanged
+    after the same checks). `connection` should be the real wrapper, not the thread proxy
+    (`django.db.connections[alias]`), which costs a lookup on every attribute."""
+    from datetime import datetime
+
+    from django.db import models
+
+    out = []
+    for field in fields:
+        prep = field.get_db_prep_save
+        if connection.vendor == "postgresql" and isinstance(field, models.DateTimeField):
+
+            def fast(value, prep=prep):
+                if value is None or (isinstance(value, datetime) and value.tzinfo is not None):
+                    return value
+                return prep(value, connection)
+
+            out.append(fast)
+        else:
+            out.append(lambda value, prep=prep: prep(value, connection))
+    return out
+
+
+def insert_ignoring_conflicts(
+    model: Any,
+    objs: Sequence[Any],
+    *,
+    conflict: str | None = None,
+    returning: Sequence[str] = (),
+) -> list[tuple]:
+    """INSERT `objs` of `model`, skipping those that would break a unique constraint.
+
+    `conflict` names the unique column to test (else any); `returning` names columns to
+    read back from the rows that went in (`RETURNING`; PostgreSQL and SQLite >= 3.35). A
+    primary key the database assigns is left out of the insert. Values go through each
+    field's pre_save and get_db_prep_save, as the ORM's. Only quoted column names of the
+    model reach the SQL text; every value is a parameter.
+    """
+    from django.db import connection, connections
+
+    if not objs:
+        return []
+    q = connection.ops.quote_name
+    fields = [
+        f
+        for f in model._meta.concrete_fields
+        if not (f.primary_key and getattr(f, "db_returning", False))
+    ]
+    columns = ", ".join(q(f.column) for f in fields)
+    table = q(model._meta.db_table)
+    target = f"({q(model._meta.get_field(conflict).column)}) " if conflict else ""
+    tail = f"ON CONFLICT {target}DO NOTHING"
+    if returning:
+        tail += " RETURNING " + ", ".join(q(model._meta.get_field(c).column) for c in returning)
+    db = connections[connection.alias]  # the wrapper itself, not the per-thread proxy
+    preps = list(zip(fields, preparers(fields, db), strict=True))
+    rows = [[prep(f.pre_save(obj, True)) for f, prep in preps] for obj in objs]
+    found: list[tuple] = []
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            source, arrays = unnest([f.db_type(connection) for f in fields], rows)
+            sql = f"INSERT INTO {table} ({columns}) SELECT * FROM {source} {tail}"  # noqa: S608
+            cursor.execute(sql, arrays)
+            return [tuple(r) for r in cursor.fetchall()] if returning else []
+        row_sql = "(" + ", ".join(["%s"] * len(fields)) + ")"
+        if not returning:  # in-process SQLite: executemany costs no round trips
+            sql = f"INSERT INTO {table} ({columns}) VALUES {row_sql} {tail}"  # noqa: S608
+            cursor.executemany(sql, rows)
+            return []
+        per = max(1, SQLITE_MAX_PARAMETERS // len(fields))
+        for start in range(0, len(rows), per):
+            chunk = rows[start : start + per]
+            values = ", ".join([row_sql] * len(chunk))
+            sql = f"INSERT INTO {table} ({columns}) VALUES {values} {tail}"  # noqa: S608
+            cursor.execute(sql, [v for row in chunk for v in row])
+            found += [tuple(r) for r in cursor.fetchall()]
+    return found
