@@ -1,9 +1,10 @@
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 
 from jikimi.audit.services import verify_chain
+from jikimi.core.commands import OperatorCommand
 
 
-class Command(BaseCommand):
+class Command(OperatorCommand):
     help = "Audit log tools. `jikimi audit verify`: exit 0 if the hash chain is intact."
 
     def add_arguments(self, parser):

@@ -1,11 +1,12 @@
 from pathlib import Path
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 
+from jikimi.core.commands import OperatorCommand
 from jikimi.ops.backup import BackupError, create_backup
 
 
-class Command(BaseCommand):
+class Command(OperatorCommand):
     help = (
         "Write a consistent backup of the database to PATH (a new file, mode 0600) while "
         "Jikimi runs. The key file is not in it: back that up separately."

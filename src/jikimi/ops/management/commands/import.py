@@ -2,13 +2,14 @@
 
 from pathlib import Path
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 
 from jikimi.accounts.models import Organisation
+from jikimi.core.commands import OperatorCommand
 from jikimi.core.importers import ImportFileError, importers
 
 
-class Command(BaseCommand):
+class Command(OperatorCommand):
     help = (
         "Import a file (CSV or XLSX, DESIGN §8) into an organisation. All rows or none: "
         "any bad row is reported and nothing is written (exit 2)."

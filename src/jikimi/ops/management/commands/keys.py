@@ -1,10 +1,11 @@
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 
 from jikimi.core import services
+from jikimi.core.commands import OperatorCommand
 from jikimi.core.keyring import KeyRing, KeyRingError, get_keyring
 
 
-class Command(BaseCommand):
+class Command(OperatorCommand):
     help = (
         "Key ring: `rotate` adds a new active key and re-encrypts every field under it "
         "(in batches; `--resume` finishes an interrupted run); `retire KEY` removes an "

@@ -7,15 +7,14 @@ from __future__ import annotations
 import signal
 import threading
 
-from django.core.management.base import BaseCommand
-
+from jikimi.core.commands import OperatorCommand
 from jikimi.core.monitor import run_loop, run_passes
 from jikimi.notify.services import LEASE_SECONDS
 
 DELIVERY_PASS = "notify.deliver"  # noqa: S105 - a pass name, not a secret
 
 
-class Command(BaseCommand):
+class Command(OperatorCommand):
     help = (
         "Run the check-in monitor and deliver the outbox; several may run at once. "
         "--once does one pass."

@@ -1,11 +1,12 @@
 from pathlib import Path
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 
+from jikimi.core.commands import OperatorCommand
 from jikimi.ops.backup import BackupError, restore_backup
 
 
-class Command(BaseCommand):
+class Command(OperatorCommand):
     help = (
         "Replace the database with the backup at PATH (stop `jikimi serve`, `web` and "
         "`monitor` first). Over existing data only with --force, which saves it first."

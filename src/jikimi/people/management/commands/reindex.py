@@ -1,9 +1,8 @@
-from django.core.management.base import BaseCommand
-
+from jikimi.core.commands import OperatorCommand
 from jikimi.people.services import reindex_identities
 
 
-class Command(BaseCommand):
+class Command(OperatorCommand):
     help = (
         "Rebuild the blind indexes of names, phones and e-mails (run after an upgrade that "
         "changes how names are keyed; search misses old records until then)."
