@@ -62,7 +62,8 @@ test-sqlite:
 	@echo "== test suite on SQLite"
 	JIKIMI_TESTING=1 $(BIN)/pytest $(XDIST) $(PYTEST_ARGS)
 
-# The browser, Spark and database-free tests (marker nodb) do not depend on the database:
+# The browser, Spark and database-free tests (marker nodb, set by src/jikimi/conftest.py on
+# every test that asks for no database) do not depend on the database:
 # they run once, on SQLite.
 test-postgres:
 	@echo "== test suite on PostgreSQL"

@@ -19,6 +19,20 @@ os.environ.setdefault("JIKIMI_KEYS", KeyRing.generate().to_json())
 
 PASSWORD = "correct horse battery staple"  # noqa: S105 - test personas
 
+# The fixtures through which a test reaches the test run's database.
+DATABASE_FIXTURES = {"db", "transactional_db", "django_db_reset_sequences", "live_server"}
+
+
+def pytest_collection_modifyitems(items):
+    """Mark `nodb` every test that asks for no database: pytest-django refuses it any access,
+    so it runs the same on either database and the PostgreSQL pass skips it (it ran on
+    SQLite). Tests that start processes on PostgreSQL themselves are marked `postgres`."""
+    for item in items:
+        if item.get_closest_marker("django_db") or item.get_closest_marker("postgres"):
+            continue
+        if DATABASE_FIXTURES.isdisjoint(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.nodb)
+
 
 @pytest.fixture
 def orgs(db):
