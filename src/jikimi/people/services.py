@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any
 
 from django.db import transaction
 from django.db.models import Q, QuerySet
@@ -400,6 +401,32 @@ def record_consent(
             object_type="person",
             object_ref=person.code,
             detail={"purpose": purpose, "granted": granted},
+        )
+    return consent
+
+
+def record_withdrawal_by_person(person_id: Any, *, purpose: str, method: str) -> Consent:
+    """The person themselves withdrew a consent (e.g. "stop check-ins" with their PIN).
+
+    No staff user is involved, so no editor check: the caller has authenticated the person
+    (their PIN). Recorded like a staff entry — a consent row and its audit event — so that
+    re-enrolling needs a new consent, whoever asks.
+    """
+    from .models import ConsentPurpose
+
+    if purpose not in ConsentPurpose.values:
+        raise InvalidInput({"purpose": f"must be one of {', '.join(ConsentPurpose.values)}"})
+    person = Person.objects.get(pk=person_id)
+    with transaction.atomic():
+        consent = Consent.objects.create(
+            person=person, purpose=purpose, granted=False, method=f"person:{method}"[:32]
+        )
+        audit.record(
+            "consent.record",
+            organisation_id=person.organisation_id,
+            object_type="person",
+            object_ref=person.code,
+            detail={"purpose": purpose, "granted": False, "by": "person"},
         )
     return consent
 

@@ -21,6 +21,7 @@ from django.utils import timezone
 from jikimi.alerts import services as alerts
 from jikimi.audit import services as audit
 from jikimi.core.crypto import blind_index
+from jikimi.people import services as people
 
 from .. import pins
 from ..models import (
@@ -152,6 +153,11 @@ def record_checkin(
         }.get((kind, action), kind if kind != "ok" else CheckInKind.OK)
         _insert_checkin(row.pk, now, checkin_kind, channel, alert_pending, requested, window_start)
         _update_locked_row(row, changes)
+        if checkin_kind == CheckInKind.WITHDRAW:
+            # The person's own "stop" is a withdrawal of consent, recorded as the staff path
+            # records it (issue 12.12), so nobody re-enrols them without a new consent. Only
+            # a real withdrawal: under duress nothing is withdrawn and monitoring goes on.
+            people.record_withdrawal_by_person(row.person_id, purpose="checkins", method=channel)
         audit.record(
             "checkin.received",
             object_type="checkin_enrolment",

@@ -83,3 +83,27 @@ def test_the_people_api_stops_monitoring(api_client, api_token, staff, person, e
     assert response.status_code == 201, response.content
     assert _withdrawn(enrolment)
     assert Enrolment.objects.filter(status=EnrolmentStatus.ACTIVE).count() == 0
+
+
+def test_stopping_from_the_checkin_page_withdraws_the_consent(staff, person, enrol):
+    """Issue 12.12: the person's own "stop" is recorded as a withdrawal, as staff's is."""
+    from jikimi.checkins import services as checkins
+    from jikimi.core.errors import InvalidInput
+
+    enrolment, token = enrol()
+    Client().post(f"/c/{token}", {"pin": "2580", "action": "withdraw"})
+    assert _withdrawn(enrolment)
+    consent = people.current_consents(person)["checkins"]
+    assert consent.granted is False and consent.method == "person:web"
+    with pytest.raises(InvalidInput) as refused:
+        checkins.enrol(staff["caseworker"], person, interval_hours=24)
+    assert "consent" in refused.value.errors
+    assert verify_chain() is None
+
+
+def test_stopping_under_duress_withdraws_nothing(staff, person, enrol):
+    enrolment, token = enrol()
+    Client().post(f"/c/{token}", {"pin": "1397", "action": "withdraw"})
+    enrolment.refresh_from_db()
+    assert enrolment.status == EnrolmentStatus.ACTIVE
+    assert people.current_consents(person)["checkins"].granted is True
