@@ -102,3 +102,33 @@ def test_it_runs_the_case_worker_journey_in_a_browser(live_server, staff, browse
     page.context.close()
 
     assert not problems, problems
+
+
+@pytest.mark.parametrize(
+    ("locale", "viewport", "expected"),
+    [
+        ("ko-KR", {"width": 1280, "height": 900}, "대상자 코드(예: P-7KQ2-M9XD)로만"),
+        ("en-GB", {"width": 390, "height": 844}, "person code only"),
+    ],
+)
+def test_an_analyst_searching_by_name_is_told_to_use_a_code(
+    live_server, staff, browser, locale, viewport, expected
+):
+    """Issue 12.2 in the page: the refusal is on the field, in the reader's language."""
+    from jikimi.conftest import PASSWORD
+    from jikimi.people.services import create_person
+
+    person = create_person(staff["caseworker"], name="이지현", birth_year=1990)
+    problems: list[str] = []
+    page = new_page(browser, problems, locale=locale)
+    page.set_viewport_size(viewport)
+    sign_in(page, live_server.url, staff["analyst"], PASSWORD)
+    page.fill("#id_q", "Lee Ji-hyun")
+    page.wait_for_selector("#results .field-error")
+    assert expected in page.locator("#results .field-error").inner_text()
+    assert person.code not in page.locator("#results").inner_text()
+    assert page.locator("#results .empty").count() == 0  # not "nobody matches": refused
+    page.screenshot(path=str(SHOTS / f"analyst-search-{locale}.png"), full_page=True)
+    page.fill("#id_q", person.code)
+    page.wait_for_selector(f"#results >> text={person.code}")
+    assert not problems, problems
