@@ -102,7 +102,7 @@ def run_gunicorn(host: str, port: int, *, workers: int, threads: int) -> None:
             self.cfg.set("control_socket_disable", True)
             self.cfg.set("pre_fork", lambda server, worker: check_no_connection_before_fork())
 
-        def load(self):  # type: ignore[no-untyped-def]
+        def load(self):
             from jikimi.wsgi import application
 
             return application
