@@ -81,9 +81,14 @@ class MonitorProcess:
 
 def run_gunicorn(host: str, port: int, *, workers: int, threads: int) -> None:
     """Serve jikimi.wsgi with gunicorn in this process (its master)."""
+    from django.db import connections
     from gunicorn.app.base import BaseApplication
 
     from jikimi.core.db import check_no_connection_before_fork
+
+    # The command's own start-up (system checks, init, the demo seed) opened connections in
+    # this process; it is about to fork the workers, so none may stay open (jikimi.core.db).
+    connections.close_all()
 
     class _App(BaseApplication):
         def load_config(self) -> None:

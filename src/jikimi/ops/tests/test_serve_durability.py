@@ -296,3 +296,42 @@ def test_it_loses_no_confirmed_write_beside_other_processes(served, tmp_path):
     assert len(state["people"]) >= ENROLMENTS + len(created) + imported
     assert duress_done <= set(state["duress"]), "a duress check-in raised no alert"
     assert _jikimi(env, "audit", "verify").returncode == 0
+
+
+def test_jikimi_web_serves_with_no_connection_in_its_master(tmp_path):
+    """Production's `jikimi web`: its system checks open the database; the master must
+    close that before it forks the workers, or it refuses to fork (and serves nothing)."""
+    home = tmp_path / "web"
+    env = {
+        **os.environ,
+        "JIKIMI_HOME": str(home),
+        "JIKIMI_KEYS": KeyRing.generate().to_json(),
+        "JIKIMI_SECRET_KEY": "web-" * 12,
+        "JIKIMI_TESTING": "1",
+    }
+    env.pop("DATABASE_URL", None)
+    assert _jikimi(env, "init", "--skip-checks").returncode == 0
+    port = free_port()
+    server = subprocess.Popen(
+        [sys.executable, "-m", "jikimi.cli", "web", "--port", str(port), "--workers", "2"],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        deadline = time.time() + 90
+        while True:
+            try:
+                if requests.get(f"http://127.0.0.1:{port}/healthz", timeout=2).text == "ok":
+                    break
+            except requests.ConnectionError:
+                pass
+            assert server.poll() is None, server.stdout.read()
+            assert time.time() < deadline, "jikimi web did not start"
+            time.sleep(0.2)
+        assert requests.get(f"http://127.0.0.1:{port}/accounts/login", timeout=10).ok
+        assert _database_fds(server.pid, home / "jikimi.sqlite3") == []
+    finally:
+        server.send_signal(signal.SIGTERM)
+        server.wait(timeout=60)

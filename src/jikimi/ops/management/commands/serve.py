@@ -41,8 +41,8 @@ class Command(BaseCommand):
             self.stdout.write(summary)
         if host not in settings.ALLOWED_HOSTS and host != "0.0.0.0":  # noqa: S104
             settings.ALLOWED_HOSTS.append(host)
-        # This process becomes gunicorn's master and forks the workers: no connection that
-        # init and the demo seed opened may be open then (jikimi.core.db, rule 1).
+        # This process becomes gunicorn's master and forks the workers (and the monitor's
+        # process): no connection that init and the demo seed opened may be open then.
         connections.close_all()
         check_no_connection_before_fork()
         monitor = None if no_monitor else MonitorProcess().start()
