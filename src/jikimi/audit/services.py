@@ -184,54 +184,74 @@ def verify_chain(batch: int = 5000) -> ChainProblem | None:
     2. Each row's prev_hash must equal the previous row's hash (reordering breaks it).
     3. Each row's hash must equal the hash recomputed from its content (editing breaks it).
     4. The head must name the last row and its hash (deleting the newest rows breaks it).
+
+    It runs beside a live server, whose appends go on meanwhile. An append writes its row
+    and moves the head in one transaction, so the rows up to a head once read are all there:
+    the rows are checked up to the head read first, then up to the head as it has moved
+    since, until no row lies beyond it. A row beyond a head read after that row was seen was
+    written without moving the head: that is tampering, not a race.
     """
     expected_id, prev = 1, GENESIS
-    for ev in _iter_events(batch):
-        if ev.id != expected_id:
-            return ChainProblem(
-                expected_id if ev.id > expected_id else ev.id, "missing (deleted) or out of order"
-            )
-        if ev.prev_hash != prev:
-            return ChainProblem(
-                ev.id,
-                "does not follow the row before it (reordered or the previous row was altered)",
-            )
-        digest = hashlib.sha256(
-            prev.encode()
-            + _canonical(
-                ev.id,
-                ev.at,
-                ev.actor_id,
-                ev.organisation_id,
-                ev.action,
-                ev.object_type,
-                ev.object_ref,
-                ev.detail,
-                ev.prev_hash,
-            )
-        ).hexdigest()
-        if digest != ev.row_hash:
-            return ChainProblem(ev.id, "its content was altered")
-        prev, expected_id = ev.row_hash, expected_id + 1
     head = AuditHead.objects.filter(id=1).first()
-    last_id = expected_id - 1
-    if head is not None and (head.last_id != last_id or head.last_hash != prev):
-        return ChainProblem(
-            last_id + 1,
-            f"missing: the chain head names row {head.last_id} "
-            "but the log ends before it (rows deleted at the end)",
-        )
-    return None
-
-
-def _iter_events(batch: int) -> Iterator[AuditEvent]:
-    last = 0
     while True:
-        rows = list(AuditEvent.objects.filter(id__gt=last).order_by("id")[:batch])
-        if not rows:
+        upto = head.last_id if head is not None else None
+        for ev in _iter_events(batch, start=expected_id - 1, upto=upto):
+            if ev.id != expected_id:
+                return ChainProblem(
+                    expected_id if ev.id > expected_id else ev.id,
+                    "missing (deleted) or out of order",
+                )
+            if ev.prev_hash != prev:
+                return ChainProblem(
+                    ev.id,
+                    "does not follow the row before it (reordered or the previous row was altered)",
+                )
+            digest = hashlib.sha256(
+                prev.encode()
+                + _canonical(
+                    ev.id,
+                    ev.at,
+                    ev.actor_id,
+                    ev.organisation_id,
+                    ev.action,
+                    ev.object_type,
+                    ev.object_ref,
+                    ev.detail,
+                    ev.prev_hash,
+                )
+            ).hexdigest()
+            if digest != ev.row_hash:
+                return ChainProblem(ev.id, "its content was altered")
+            prev, expected_id = ev.row_hash, expected_id + 1
+        if head is None:
+            return None
+        last_id = expected_id - 1
+        if head.last_id != last_id or head.last_hash != prev:
+            return ChainProblem(
+                last_id + 1,
+                f"missing: the chain head names row {head.last_id} "
+                "but the log ends before it (rows deleted at the end)",
+            )
+        if not AuditEvent.objects.filter(id__gt=last_id).exists():
+            return None
+        moved = AuditHead.objects.filter(id=1).first()
+        if moved is None or moved.last_id == head.last_id:
+            return ChainProblem(last_id + 1, "written after the chain head without moving it")
+        head = moved
+
+
+def _iter_events(batch: int, *, start: int = 0, upto: int | None = None) -> Iterator[AuditEvent]:
+    """Rows with ids above `start` (and at most `upto`), in id order, `batch` at a time."""
+    last = start
+    while True:
+        rows = AuditEvent.objects.filter(id__gt=last)
+        if upto is not None:
+            rows = rows.filter(id__lte=upto)
+        page = list(rows.order_by("id")[:batch])
+        if not page:
             return
-        yield from rows
-        last = rows[-1].id
+        yield from page
+        last = page[-1].id
 
 
 MALFORMED = "malformed"

@@ -97,3 +97,31 @@ def test_it_keeps_personal_data_out_of_the_log(staff):
     for needle in ("탁윤슬", "Tak", "Yunseul", "9876"):
         assert needle not in dump
     assert AuditEvent.objects.filter(action="people.search", detail__results=1).exists()
+
+
+def test_it_passes_while_events_are_appended_during_the_check(chain, monkeypatch):
+    """`jikimi audit verify` beside a live server: appends go on while it reads (seen as a
+    false "rows deleted at the end" when the head was read after the rows)."""
+    original = audit._iter_events
+    appended = []
+
+    def reading_while_others_append(*args, **kwargs):
+        yield from original(*args, **kwargs)
+        if len(appended) < 3:  # the server appends as each pass of the check ends
+            appended.append(audit.record("test.append_during_verify", detail={"n": 1}))
+
+    monkeypatch.setattr(audit, "_iter_events", reading_while_others_append)
+    assert audit.verify_chain(batch=2) is None
+    assert len(appended) == 3
+
+
+def test_it_finds_a_row_written_after_the_head_without_moving_it(chain):
+    last = chain[-1]
+    AuditEvent.objects.create(
+        id=last.id + 1,
+        at=last.at,
+        action="forged",
+        prev_hash=last.row_hash,
+        row_hash="f" * 64,
+    )
+    _verify_fails_at(last.id + 1)
