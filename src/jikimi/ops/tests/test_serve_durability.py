@@ -77,6 +77,20 @@ def _database_fds(pid: int, db: Path) -> list[str]:
     return found
 
 
+def _wait_until_serving(server: subprocess.Popen, base: str, seconds: float = 90) -> None:
+    """Until GET /healthz answers "ok"; fails with the server's output if it exits first."""
+    deadline = time.time() + seconds
+    while True:
+        try:
+            if requests.get(f"{base}/healthz", timeout=2).text == "ok":
+                return
+        except requests.ConnectionError:
+            pass
+        assert server.poll() is None, server.stdout.read()
+        assert time.time() < deadline, f"{' '.join(server.args[2:4])} did not start"
+        time.sleep(0.2)
+
+
 class Client:
     """What the server answered, kept for the checks at the end."""
 
@@ -141,16 +155,7 @@ def served(tmp_path):
         text=True,
     )
     base = f"http://127.0.0.1:{port}"
-    deadline = time.time() + 90
-    while True:
-        try:
-            if requests.get(f"{base}/healthz", timeout=2).text == "ok":
-                break
-        except requests.ConnectionError:
-            pass
-        assert server.poll() is None, server.stdout.read()
-        assert time.time() < deadline, "jikimi serve did not start"
-        time.sleep(0.2)
+    _wait_until_serving(server, base)
     try:
         yield env, server, base, setup, home / "jikimi.sqlite3"
     finally:
@@ -320,16 +325,7 @@ def test_jikimi_web_serves_with_no_connection_in_its_master(tmp_path):
         text=True,
     )
     try:
-        deadline = time.time() + 90
-        while True:
-            try:
-                if requests.get(f"http://127.0.0.1:{port}/healthz", timeout=2).text == "ok":
-                    break
-            except requests.ConnectionError:
-                pass
-            assert server.poll() is None, server.stdout.read()
-            assert time.time() < deadline, "jikimi web did not start"
-            time.sleep(0.2)
+        _wait_until_serving(server, f"http://127.0.0.1:{port}")
         assert requests.get(f"http://127.0.0.1:{port}/accounts/login", timeout=10).ok
         assert _database_fds(server.pid, home / "jikimi.sqlite3") == []
     finally:
