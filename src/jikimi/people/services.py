@@ -380,6 +380,32 @@ def record_consent(
     user: User, person: Person, *, purpose: str, granted: bool, scope: str = "", method: str = ""
 ) -> Consent:
     require_editor(user, person)
+    return _save_consent(
+        person, purpose=purpose, granted=granted, scope=scope, method=method, by=user
+    )
+
+
+def record_withdrawal_by_person(person_id: Any, *, purpose: str, method: str) -> Consent:
+    """The person themselves withdrew a consent (e.g. "stop check-ins" with their PIN).
+
+    No staff user is involved, so no editor check: the caller has authenticated the person
+    (their PIN). Recorded like a staff entry — a consent row and its audit event — so that
+    re-enrolling needs a new consent, whoever asks.
+    """
+    person = Person.objects.get(pk=person_id)
+    return _save_consent(person, purpose=purpose, granted=False, method=f"person:{method}")
+
+
+def _save_consent(
+    person: Person,
+    *,
+    purpose: str,
+    granted: bool,
+    scope: str = "",
+    method: str = "",
+    by: User | None = None,
+) -> Consent:
+    """A consent row and its audit event; `by` is the staff member, None the person."""
     from .models import ConsentPurpose
 
     if purpose not in ConsentPurpose.values:
@@ -393,40 +419,19 @@ def record_consent(
             granted=granted,
             scope=scope[:200],
             method=method[:32],
-            recorded_by=user,
+            recorded_by=by,
         )
         audit.record(
             "consent.record",
-            actor=user,
+            actor=by,
+            organisation_id=person.organisation_id if by is None else None,
             object_type="person",
             object_ref=person.code,
-            detail={"purpose": purpose, "granted": granted},
-        )
-    return consent
-
-
-def record_withdrawal_by_person(person_id: Any, *, purpose: str, method: str) -> Consent:
-    """The person themselves withdrew a consent (e.g. "stop check-ins" with their PIN).
-
-    No staff user is involved, so no editor check: the caller has authenticated the person
-    (their PIN). Recorded like a staff entry — a consent row and its audit event — so that
-    re-enrolling needs a new consent, whoever asks.
-    """
-    from .models import ConsentPurpose
-
-    if purpose not in ConsentPurpose.values:
-        raise InvalidInput({"purpose": f"must be one of {', '.join(ConsentPurpose.values)}"})
-    person = Person.objects.get(pk=person_id)
-    with transaction.atomic():
-        consent = Consent.objects.create(
-            person=person, purpose=purpose, granted=False, method=f"person:{method}"[:32]
-        )
-        audit.record(
-            "consent.record",
-            organisation_id=person.organisation_id,
-            object_type="person",
-            object_ref=person.code,
-            detail={"purpose": purpose, "granted": False, "by": "person"},
+            detail={
+                "purpose": purpose,
+                "granted": granted,
+                **({} if by is not None else {"by": "person"}),
+            },
         )
     return consent
 

@@ -1,9 +1,7 @@
 from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
-from django.db import connections
 
-from jikimi.core.db import check_no_connection_before_fork
 from jikimi.core.keyring import KeyRingError
 from jikimi.core.services import check_keys_usable
 from jikimi.ops.serve import MonitorProcess, run_gunicorn
@@ -41,10 +39,8 @@ class Command(BaseCommand):
             self.stdout.write(summary)
         if host not in settings.ALLOWED_HOSTS and host != "0.0.0.0":  # noqa: S104
             settings.ALLOWED_HOSTS.append(host)
-        # This process becomes gunicorn's master and forks the workers (and the monitor's
-        # process): no connection that init and the demo seed opened may be open then.
-        connections.close_all()
-        check_no_connection_before_fork()
+        # run_gunicorn closes the connections init and the demo seed opened before it forks
+        # the workers; the monitor is a fresh interpreter (fork and exec), so none reaches it.
         monitor = None if no_monitor else MonitorProcess().start()
         self.stdout.write(f"Jikimi is serving on http://{host}:{port}/ (Ctrl-C stops)")
         self.stdout.flush()
