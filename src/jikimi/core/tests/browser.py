@@ -115,3 +115,64 @@ def glyphs_differ(page, selector: str) -> bool:
         for b in boxes
     )
     return left != right
+
+
+AXE = Path(__file__).resolve().parent / "vendor" / "axe.min.js"
+PHONE = {"width": 390, "height": 844}
+DESKTOP = {"width": 1280, "height": 900}
+
+# What a page must not show: the page itself wider than the window (a phone scrolls
+# sideways), a box whose text runs out of it, and a number, code, badge or button broken over
+# two lines ("10/8", "Remov/e"). Scroll containers (.table-wrap) may be wider inside: that is
+# their purpose.
+_LAYOUT_JS = (Path(__file__).resolve().parent / "layout_check.js").read_text(encoding="utf-8")
+
+
+def layout_problems(page) -> list[str]:
+    """What `_LAYOUT_JS` finds on the page as it is now."""
+    return page.evaluate(_LAYOUT_JS)
+
+
+def axe_violations(page, *, impacts: tuple[str, ...] = ("serious", "critical")) -> list[str]:
+    """axe-core's violations of `impacts` on the page, one line each (rule, impact, where).
+    The script is evaluated through the DevTools protocol, which the page's CSP does not
+    govern, so the strict CSP stays on while it runs."""
+    if not page.evaluate("() => typeof window.axe !== 'undefined'"):
+        page.evaluate(AXE.read_text(encoding="utf-8"))
+    result = page.evaluate(
+        "async () => (await axe.run(document, {resultTypes: ['violations']})).violations"
+        ".map(v => ({id: v.id, impact: v.impact, help: v.help,"
+        " nodes: v.nodes.slice(0, 3).map(n => n.target.join(' '))}))"
+    )
+    return [
+        f"{v['id']} ({v['impact']}): {v['help']} at {', '.join(v['nodes'])}"
+        for v in result
+        if v["impact"] in impacts
+    ]
+
+
+def check_page(page, problems: list[str], *, shot: str | None = None) -> None:
+    """Everything a page must pass, asserted together so one run names every fault: no
+    console error, CSP violation or failed GET so far (`problems`, from `new_page`), no
+    layout fault, no serious or critical axe violation. `shot` saves a full-page screenshot
+    as bench/out/ui/<shot>.png (and docs/img/ when JIKIMI_DOC_SHOTS is set)."""
+    if shot:
+        screenshot(page, shot)
+    faults = [f"console/network: {p}" for p in problems]
+    faults += [f"layout: {p}" for p in layout_problems(page)]
+    faults += [f"axe: {p}" for p in axe_violations(page)]
+    assert not faults, f"{page.url}:\n" + "\n".join(faults)
+
+
+DOC_SHOTS = Path(__file__).resolve().parents[4] / "docs" / "img"
+
+
+def screenshot(page, name: str) -> Path:
+    """A full-page PNG in bench/out/ui/; also in docs/img/ when JIKIMI_DOC_SHOTS=1 (how the
+    README's pictures are made: `JIKIMI_DOC_SHOTS=1 make test-sqlite PYTEST_ARGS=-m browser`)."""
+    path = SHOTS / f"{name}.png"
+    page.screenshot(path=str(path), full_page=True)
+    if os.environ.get("JIKIMI_DOC_SHOTS"):
+        DOC_SHOTS.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(DOC_SHOTS / f"{name}.png"), full_page=True)
+    return path
