@@ -12,6 +12,9 @@ urlpatterns = [
     path("healthz", healthz),
     path("i18n/", include("django.conf.urls.i18n")),
     path("accounts/", include("jikimi.accounts.urls")),
+    # Organisation administration; its sharing-grants page is people's (people is above).
+    path("admin/grants/", include("jikimi.people.admin_urls")),
+    path("admin/", include("jikimi.accounts.admin_urls")),
     path("people/", include("jikimi.people.urls")),
     path("audit/", include("jikimi.audit.urls")),
     path("linkage/", include("jikimi.linkage.urls")),

@@ -44,3 +44,97 @@ class ReauthForm(forms.Form):
         strip=False,
         widget=forms.PasswordInput(attrs={"autocomplete": "current-password", "autofocus": True}),
     )
+
+
+# --- Organisation administration ----------------------------------------------------------
+
+
+def _language_choices():
+    from django.conf import settings
+
+    return [(code, _(name)) for code, name in settings.LANGUAGES]
+
+
+class InviteForm(forms.Form):
+    username = forms.CharField(
+        label=_("Username"),
+        max_length=150,
+        help_text=_("Letters, digits and @ . + - _ only. The person signs in with it."),
+        widget=forms.TextInput(attrs={"autocomplete": "off", "autocapitalize": "none"}),
+    )
+    email = forms.EmailField(
+        label=_("E-mail address"),
+        help_text=_("The invitation link is sent here."),
+        widget=forms.EmailInput(attrs={"autocomplete": "off"}),
+    )
+    role = forms.ChoiceField(label=_("Role"))
+    language = forms.ChoiceField(label=_("Language of the e-mail"))
+
+    def __init__(self, *args, **kwargs):
+        from .models import Role
+
+        super().__init__(*args, **kwargs)
+        self.fields["role"].choices = Role.choices
+        self.fields["role"].initial = Role.CASEWORKER
+        self.fields["language"].choices = _language_choices()
+
+
+class RoleForm(forms.Form):
+    role = forms.ChoiceField(label=_("Role"))
+
+    def __init__(self, *args, **kwargs):
+        from .models import Role
+
+        super().__init__(*args, **kwargs)
+        self.fields["role"].choices = Role.choices
+
+
+class EmailForm(forms.Form):
+    email = forms.EmailField(label=_("E-mail address"))
+
+
+class OrganisationSettingsForm(forms.Form):
+    time_zone = forms.ChoiceField(
+        label=_("Time zone"),
+        help_text=_("Times on every page, and new check-in schedules, use this time zone."),
+    )
+    suppress_below = forms.IntegerField(
+        label=_("Suppression threshold"),
+        min_value=2,
+        max_value=100,
+        help_text=_(
+            "Published counts from 1 up to one below this number are shown as “<N”, so that "
+            "no small group can be singled out."
+        ),
+    )
+    sms_monthly_quota = forms.IntegerField(
+        label=_("Monthly SMS quota"),
+        min_value=0,
+        required=False,
+        help_text=_(
+            "At most this many SMS a month for the whole organisation; a message over it is "
+            "held and staff are alerted. Empty: only an SMS gateway's own quota applies."
+        ),
+    )
+
+    def __init__(self, *args, **kwargs):
+        from .services import time_zones
+
+        super().__init__(*args, **kwargs)
+        self.fields["time_zone"].choices = [(z, z) for z in time_zones()]
+
+
+class NewPasswordForm(forms.Form):
+    password = forms.CharField(
+        label=_("New password"),
+        max_length=1024,
+        strip=False,
+        help_text=_("At least 12 characters; not a common password or your user name."),
+        widget=forms.PasswordInput(attrs={"autocomplete": "new-password", "autofocus": True}),
+    )
+    password_again = forms.CharField(
+        label=_("New password again"),
+        max_length=1024,
+        strip=False,
+        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
+    )

@@ -10,11 +10,22 @@ from django_otp.models import Device, ThrottlingMixin
 
 from jikimi.core.fields import EncryptedTextField
 
+DEFAULT_TIME_ZONE = "Asia/Seoul"
+DEFAULT_SUPPRESS_BELOW = 5  # jikimi.lib.suppression.SUPPRESS_BELOW (lib cannot be a default here)
+
 
 class Organisation(models.Model):
     slug = models.SlugField(unique=True)
     name = models.CharField(max_length=200)
     created_at = models.DateTimeField(auto_now_add=True)
+    # The organisation's settings (its administrators change them on /admin/settings; read
+    # them through accounts.services: time_zone_of, suppression_threshold, sms_monthly_quota).
+    time_zone = models.CharField(_("Time zone"), max_length=64, default=DEFAULT_TIME_ZONE)
+    suppress_below = models.PositiveSmallIntegerField(
+        _("Suppression threshold"), default=DEFAULT_SUPPRESS_BELOW
+    )
+    # None: no organisation-wide limit (an SMS channel's own quota, if any, still applies).
+    sms_monthly_quota = models.PositiveIntegerField(_("Monthly SMS quota"), null=True, blank=True)
 
     class Meta:
         ordering = ["slug"]
@@ -134,3 +145,35 @@ class ApiToken(models.Model):
 
     class Meta:
         ordering = ["-created_at"]
+
+
+class AccountLinkPurpose(models.TextChoices):
+    INVITE = "invite", _("Invitation")
+    RESET_SECOND_FACTOR = "reset_2fa", _("New authenticator")
+
+
+class AccountLink(models.Model):
+    """A one-time link e-mailed to a member of staff: an invitation (set a password and enrol
+    an authenticator) or, after an administrator reset the second factor, a new enrolment.
+
+    Only the SHA-256 of the token is kept (the token is 32 random bytes: nothing to guess, and
+    the hash is looked up as a unique column, as for API tokens).
+    """
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="account_links")
+    purpose = models.CharField(max_length=16, choices=AccountLinkPurpose.choices)
+    token_hash = models.CharField(max_length=64, unique=True)
+    created_by = models.ForeignKey(
+        User, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    expires_at = models.DateTimeField()
+    used_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    @property
+    def is_open(self) -> bool:
+        return self.used_at is None and self.revoked_at is None and self.expires_at > timezone.now()

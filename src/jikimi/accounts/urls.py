@@ -13,4 +13,6 @@ urlpatterns = [
     path("reauth", views.reauth_view, name="reauth"),
     path("me", views.account_view, name="account"),
     path("tokens", views.tokens_view, name="tokens"),
+    # The one-time link of an invitation or a second-factor reset (no sign-in needed).
+    path("enrol/<str:token>", views.enrol_view, name="enrol"),
 ]

@@ -10,6 +10,7 @@ import math
 import django_otp
 import segno
 from django.conf import settings
+from django.contrib import messages
 from django.contrib.auth import login as auth_login
 from django.contrib.auth import logout as auth_logout
 from django.contrib.auth.decorators import login_required
@@ -23,10 +24,11 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
 from jikimi.audit import services as audit
+from jikimi.core.errors import InvalidInput
 from jikimi.core.redirects import safe_next
 
 from . import services
-from .forms import CodeStepForm, PasswordStepForm, ReauthForm
+from .forms import CodeStepForm, NewPasswordForm, PasswordStepForm, ReauthForm
 from .models import ApiToken, User
 
 # Between the two login steps the session holds only the id of the user who passed the
@@ -281,4 +283,118 @@ def tokens_view(request: HttpRequest) -> HttpResponse:
             "now": timezone.now(),
             "lifetime_days": services.API_TOKEN_LIFETIME.days,
         },
+    )
+
+
+# --- The one-time link: an invitation or a new authenticator after a reset ----------------
+
+ENROL_KEY = "jikimi_enrol_pending"
+# Between choosing the password and typing the first code: long enough to install an app.
+ENROL_SECONDS = 15 * 60
+
+
+def _qr(device) -> str:
+    return segno.make(device.config_url(), error="m").svg_data_uri(scale=5, border=2)
+
+
+def _manual_key(device) -> str:
+    """The secret in base32, in groups of four, for an app on the phone this page is on
+    (a phone cannot scan its own screen)."""
+    import base64
+
+    secret = base64.b32encode(device.bin_key).decode().rstrip("=")
+    return " ".join(secret[i : i + 4] for i in range(0, len(secret), 4))
+
+
+@never_cache
+def enrol_view(request: HttpRequest, token: str) -> HttpResponse:
+    """GET changes nothing (mail scanners and link previews fetch links). Step 1 (POST
+    step=password) checks or chooses the password and makes a new, unconfirmed authenticator;
+    step 2 (POST step=code) proves the app works, spends the link and enables the account."""
+    try:
+        link = services.open_link(token)
+    except services.LinkRefused:
+        request.session.pop(ENROL_KEY, None)
+        return render(request, "accounts/enrol_invalid.html", status=404)
+    invite = link.purpose == "invite"
+    password_form = NewPasswordForm() if invite else ReauthForm()
+    code_form, device, step, status = CodeStepForm(), None, "password", 200
+    pending = request.session.get(ENROL_KEY)
+    if (
+        pending
+        and pending.get("link") == link.pk
+        and timezone.now().timestamp() - pending["at"] < ENROL_SECONDS
+    ):
+        try:
+            device = services.pending_device(link, pending["device"])
+            step = "code"
+        except services.LinkRefused:
+            request.session.pop(ENROL_KEY, None)
+    if request.method == "POST" and request.POST.get("step") == "password":
+        password_form = (NewPasswordForm if invite else ReauthForm)(request.POST)
+        step, device = "password", None
+        if password_form.is_valid():
+            data = password_form.cleaned_data
+            try:
+                link, device, password_hash = services.start_enrolment(
+                    token, data["password"], data.get("password_again", "")
+                )
+            except InvalidInput as exc:
+                for field, message in exc.messages().items():
+                    password_form.add_error(
+                        field if field in password_form.fields else None, message
+                    )
+                status = 400
+            else:
+                request.session[ENROL_KEY] = {
+                    "link": link.pk,
+                    "device": str(device.uid),
+                    "password": password_hash,
+                    "at": timezone.now().timestamp(),
+                }
+                step = "code"
+        else:
+            status = 400
+    elif request.method == "POST" and request.POST.get("step") == "code" and device is not None:
+        code_form = CodeStepForm(request.POST)
+        if code_form.is_valid():
+            try:
+                services.finish_enrolment(
+                    token, pending["device"], code_form.cleaned_data["code"], pending["password"]
+                )
+            except InvalidInput as exc:
+                code_form.add_error("code", exc.messages().get("code", ""))
+                status = 400
+            except services.LinkRefused:
+                request.session.pop(ENROL_KEY, None)
+                return render(request, "accounts/enrol_invalid.html", status=404)
+            else:
+                request.session.pop(ENROL_KEY, None)
+                messages.success(
+                    request,
+                    _(
+                        "Your account is ready. Sign in with your user name, your password "
+                        "and a code from the app."
+                    ),
+                )
+                return redirect("accounts:login")
+        else:
+            status = 400
+    elif request.method == "POST":
+        status = 400
+    return render(
+        request,
+        "accounts/enrol.html",
+        {
+            "link": link,
+            "member": link.user,
+            "invite": invite,
+            "step": step,
+            "password_form": password_form,
+            "code_form": code_form,
+            "qr": _qr(device) if device is not None and step == "code" else None,
+            "manual_key": _manual_key(device) if device is not None and step == "code" else "",
+            "otpauth": device.config_url() if device is not None and step == "code" else "",
+        },
+        status=status,
     )

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from jikimi.lib.suppression import is_small, shown_size, suppressed
+from jikimi.lib.suppression import SUPPRESS_BELOW, is_small, shown_size, suppressed
 
 from .tables import CaptureTable
 
@@ -40,8 +40,9 @@ class UpSetChart:
     matrix_x: int = 0
 
 
-def upset_chart(table: CaptureTable) -> UpSetChart:
-    """Geometry of the chart for a capture-history table (patterns with nobody are left out)."""
+def upset_chart(table: CaptureTable, below: int = SUPPRESS_BELOW) -> UpSetChart:
+    """Geometry of the chart for a capture-history table (patterns with nobody are left out);
+    counts under `below` (the organisation's threshold) are suppressed."""
     columns = sorted(
         (
             (int(count), tuple(int(x) for x in pattern))
@@ -60,11 +61,11 @@ def upset_chart(table: CaptureTable) -> UpSetChart:
     chart = UpSetChart(
         width=width, height=height, omitted=omitted, axis_y=TOP + BAR_H, matrix_x=matrix_x
     )
-    top_count = max((shown_size(c) for c, _ in columns), default=1) or 1
+    top_count = max((shown_size(c, below) for c, _ in columns), default=1) or 1
     for j, (count, pattern) in enumerate(columns):
         x = matrix_x + j * COL_W
-        h = max(1.0, shown_size(count) / top_count * BAR_H)
-        small = is_small(count)
+        h = max(1.0, shown_size(count, below) / top_count * BAR_H)
+        small = is_small(count, below)
         names = " & ".join(name for name, on in zip(table.lists, pattern, strict=True) if on)
         chart.bars.append(
             {
@@ -74,9 +75,9 @@ def upset_chart(table: CaptureTable) -> UpSetChart:
                 "h": round(h, 1),
                 "cx": x + COL_W // 2,
                 "label_y": round(TOP + BAR_H - h - 4, 1),
-                "label": suppressed(count),
+                "label": suppressed(count, below),
                 "suppressed": small,
-                "title": f"{names}: {suppressed(count)}",
+                "title": f"{names}: {suppressed(count, below)}",
             }
         )
         on_rows = [i for i in range(k) if pattern[i]]
@@ -93,10 +94,10 @@ def upset_chart(table: CaptureTable) -> UpSetChart:
                 }
             )
     totals = [int(t) for t in table.list_totals()]
-    top_total = max((shown_size(t) for t in totals), default=1) or 1
+    top_total = max((shown_size(t, below) for t in totals), default=1) or 1
     for i, name in enumerate(table.lists):
         y = matrix_top + i * ROW_H
-        w = round(shown_size(totals[i]) / top_total * SET_BAR_MAX, 1) if totals[i] else 0
+        w = round(shown_size(totals[i], below) / top_total * SET_BAR_MAX, 1) if totals[i] else 0
         chart.rows.append(
             {
                 "name": name,
@@ -107,7 +108,7 @@ def upset_chart(table: CaptureTable) -> UpSetChart:
                 "bar_y": y + 5,
                 "bar_w": w,
                 "bar_h": ROW_H - 10,
-                "size": suppressed(totals[i]),
+                "size": suppressed(totals[i], below),
                 "size_x": round(SET_W - 10 - w, 1),
                 "label_x": matrix_x - 6,
             }

@@ -13,7 +13,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
-from jikimi.accounts.services import recently_authenticated
+from jikimi.accounts.services import recently_authenticated, suppression_threshold
 from jikimi.accounts.views import reauth_redirect
 from jikimi.lib.spreadsheet import neutralise_formula  # a list name is free text
 from jikimi.lib.suppression import is_small, suppressed
@@ -59,17 +59,19 @@ def estimate_page(request: HttpRequest) -> HttpResponse:
             _attach_errors(form, exc)
         else:
             table = result.histories.total
+            below = suppression_threshold(request.user.organisation_id)
             context.update(
                 result=result,
-                chart=upset_chart(table),
+                chart=upset_chart(table, below),
                 rows=[
                     {
                         "marks": [bool(x) for x in pattern],
-                        "count": suppressed(int(count)),
+                        "count": suppressed(int(count), below),
                     }
                     for pattern, count in zip(table.patterns, table.counts, strict=True)
                 ],
-                any_suppressed=any(is_small(int(c)) for c in table.counts),
+                any_suppressed=any(is_small(int(c), below) for c in table.counts),
+                suppress_below=below,
                 csv_query=request.GET.urlencode(),
                 warnings=[*result.histories.warnings, *_total_warnings(result)],
             )

@@ -9,9 +9,13 @@ class NotifyConfig(AppConfig):
     label = "notify"
 
     def ready(self) -> None:
+        from jikimi.accounts.signals import staff_email
         from jikimi.core.monitor import register_pass
 
+        from .receivers import on_staff_email
         from .services import delivery_pass
 
         # notify owns the outbox, so it owns its delivery in `jikimi monitor`.
         register_pass("notify.deliver", delivery_pass, order=DELIVERY_ORDER)
+        # accounts (below notify) e-mails staff through the outbox by asking with a signal.
+        staff_email.connect(on_staff_email, dispatch_uid="notify.staff_email")

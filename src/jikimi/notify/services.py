@@ -22,6 +22,7 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
+from jikimi.accounts import services as accounts
 from jikimi.core.sql import insert_ignoring_conflicts
 
 from .channels import DeliveryError, sender_for
@@ -150,7 +151,11 @@ def claim_due(
 def _take_sms_quota(message: OutboxMessage, now: datetime) -> bool:
     """Count one SMS against the monthly quota; False when the quota is used up."""
     channel = message.channel
-    quota = channel.monthly_quota if channel else None
+    # The organisation's own quota (its administrators set it) when it has one, else the
+    # channel's, as before organisations had the setting.
+    quota = accounts.sms_monthly_quota(message.organisation_id)
+    if quota is None:
+        quota = channel.monthly_quota if channel else None
     month = now.strftime("%Y-%m")
     SmsUsage.objects.get_or_create(organisation_id=message.organisation_id, month=month)
     usage = SmsUsage.objects.filter(organisation_id=message.organisation_id, month=month)

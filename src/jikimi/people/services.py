@@ -536,6 +536,55 @@ def revoke_grant(user: User, grant: SharingGrant) -> None:
     )
 
 
+@dataclass
+class GrantRow:
+    """One sharing grant as the administration page lists it (no names: codes only)."""
+
+    id: int
+    person_code: str
+    organisation: str  # the other side: the grantee for ours, the owner for theirs
+    granted_by: str  # our own member's user name; "" for another organisation's grant
+    granted_at: Any
+    reason: str  # ours only: another organisation's reason is theirs
+    revoked_at: Any
+
+
+def organisation_grants(user: User, *, limit: int = 500) -> tuple[list[GrantRow], list[GrantRow]]:
+    """The sharing grants of the administrator's organisation: (ours to others, others' to
+    us), newest first, revoked ones included. Only its administrators see this list."""
+    accounts.require_admin(user)
+    org = user.organisation_id
+    base = SharingGrant.objects.select_related(
+        "person", "person__organisation", "to_organisation", "granted_by"
+    ).order_by("-granted_at", "-id")
+    ours = [
+        GrantRow(
+            g.pk,
+            g.person.code,
+            g.to_organisation.name,
+            g.granted_by.username,
+            g.granted_at,
+            g.reason,
+            g.revoked_at,
+        )
+        for g in base.filter(person__organisation_id=org)[:limit]
+    ]
+    theirs = [
+        GrantRow(
+            g.pk, g.person.code, g.person.organisation.name, "", g.granted_at, "", g.revoked_at
+        )
+        for g in base.filter(to_organisation_id=org).exclude(person__organisation_id=org)[:limit]
+    ]
+    audit.record(
+        "sharing.list",
+        actor=user,
+        object_type="organisation",
+        object_ref=str(org),
+        detail={"ours": len(ours), "theirs": len(theirs)},
+    )
+    return ours, theirs
+
+
 # --- Lists and search ---------------------------------------------------------------------
 
 

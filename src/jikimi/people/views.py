@@ -296,3 +296,15 @@ def share(request: HttpRequest, code: str) -> HttpResponse:
 
     form = ShareForm(request.POST, organisations=_sharing_targets(request.user))
     return _detail_post(request, code, "share_form", form, action)
+
+
+# --- Administration: the organisation's sharing grants ------------------------------------
+
+
+@login_required
+def admin_grants(request: HttpRequest) -> HttpResponse:
+    """For the organisation's administrators (others: 404): every grant it gave and got."""
+    ours, theirs = services.organisation_grants(request.user)
+    return render(
+        request, "people/admin_grants.html", {"ours": ours, "theirs": theirs, "tab": "grants"}
+    )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.shortcuts import render
 
+from jikimi.accounts import services as accounts
 from jikimi.people import services as people
 from jikimi.people.services import InvalidInput
 
@@ -25,7 +26,14 @@ def _slots(text: str) -> list:
 def enrol(request, code: str):
     person = people.get_person(request.user, code, purpose="checkin_enrol")
     policies = services.policies_for(request.user)
-    context = {"person": person, "policies": policies, "errors": {}, "form": request.POST}
+    context = {
+        "person": person,
+        "policies": policies,
+        "errors": {},
+        "form": request.POST,
+        # The organisation's time zone (its administrators' setting) unless one is typed.
+        "default_timezone": accounts.time_zone_of(request.user.organisation_id),
+    }
     if request.method == "POST":
         data = request.POST
         try:
@@ -37,7 +45,7 @@ def enrol(request, code: str):
                 policy=policy,
                 interval_hours=interval,
                 weekly_slots=_slots(data.get("weekly_slots", "")) or None,
-                tz=data.get("timezone") or "Asia/Seoul",
+                tz=data.get("timezone") or accounts.time_zone_of(request.user.organisation_id),
                 grace_minutes=int(data.get("grace_minutes") or 60),
                 channels=data.getlist("channels") or ["web"],
                 phone=data.get("phone", ""),
