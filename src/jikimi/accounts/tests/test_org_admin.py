@@ -21,7 +21,6 @@ from jikimi.conftest import PASSWORD
 from jikimi.core.errors import InvalidInput, NotFound
 from jikimi.notify import services as notify
 from jikimi.notify.models import OutboxMessage
-from jikimi.notify.tests.fixtures import gateway, smtp  # noqa: F401 - fixtures
 
 NEW_PASSWORD = "a long and unusual passphrase 42"  # noqa: S105 - synthetic
 
@@ -467,3 +466,56 @@ def test_the_page_names_the_field_of_a_mistake(client, login, staff):
         "Suppression threshold" in body
         and "suppress_below" not in body.split("<main")[1].split("name=")[0]
     )
+
+
+# --- The e-mail, end to end -------------------------------------------------------------
+
+
+@pytest.mark.django_db
+def test_the_invitation_reaches_a_real_smtp_server_and_its_link_works_once(
+    client, staff, smtp, settings
+):
+    settings.JIKIMI_BASE_URL = "http://testserver"
+    member = _invite(staff["admin"], username="mailed-worker", language="ko")
+    assert notify.deliver_all() == 1
+    (mail,) = smtp.wait_for(1)
+    assert mail["To"] == "mailed-worker@example.org"
+    assert mail["Subject"] == "지킴이 계정 안내"
+    text = mail.get_content()
+    assert "mailed-worker" in text and "72" not in mail["Subject"]
+    url = re.search(r"http://testserver(/accounts/enrol/[A-Za-z0-9_-]+)", text).group(1)
+    token = url.rsplit("/", 1)[1]
+    assert _enrol(client, token).status_code == 302
+    assert client.get(url).status_code == 404  # once only
+    member.refresh_from_db()
+    assert member.check_password(NEW_PASSWORD)
+
+
+@pytest.mark.django_db
+def test_a_mailed_link_no_longer_works_after_72_hours(client, staff, smtp, settings):
+    settings.JIKIMI_BASE_URL = "http://testserver"
+    _invite(staff["admin"], username="late-worker")
+    notify.deliver_all()
+    (mail,) = smtp.wait_for(1)
+    url = re.search(r"http://testserver(/accounts/enrol/[A-Za-z0-9_-]+)", mail.get_content())[1]
+    with time_machine.travel(timezone.now() + timedelta(hours=71, minutes=59)):
+        assert client.get(url).status_code == 200
+    with time_machine.travel(timezone.now() + timedelta(hours=72, seconds=1)):
+        assert client.get(url).status_code == 404
+        page = client.post(
+            url, {"step": "password", "password": NEW_PASSWORD, "password_again": NEW_PASSWORD}
+        )
+        assert page.status_code == 404
+
+
+@pytest.mark.django_db
+def test_the_link_token_is_in_no_table_in_clear(staff):
+    from django.db import connection
+
+    member = _invite(staff["admin"])
+    token = _token_of(_mail_to(member)[0])
+    with connection.cursor() as cur:
+        for table in connection.introspection.table_names():
+            cur.execute(f'SELECT * FROM "{table}"')  # noqa: S608 - names from introspection
+            for row in cur.fetchall():
+                assert token not in " ".join(map(str, row)), table
