@@ -68,7 +68,8 @@ class InviteForm(forms.Form):
         widget=forms.EmailInput(attrs={"autocomplete": "off"}),
     )
     role = forms.ChoiceField(label=_("Role"))
-    language = forms.ChoiceField(label=_("Language of the e-mail"))
+    # Not "language": the language switch in the page header is a field of that name.
+    mail_language = forms.ChoiceField(label=_("Language of the e-mail"))
 
     def __init__(self, *args, **kwargs):
         from .models import Role
@@ -76,7 +77,7 @@ class InviteForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.fields["role"].choices = Role.choices
         self.fields["role"].initial = Role.CASEWORKER
-        self.fields["language"].choices = _language_choices()
+        self.fields["mail_language"].choices = _language_choices()
 
 
 class RoleForm(forms.Form):

@@ -82,19 +82,25 @@ def staff_list(request: HttpRequest) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def staff_invite(request: HttpRequest) -> HttpResponse:
     services.require_admin(request.user)
-    form = InviteForm(request.POST or None, initial={"language": request.LANGUAGE_CODE})
+    form = InviteForm(request.POST or None, initial={"mail_language": request.LANGUAGE_CODE})
     status = 200
     if request.method == "POST":
         if form.is_valid():
             try:
+                data = form.cleaned_data
                 member = services.invite_staff(
                     request.user,
-                    **form.cleaned_data,
+                    username=data["username"],
+                    email=data["email"],
+                    role=data["role"],
+                    language=data["mail_language"],
                     reauthenticated=services.recently_authenticated(request),
                 )
             except services.ReauthRequired:
                 return _ask_password_again(request, reverse("orgadmin:invite"))
             except InvalidInput as exc:
+                if "language" in exc.errors:
+                    exc.errors["mail_language"] = exc.errors.pop("language")
                 _attach(form, exc)
             else:
                 messages.success(
