@@ -184,3 +184,20 @@ def test_it_neutralises_full_width_formula_starters_in_list_names(client, staff,
     reauthenticated(login(client, staff["analyst"]))
     response = client.get(URL + "table.csv", {"lists": ["＝A", "＝B"]})
     assert response.content.decode().splitlines()[0] == "'＝A,'＝B,count"
+
+
+def test_it_suppresses_below_the_organisations_own_threshold(client, staff, login, orgs, my3):
+    """The threshold is the organisation's setting (accounts.services.suppression_threshold):
+    at 20, every cell from 1 to 19 of this table is published as "<20"."""
+    from jikimi.accounts import services as accounts
+
+    accounts.update_organisation_settings(
+        staff["admin"], time_zone="Asia/Seoul", suppress_below=20, sms_monthly_quota=None
+    )
+    login(client, staff["analyst"])
+    body = client.get(URL, {"lists": ["A", "B", "C"], "method": "bic"}).content.decode()
+    svg = body[body.index('<svg class="upset"') : body.index("</svg>")]
+    assert "&lt;20" in body and "&lt;5<" not in body
+    with open(table_path(MY3)) as f:
+        small = [r for r in csv.DictReader(f) if 0 < int(r["count"]) < 20]
+    assert small and svg.count('class="bar suppressed"') == len(small)
