@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import logging
 import secrets
@@ -854,8 +855,15 @@ def finish_enrolment(token: str, device_uid: str, code: str, password_hash: str)
 # --- The organisation's settings -----------------------------------------------------------
 
 
+@functools.cache
+def _known_zones() -> frozenset[str]:
+    """Read once: available_timezones() walks the tz database on disk, and the middleware
+    asks on every request."""
+    return frozenset(available_timezones())
+
+
 def time_zones() -> list[str]:
-    return sorted(z for z in available_timezones() if "/" in z and not z.startswith("Etc/"))
+    return sorted(z for z in _known_zones() if "/" in z and not z.startswith("Etc/"))
 
 
 def _organisation(organisation) -> Organisation | None:
@@ -870,7 +878,7 @@ def time_zone_of(organisation) -> str:
     """The organisation's time zone (an Organisation or its id); settings.TIME_ZONE without."""
     org = _organisation(organisation)
     zone = org.time_zone if org is not None else ""
-    return zone if zone in available_timezones() else settings.TIME_ZONE
+    return zone if zone in _known_zones() else settings.TIME_ZONE
 
 
 def suppression_threshold(organisation) -> int:
@@ -893,7 +901,7 @@ def update_organisation_settings(
 ) -> Organisation:
     require_admin(admin)
     errors = {}
-    if time_zone not in available_timezones():
+    if time_zone not in _known_zones():
         errors["time_zone"] = _("Choose a time zone from the list.")
     try:
         suppress_below = int(suppress_below)

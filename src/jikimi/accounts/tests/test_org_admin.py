@@ -441,7 +441,7 @@ def test_an_admin_invites_from_the_page_and_sees_the_staff(client, login, staff)
             "username": "page-invitee",
             "email": "page@example.org",
             "role": "analyst",
-            "language": "en",
+            "mail_language": "en",
         },
     )
     member = User.objects.get(username="page-invitee")
@@ -519,3 +519,36 @@ def test_the_link_token_is_in_no_table_in_clear(staff):
             cur.execute(f'SELECT * FROM "{table}"')  # noqa: S608 - names from introspection
             for row in cur.fetchall():
                 assert token not in " ".join(map(str, row)), table
+
+
+# --- Sharing grants (people's service, on the administration pages) -----------------------
+
+
+@pytest.mark.django_db
+def test_the_grants_list_shows_ours_and_theirs_and_nobody_elses(client, login, staff, orgs):
+    from jikimi.people import services as people
+
+    gamma = services.ensure_organisation("gamma", "Gamma Legal Aid")
+    ours = people.create_person(staff["caseworker"], name="박성철")
+    people.record_consent(staff["caseworker"], ours, purpose="sharing", granted=True)
+    people.grant_access(staff["caseworker"], ours, orgs[1], "case transfer")
+    theirs = people.create_person(staff["outsider"], name="김영희")
+    people.record_consent(staff["outsider"], theirs, purpose="sharing", granted=True)
+    people.grant_access(staff["outsider"], theirs, orgs[0], "joint support")
+    elsewhere = people.create_person(staff["outsider"], name="이순자")
+    people.record_consent(staff["outsider"], elsewhere, purpose="sharing", granted=True)
+    people.grant_access(staff["outsider"], elsewhere, gamma, "not alpha's business")
+
+    out, into = people.organisation_grants(staff["admin"])
+    assert [(g.person_code, g.organisation, g.reason) for g in out] == [
+        (ours.code, orgs[1].name, "case transfer")
+    ]
+    assert [(g.person_code, g.organisation, g.reason, g.granted_by) for g in into] == [
+        (theirs.code, orgs[1].name, "", "")  # another organisation's reason and staff: theirs
+    ]
+    with pytest.raises(NotFound):
+        people.organisation_grants(staff["caseworker"])
+    login(client, staff["admin"])
+    body = client.get("/admin/grants/").content.decode()
+    assert ours.code in body and theirs.code in body and elsewhere.code not in body
+    assert "joint support" not in body and "박성철" not in body
