@@ -173,11 +173,10 @@ def staff_member(request: HttpRequest, user_id: int) -> HttpResponse:
             found = exc.messages()
             if action == "role" and "role" in found:
                 role_form.add_error("role", found.pop("role"))
-            if "email" in found:
-                email_form = EmailForm(
-                    request.POST if action == "email" else None, initial={"email": member.email}
-                )
+            if action == "email" and "email" in found:
                 email_form.add_error("email", found.pop("email"))
+            elif "email" in found:  # e.g. a reset for an account with no address: say so
+                found["email"] = f"{_('E-mail address')}: {found['email']}"
             error = " ".join(found.values())
             status = 400
         else:

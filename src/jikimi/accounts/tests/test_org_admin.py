@@ -552,3 +552,25 @@ def test_the_grants_list_shows_ours_and_theirs_and_nobody_elses(client, login, s
     body = client.get("/admin/grants/").content.decode()
     assert ours.code in body and theirs.code in body and elsewhere.code not in body
     assert "joint support" not in body and "박성철" not in body
+
+
+@pytest.mark.django_db
+def test_the_page_says_why_a_reset_is_refused(client, login, staff):
+    login(client, staff["admin"])
+    client.post(reverse("accounts:reauth"), {"password": PASSWORD})
+    url = reverse("orgadmin:member", args=[staff["caseworker"].pk])
+    response = client.post(url, {"action": "reset_second_factor"}, HTTP_ACCEPT_LANGUAGE="en")
+    assert response.status_code == 400
+    assert "E-mail address: Add an e-mail address for this account first." in (
+        response.content.decode()
+    )
+    assert services.totp_device(staff["caseworker"]) is not None
+    # The last administrator, on the page: refused with the reason, nothing changed.
+    me = reverse("orgadmin:member", args=[staff["admin"].pk])
+    response = client.post(me, {"action": "deactivate"}, HTTP_ACCEPT_LANGUAGE="ko")
+    assert response.status_code == 400
+    assert "활성 관리자가 한 명도 남지 않게 됩니다" in response.content.decode()
+    response = client.post(me, {"action": "role", "role": "analyst"}, HTTP_ACCEPT_LANGUAGE="ko")
+    assert response.status_code == 400
+    staff["admin"].refresh_from_db()
+    assert staff["admin"].is_active and staff["admin"].role == "admin"

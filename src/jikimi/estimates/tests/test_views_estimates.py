@@ -198,6 +198,12 @@ def test_it_suppresses_below_the_organisations_own_threshold(client, staff, logi
     body = client.get(URL, {"lists": ["A", "B", "C"], "method": "bic"}).content.decode()
     svg = body[body.index('<svg class="upset"') : body.index("</svg>")]
     assert "&lt;20" in body and "&lt;5<" not in body
+    assert (
+        "Counts from 1 to 19 are shown as &lt;20"
+        in client.get(
+            URL, {"lists": ["A", "B", "C"], "method": "bic"}, HTTP_ACCEPT_LANGUAGE="en"
+        ).content.decode()
+    )
     with open(table_path(MY3)) as f:
         small = [r for r in csv.DictReader(f) if 0 < int(r["count"]) < 20]
     assert small and svg.count('class="bar suppressed"') == len(small)
