@@ -168,7 +168,7 @@ def test_the_link_sets_the_password_and_the_authenticator_once(client, staff):
     response = _enrol(client, token)
     assert response.status_code == 302 and response["Location"] == reverse("accounts:login")
     member.refresh_from_db()
-    assert member.check_password(NEW_PASSWORD)
+    assert member.check_password(NEW_PASSWORD) and member.password.startswith("argon2$")
     device = services.totp_device(member)
     assert device is not None and EncryptedTOTPDevice.objects.filter(user=member).count() == 1
     # The account now works: password, then a code.
