@@ -447,6 +447,10 @@ def default_policy(organisation) -> EscalationPolicy:
     return policy
 
 
+MAX_STEP_MINUTES = 30 * 24 * 60
+MAX_REPEAT_MINUTES = 7 * 24 * 60
+
+
 def validate_steps(steps: Any) -> list[PolicyStep]:
     if not isinstance(steps, list) or not steps:
         raise InvalidInput({"steps": "at least one step is needed"})
@@ -465,6 +469,12 @@ def validate_steps(steps: Any) -> list[PolicyStep]:
             ) from None
         if after < last or after < 0:
             raise InvalidInput({"steps": f"step {i + 1}: steps must be in time order"})
+        if after > MAX_STEP_MINUTES:
+            # A ladder's steps are added to the moment of the miss: a huge number would
+            # overflow the date arithmetic in the monitor pass and stop every alert.
+            raise InvalidInput(
+                {"steps": f"step {i + 1}: at most {MAX_STEP_MINUTES} minutes (30 days)"}
+            )
         last = after
         clean.append({"after_minutes": after, "to": target.value})
     return clean
@@ -479,6 +489,8 @@ def _policy_fields(name: str, steps: Any, repeat_minutes: Any) -> tuple[str, lis
         raise InvalidInput({"repeat_minutes": "a number of minutes"}) from None
     if repeat < 5:
         raise InvalidInput({"repeat_minutes": "at least 5 minutes"})
+    if repeat > MAX_REPEAT_MINUTES:
+        raise InvalidInput({"repeat_minutes": f"at most {MAX_REPEAT_MINUTES} minutes (7 days)"})
     return name.strip()[:100], validate_steps(steps), repeat
 
 
