@@ -42,7 +42,9 @@ def for_step(
 def for_person(enrolment: Enrolment, *, key: str, ref: str) -> list[Notification]:
     """A neutral reminder through the person's own channels."""
     with translation.override(enrolment.language):
-        text = _("Jikimi: time for your check-in.")
+        # No app name: a message naming a defector-protection service could endanger someone
+        # whose phone is inspected (the same reason the check-in pages carry none).
+        text = _("Reminder: time for your check-in.")
 
     def note(kind: str, recipient: str, subject: str, body: str) -> Notification:
         return Notification(
