@@ -17,15 +17,6 @@ pytestmark = pytest.mark.django_db
 NOT_ZONES = ["Asia", "ABCDEFGHIJKLMNOPQRSTUVWX", "localtime", "posixrules", "Asia/../Asia/Seoul"]
 
 
-@pytest.fixture
-def api(api_client, api_token, staff):
-    def _as(role):
-        api_client.credentials(HTTP_AUTHORIZATION=f"Token {api_token(staff[role])}")
-        return api_client
-
-    return _as
-
-
 @pytest.mark.parametrize("zone", NOT_ZONES)
 def test_the_api_refuses_a_time_zone_that_is_no_zone(api, person, zone):
     response = api("caseworker").post(

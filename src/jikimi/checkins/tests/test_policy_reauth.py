@@ -23,15 +23,6 @@ STEPS = [{"after_minutes": 0, "to": "caseworker"}, {"after_minutes": 30, "to": "
 
 
 @pytest.fixture
-def api(api_client, api_token, staff):
-    def _as(role):
-        api_client.credentials(HTTP_AUTHORIZATION=f"Token {api_token(staff[role])}")
-        return api_client
-
-    return _as
-
-
-@pytest.fixture
 def policy(staff):
     return services.create_policy(staff["supervisor"], name="fast", steps=STEPS)
 
