@@ -9,6 +9,7 @@ from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
+from django.utils.translation import gettext_lazy as _
 
 from jikimi.accounts import services as accounts
 from jikimi.accounts.models import Role
@@ -84,7 +85,7 @@ class EnrolmentList(APIView):
         if d.get("policy"):
             policy = services.policies_for(request.user).filter(pk=d["policy"]).first()
             if policy is None:
-                raise services.InvalidInput({"policy": "no such policy"})
+                raise services.InvalidInput({"policy": _("No such escalation policy.")})
         result = services.enrol(
             request.user,
             person,
