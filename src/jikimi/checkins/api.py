@@ -4,12 +4,12 @@ access and writes the audit log. Mounted by the lead at /api/checkins/ (api_urls
 
 from __future__ import annotations
 
+from django.utils.translation import gettext_lazy as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
-from django.utils.translation import gettext_lazy as _
 
 from jikimi.accounts import services as accounts
 from jikimi.accounts.models import Role

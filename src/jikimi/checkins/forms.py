@@ -60,9 +60,8 @@ class StaffForm(forms.Form):
 
 class EnrolForm(StaffForm):
     interval_hours = forms.IntegerField(
+        # Ranges are the service's to check (its message, with the others at once).
         required=False,
-        min_value=1,
-        max_value=24 * 31,
         label=_("Check in every (hours)"),
         help_text=_("For example 24: once a day, counted from the last check-in."),
     )
@@ -70,7 +69,10 @@ class EnrolForm(StaffForm):
         required=False,
         max_length=200,
         label=_("Or at fixed weekly times"),
-        help_text=_("A weekday number and a time, separated by commas: 0 09:00, 3 18:30 (0 = Monday, 6 = Sunday)."),
+        help_text=_(
+            "A weekday number and a time, separated by commas: 0 09:00, 3 18:30 "
+            "(0 = Monday, 6 = Sunday)."
+        ),
     )
     timezone = forms.CharField(
         initial="Asia/Seoul",
@@ -80,8 +82,6 @@ class EnrolForm(StaffForm):
     )
     grace_minutes = forms.IntegerField(
         initial=60,
-        min_value=0,
-        max_value=7 * 24 * 60,
         label=_("Grace period (minutes)"),
         help_text=_("How long after the due time staff are alerted."),
     )
@@ -109,7 +109,9 @@ class EnrolForm(StaffForm):
     is_drill = forms.BooleanField(
         required=False,
         label=_("Drill (practice) mode"),
-        help_text=_("The person practises: alerts are marked DRILL and no task goes to the authorities."),
+        help_text=_(
+            "The person practises: alerts are marked DRILL and no task goes to the authorities."
+        ),
     )
 
     def __init__(self, *args, policies=(), **kwargs):
@@ -179,7 +181,6 @@ class PolicyForm(StaffForm):
 
     name = forms.CharField(max_length=100, label=_("Name"))
     repeat_minutes = forms.IntegerField(
-        min_value=5,
         label=_("Remind every (minutes) until acknowledged"),
         help_text=_("Everyone already notified hears again at this interval."),
     )

@@ -676,9 +676,7 @@ def display_names(user: User, people: Iterable[Person | None]) -> dict[Any, str]
     if not people or not user.is_authenticated or not user.sees_identities:
         return {}
     org = user.organisation_id
-    shared = (
-        set(shared_person_ids(org)) if any(p.organisation_id != org for p in people) else set()
-    )
+    shared = set(shared_person_ids(org)) if any(p.organisation_id != org for p in people) else set()
     return {
         p.pk: p.display_name
         for p in people

@@ -17,7 +17,8 @@ from . import staff_view
 def enrol(request, code: str):
     person = people.get_person(request.user, code, purpose="checkin_enrol")
     policies = list(services.policies_for(request.user))
-    form = EnrolForm(request.POST or None, policies=policies)
+    default = services.default_policy(request.user.organisation)
+    form = EnrolForm(request.POST or None, policies=policies, initial={"policy": str(default.pk)})
     status = 200
     if request.method == "POST":
         if form.is_valid():

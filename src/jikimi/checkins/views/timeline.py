@@ -27,9 +27,7 @@ def _render(request, enrolment, *, pause_form=None, withdraw_form=None, status=2
         "checkins/timeline.html",
         {
             "enrolment": enrolment,
-            "name": people.display_names(request.user, [enrolment.person]).get(
-                enrolment.person_id
-            ),
+            "name": people.display_names(request.user, [enrolment.person]).get(enrolment.person_id),
             "entries": services.timeline(request.user, enrolment),
             "policies": services.policies_for(request.user),
             "pause_form": pause_form or PauseForm(prefix="pause"),
