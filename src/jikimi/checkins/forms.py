@@ -104,7 +104,10 @@ class EnrolForm(StaffForm):
     )
     policy = forms.ChoiceField(required=False, label=_("Escalation policy"))
     language = forms.ChoiceField(
-        choices=LANGUAGES, initial="ko", label=_("Language of the person's messages")
+        required=False,
+        choices=LANGUAGES,
+        initial="ko",
+        label=_("Language of the person's messages"),
     )
     is_drill = forms.BooleanField(
         required=False,

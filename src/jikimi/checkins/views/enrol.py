@@ -36,7 +36,7 @@ def enrol(request, code: str):
                     phone=d["phone"],
                     email=d["email"],
                     is_drill=d["is_drill"],
-                    language=d["language"],
+                    language=d["language"] or "ko",
                 )
             except InvalidInput as exc:
                 form.attach(exc.messages())
