@@ -14,10 +14,10 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
 from django.db import IntegrityError, connection, transaction
-from django.db.models import Exists, OuterRef, QuerySet
+from django.db.models import Exists, Field, ForeignKey, OuterRef, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -91,7 +91,15 @@ def new_alert(
     return alert
 
 
-_ALERT_FIELDS = {f: Alert._meta.get_field(f) for f in ("person", "assignee", "policy")}
+def _column(name: str) -> str:
+    column = cast(Field, Alert._meta.get_field(name)).column
+    assert column is not None, name  # a concrete field always has one
+    return column
+
+
+_ALERT_FIELDS: dict[str, ForeignKey] = {
+    f: cast(ForeignKey, Alert._meta.get_field(f)) for f in ("person", "assignee", "policy")
+}
 
 
 def raise_alert(
@@ -224,7 +232,7 @@ def people_with_open_alerts(person_ids: Iterable[Any]) -> set:
     if not ids or not kinds:
         return set()
     q = connection.ops.quote_name
-    column = {name: q(Alert._meta.get_field(name).column) for name in _AT_RISK_COLUMNS}
+    column = {name: q(_column(name)) for name in _AT_RISK_COLUMNS}
     pk = Person._meta.pk
 
     def marks(n: int) -> str:
@@ -259,7 +267,7 @@ def open_alert_exists(person: str | OuterRef) -> Exists:
 
 def visible_alerts(user: User) -> QuerySet[Alert]:
     _require_staff(user)
-    return Alert.objects.filter(organisation_id=user.organisation_id)
+    return Alert.objects.filter(organisation_id=user.org_id)
 
 
 def alert_board(user: User, *, include_closed: bool = False) -> list[Alert]:
@@ -360,7 +368,7 @@ def complete_task(user: User, task_id: Any, now: datetime | None = None) -> None
     _require_staff(user)
     now = now or timezone.now()
     try:
-        task = Task.objects.get(pk=int(task_id), alert__organisation_id=user.organisation_id)
+        task = Task.objects.get(pk=int(task_id), alert__organisation_id=user.org_id)
     except (Task.DoesNotExist, ValueError, TypeError):
         raise NotFound(str(task_id)) from None
     Task.objects.filter(pk=task.pk, done_at__isnull=True).update(done_at=now, done_by=user)
@@ -454,6 +462,10 @@ def default_policy(organisation) -> EscalationPolicy:
     return policy
 
 
+MAX_STEP_MINUTES = 30 * 24 * 60
+MAX_REPEAT_MINUTES = 7 * 24 * 60
+
+
 def validate_steps(steps: Any) -> list[PolicyStep]:
     if not isinstance(steps, list) or not steps:
         raise InvalidInput({"steps": _("Give at least one step.")})
@@ -483,6 +495,15 @@ def validate_steps(steps: Any) -> list[PolicyStep]:
                     % {"n": i + 1}
                 }
             )
+        if after > MAX_STEP_MINUTES:
+            # A ladder's steps are added to the moment of the miss: a huge number would
+            # overflow the date arithmetic in the monitor pass and stop every alert.
+            raise InvalidInput(
+                {
+                    "steps": _("Step %(n)s: at most %(max)s minutes (30 days).")
+                    % {"n": i + 1, "max": f"{MAX_STEP_MINUTES:,}"}
+                }
+            )
         last = after
         clean.append({"after_minutes": after, "to": target.value})
     return clean
@@ -497,6 +518,13 @@ def _policy_fields(name: str, steps: Any, repeat_minutes: Any) -> tuple[str, lis
         raise InvalidInput({"repeat_minutes": _("A number of minutes.")}) from None
     if repeat < 5:
         raise InvalidInput({"repeat_minutes": _("At least 5 minutes.")})
+    if repeat > MAX_REPEAT_MINUTES:
+        raise InvalidInput(
+            {
+                "repeat_minutes": _("At most %(max)s minutes (7 days).")
+                % {"max": f"{MAX_REPEAT_MINUTES:,}"}
+            }
+        )
     return name.strip()[:100], validate_steps(steps), repeat
 
 
@@ -511,10 +539,10 @@ def create_policy(
     """Escalation policies are organisation templates: supervisors and admins only."""
     accounts.require_role(user, Role.ADMIN, Role.SUPERVISOR)
     name, clean, repeat = _policy_fields(name, steps, repeat_minutes)
-    if EscalationPolicy.objects.filter(organisation_id=user.organisation_id, name=name).exists():
+    if EscalationPolicy.objects.filter(organisation_id=user.org_id, name=name).exists():
         raise InvalidInput({"name": _("Another policy has this name.")})
     policy = EscalationPolicy.objects.create(
-        organisation=user.organisation,
+        organisation_id=user.org_id,
         name=name,
         steps=clean,
         repeat_minutes=repeat,
@@ -533,7 +561,7 @@ def create_policy(
 def get_policy(user: User, policy_id: Any) -> EscalationPolicy:
     _require_staff(user)
     try:
-        return EscalationPolicy.objects.get(pk=int(policy_id), organisation_id=user.organisation_id)
+        return EscalationPolicy.objects.get(pk=int(policy_id), organisation_id=user.org_id)
     except (EscalationPolicy.DoesNotExist, ValueError, TypeError):
         raise NotFound(str(policy_id)) from None
 
@@ -553,7 +581,7 @@ def update_policy(
     policy = get_policy(user, policy.pk)
     name, clean, repeat = _policy_fields(name, steps, repeat_minutes)
     if (
-        EscalationPolicy.objects.filter(organisation_id=user.organisation_id, name=name)
+        EscalationPolicy.objects.filter(organisation_id=user.org_id, name=name)
         .exclude(pk=policy.pk)
         .exists()
     ):
@@ -576,7 +604,7 @@ def update_policy(
 def policies_for(user: User) -> QuerySet[EscalationPolicy]:
     _require_staff(user)
     default_policy(user.organisation)
-    return EscalationPolicy.objects.filter(organisation_id=user.organisation_id)
+    return EscalationPolicy.objects.filter(organisation_id=user.org_id)
 
 
 def policies_by_id(ids: Iterable[int]) -> dict[int, EscalationPolicy]:

@@ -9,9 +9,10 @@ class NotifyConfig(AppConfig):
     label = "notify"
 
     def ready(self) -> None:
+        from jikimi.core.lazy import lazy
         from jikimi.core.monitor import register_pass
 
-        from .services import delivery_pass
-
         # notify owns the outbox, so it owns its delivery in `jikimi monitor`.
-        register_pass("notify.deliver", delivery_pass, order=DELIVERY_ORDER)
+        register_pass(
+            "notify.deliver", lazy("jikimi.notify.services:delivery_pass"), order=DELIVERY_ORDER
+        )

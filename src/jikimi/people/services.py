@@ -7,6 +7,7 @@ differ) and writes the audit log. Another organisation's person is `NotFound` un
 from __future__ import annotations
 
 import re
+import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -50,7 +51,7 @@ __all__ = ["InvalidInput", "NotFound", "ReadOnlyAccess"]
 # --- Visibility ---------------------------------------------------------------------------
 
 
-def shared_person_ids(organisation_id: int) -> list[int]:
+def shared_person_ids(organisation_id: int) -> list[uuid.UUID]:
     """Ids of the people other organisations shared with this one (grants not revoked)."""
     return list(
         SharingGrant.objects.filter(
@@ -615,7 +616,7 @@ def search_people(user: User, query: str, *, limit: int = 50) -> list[PersonRow]
             return []
         matches = (
             IdentityIndex.objects.filter(digest__in=digests)
-            .filter(people_seen_by(user.organisation_id, person_field="person_id"))
+            .filter(people_seen_by(user.org_id, person_field="person_id"))
             .values("person_id")
             .distinct()[:limit]
         )

@@ -252,7 +252,7 @@ def _keep_pending_work(row: Enrolment, changes: dict, now: datetime) -> None:
 
 def visible_enrolments(user: User) -> QuerySet[Enrolment]:
     _require_staff(user)
-    return Enrolment.objects.filter(organisation_id=user.organisation_id)
+    return Enrolment.objects.filter(organisation_id=user.org_id)
 
 
 def get_enrolment(user: User, enrolment_id) -> Enrolment:
