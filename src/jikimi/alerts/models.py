@@ -146,6 +146,10 @@ class Alert(models.Model):
             models.Index(fields=["next_escalation_at"], name="alert_next_escalation"),
         ]
 
+    # The person's display name where the viewing user may see it (set by the services
+    # that load an alert for a page; None for a pseudonymous role or no person).
+    subject_name: str | None = None
+
     @property
     def kind_label(self) -> str:
         return registry.label(self.kind)

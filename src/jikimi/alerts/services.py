@@ -293,7 +293,7 @@ def _name_subjects(user: User, alerts: Sequence[Alert]) -> list[str]:
     names = people.display_names(user, (a.person for a in alerts if a.person_id))
     for alert in alerts:
         alert.subject_name = names.get(alert.person_id)
-    return sorted({a.person.code for a in alerts if a.subject_name})
+    return sorted({a.person.code for a in alerts if a.subject_name and a.person is not None})
 
 
 def get_alert(user: User, alert_id: Any) -> Alert:

@@ -673,13 +673,13 @@ def display_names(user: User, people: Iterable[Person | None]) -> dict[Any, str]
     name of a person outside their organisation that no live grant shares. For pages of
     other apps (the alert board) that list people they loaded themselves; the caller audits
     the read of its page."""
-    people = [p for p in people if p is not None]
-    if not people or not user.is_authenticated or not user.sees_identities:
-        return {}
+    seen = [p for p in people if p is not None]
     org = user.organisation_id
-    shared = set(shared_person_ids(org)) if any(p.organisation_id != org for p in people) else set()
+    if not seen or org is None or not user.is_authenticated or not user.sees_identities:
+        return {}
+    shared = set(shared_person_ids(org)) if any(p.organisation_id != org for p in seen) else set()
     return {
         p.pk: p.display_name
-        for p in people
+        for p in seen
         if p.display_name and (p.organisation_id == org or p.pk in shared)
     }

@@ -15,6 +15,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import QuerySet
 from django.utils import timezone
+from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
 from jikimi.accounts import services as accounts
@@ -90,7 +91,7 @@ def enrol(
     if person.organisation_id != user.organisation_id:
         raise NotFound(person.code)  # only the owning organisation enrols
     channels = list(channels or ["web"])
-    errors: dict[str, str] = {}
+    errors: dict[str, str | Promise] = {}
     if not people.has_consent(person, "checkins"):
         errors["consent"] = _("The person has not consented to check-ins.")
     if bool(interval_hours) == bool(weekly_slots):
