@@ -39,9 +39,13 @@ CLOSE_REASON = (
 PAUSE_REASON = "병원 입원, 2주 (in hospital for two weeks)"
 
 
-def seed_demo(people_count: int = 500, seed: int = 2026) -> str:
+def seed_demo(
+    people_count: int = 500, seed: int = 2026, list_population: int = people_demo.LIST_POPULATION
+) -> str:
     """Seed every part of the demo that is missing; a summary line for the console."""
-    summary = people_demo.seed_demo(people_count=people_count, seed=seed)
+    summary = people_demo.seed_demo(
+        people_count=people_count, seed=seed, list_population=list_population
+    )
     if people_demo.other_data_present():
         return summary
     worker = User.objects.get(username="demo-caseworker")

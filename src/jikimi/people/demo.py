@@ -184,6 +184,7 @@ EXAMPLE_RECORDS = [
         "name": "Ri Ji Hyon",
         "name_hangul": "리지현",
         "sex": "F",
+        "province": "함경북도",
     },
 ]
 
