@@ -142,7 +142,12 @@ def seed_checkins(worker: User, supervisor: User, now: datetime | None = None) -
         checkins.record_checkin(e, DURESS_PIN, channel="web", now=now - timedelta(minutes=5))
         # Enrolled today; the person has not opened the set-up link yet.
         _enrol(worker, setup, pins_at=None, channels=["web", "sms"], phone="010-2026-0707")
-        # The monitor's pass now raises the missed, duress, wrong-PIN and drill alerts.
-        monitor.run_pass(now)
-        alerts.acknowledge(worker, _alert_of(wrong_enrolment, "wrong_pins"), now=now)
+        # The monitor's passes, a minute after each event as the running monitor would have
+        # made them: the missed check-in (grace over two hours ago), the wrong PINs, the
+        # duress PIN, the drill, and one now.
+        for minutes in (119, 41, 19, 4, 0):
+            monitor.run_pass(now - timedelta(minutes=minutes))
+        alerts.acknowledge(
+            worker, _alert_of(wrong_enrolment, "wrong_pins"), now=now - timedelta(minutes=35)
+        )
     return len(subjects)

@@ -207,7 +207,7 @@ def test_the_demo_accounts_say_what_each_role_shows(client, db):
     client.cookies["django_language"] = "ko"
     with override_settings(DEMO=True):
         body = client.get(LOGIN).content.decode()
-    rows = re.findall(r"<tr><td><code>([^<]+)</code></td>(.*?)</tr>", body, re.S)
+    rows = re.findall(r'<tbody data-account="([^"]+)">(.*?)</tbody>', body, re.S)
     # The first organisation's accounts first, the case worker (who sees most) leading.
     assert [name for name, _ in rows] == [
         "demo-caseworker",
