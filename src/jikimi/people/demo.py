@@ -124,7 +124,8 @@ CHINA_ALIASES = [
     ("金哲", "Jin Zhe"),
     ("朴成", "Piao Cheng"),
 ]
-RELATIONS = ["sister", "brother", "friend", "pastor", "cousin", "spouse"]
+# Free text a case worker types (in Korean, as they would).
+RELATIONS = ["언니", "오빠", "친구", "목사", "사촌", "배우자"]
 
 
 def _plain(syllable: str) -> str:
@@ -288,10 +289,10 @@ def seed_example(worker: User) -> Person:
             purpose=purpose,
             granted=True,
             method="written",
-            scope="partner organisations" if purpose == ConsentPurpose.SHARING else "",
+            scope="협력 기관" if purpose == ConsentPurpose.SHARING else "",
         )
     services.add_trusted_contact(
-        worker, person, name="이수민", relationship="sister", phone="010-2026-0315"
+        worker, person, name="이수민", relationship="언니", phone="010-2026-0315"
     )
     return person
 
@@ -415,7 +416,7 @@ def _seed_person(rng: random.Random, worker: User) -> Person:
             purpose=ConsentPurpose.SHARING,
             granted=True,
             method="written",
-            scope="partner organisations",
+            scope="협력 기관",
         )
     if rng.random() < 0.4:
         contact = _names(rng)
