@@ -74,7 +74,10 @@ bench: install-dev
 	@for b in bench/bench_*.py; do echo "== $$b"; JIKIMI_TESTING=1 $(BIN)/python $$b || exit 1; done
 
 # mypy (django-stubs) on the apps typed so far; extend the list as apps pass.
-MYPY_PATHS := src/jikimi/lib src/jikimi/core src/jikimi/audit src/jikimi/ops/backup.py src/jikimi/ops/serve.py
+MYPY_PATHS := src/jikimi/lib src/jikimi/core src/jikimi/audit src/jikimi/ops/backup.py src/jikimi/ops/serve.py \
+	src/jikimi/alerts src/jikimi/notify src/jikimi/checkins/services src/jikimi/checkins/monitor.py \
+	src/jikimi/checkins/notifications.py src/jikimi/people/services.py src/jikimi/people/forms.py \
+	src/jikimi/accounts/models.py src/jikimi/accounts/services.py
 
 lint: install-dev
 	$(BIN)/ruff check src bench

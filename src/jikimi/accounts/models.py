@@ -8,6 +8,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django_otp.models import Device, ThrottlingMixin
 
+from jikimi.core.errors import AccessDenied
 from jikimi.core.fields import EncryptedTextField
 
 DEFAULT_TIME_ZONE = "Asia/Seoul"
@@ -42,7 +43,7 @@ class Role(models.TextChoices):
     AUDITOR = "auditor", _("Auditor")
 
 
-class User(AbstractUser):
+class User(AbstractUser):  # type: ignore[django-manager-missing]  # django_otp is untyped
     """A member of staff. Every user belongs to exactly one organisation."""
 
     organisation = models.ForeignKey(
@@ -52,6 +53,15 @@ class User(AbstractUser):
     failed_logins = models.PositiveIntegerField(default=0)
     locked_until = models.DateTimeField(null=True, blank=True)
     preferred_language = models.CharField(max_length=8, blank=True)
+
+    @property
+    def org_id(self) -> int:
+        """The organisation whose records this user works on. The column is nullable only for
+        a bare superuser made with `createsuperuser`; such a user is refused, never given the
+        rows whose organisation is NULL."""
+        if self.organisation_id is None:
+            raise AccessDenied("this account belongs to no organisation")
+        return self.organisation_id
 
     @property
     def sees_identities(self) -> bool:

@@ -195,15 +195,16 @@ def check_password_for(user: User, password: str) -> None:
     """
     if not user.is_authenticated:
         raise LoginFailed("invalid")
-    ref = {"actor": user, "object_type": "user", "object_ref": str(user.pk)}
     if not _claim_attempt(user):
         _spend_hashing_time(password)
-        audit.record("reauth.refused_locked", **ref)
+        audit.record(
+            "reauth.refused_locked", actor=user, object_type="user", object_ref=str(user.pk)
+        )
         raise LoginFailed("locked")
     if not password or not user.check_password(password):
         _fail(user, "reauth.failed")
     _give_back_attempt(user)
-    audit.record("reauth.ok", **ref)
+    audit.record("reauth.ok", actor=user, object_type="user", object_ref=str(user.pk))
 
 
 REAUTH_SESSION_KEY = "jikimi_reauth_at"

@@ -19,6 +19,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy as _lazy
 from django.utils.translation import ngettext
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
@@ -84,21 +85,65 @@ def _pending_user(request: HttpRequest) -> User | None:
     return User.objects.filter(pk=pending["user"], is_active=True).first()
 
 
+# What each demo account shows a visitor (the demo's data is seeded by jikimi.ops.demo into
+# the first organisation; the others hold people of their own only).
+DEMO_ROLE_SHOWS = {
+    "caseworker": _lazy(
+        "People and their identities: search 이지현, Lee Ji-hyun or Ri Ji Hyon. Check-in "
+        "enrolments (one paused), the alert board, and deciding pairs in the review queue."
+    ),
+    "supervisor": _lazy(
+        "The alert board (missed check-in, duress PIN, a drill, a closed alert with its "
+        "reason), escalation policies, the review queue and estimates."
+    ),
+    "admin": _lazy(
+        "Everything: people, check-ins, alerts, the review queue, estimates, the audit log "
+        "and staff accounts."
+    ),
+    "analyst": _lazy(
+        "Estimates from four overlapping source lists, and the review queue by person code, "
+        "without names."
+    ),
+    "auditor": _lazy("The audit log and its chain check, and every person's audit trail."),
+}
+DEMO_OTHER_ORGANISATION = _lazy(
+    "Another organisation: sees only its own people, never those of %(organisation)s."
+)
+
+
 def demo_accounts() -> list[dict]:
-    """Demo mode only: the seeded demo users and the code their authenticator shows now."""
+    """Demo mode only: the seeded demo users, what each shows, and the code their
+    authenticator shows now."""
     if not settings.DEMO:
         return []
-    rows = []
-    for user in (
+    users = list(
         User.objects.filter(username__startswith=DEMO_PREFIX)
         .select_related("organisation")
         .order_by("organisation__slug", "username")
-    ):
+    )
+    # The demo's data is the first organisation's (its admin's): its accounts first, the
+    # case worker (who sees the most) leading, then the other organisations'.
+    first = next((u.organisation for u in users if u.username == "demo-admin"), None)
+    first_org = first.pk if first else None
+    order = list(DEMO_ROLE_SHOWS)
+    users.sort(
+        key=lambda u: (
+            u.organisation_id != first_org,
+            order.index(u.role) if u.role in order else len(order),
+            u.organisation.slug if u.organisation else "",
+            u.username,
+        )
+    )
+    rows = []
+    for user in users:
         device = services.totp_device(user)
         rows.append(
             {
                 "username": user.username,
                 "role": user.get_role_display(),
+                "shows": DEMO_ROLE_SHOWS.get(user.role, "")
+                if first_org is None or user.organisation_id == first_org
+                else DEMO_OTHER_ORGANISATION % {"organisation": first.slug},
                 "organisation": user.organisation.slug if user.organisation else "",
                 "code": device.current_token() if device else "",
             }

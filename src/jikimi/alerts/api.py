@@ -41,7 +41,7 @@ class AlertSerializer(serializers.ModelSerializer):
         ]
 
     def get_person(self, alert: Alert) -> str | None:
-        return alert.person.code if alert.person_id else None
+        return alert.person.code if alert.person is not None else None
 
 
 class AlertList(APIView):

@@ -8,10 +8,10 @@ class AlertsConfig(AppConfig):
     def ready(self) -> None:
         from django.utils.translation import gettext_lazy as _
 
+        from jikimi.core.lazy import lazy
         from jikimi.core.monitor import register_pass
         from jikimi.notify.signals import channel_failing, sms_quota_blocked
 
-        from . import receivers, services
         from .registry import register_kind
 
         # notify's kinds: notify sits beside alerts (layer 4) and cannot call it, so alerts
@@ -28,9 +28,15 @@ class AlertsConfig(AppConfig):
             priority=3,
             email_label="SMS quota blocked SMS 한도 초과",
         )
-        channel_failing.connect(receivers.on_channel_failing, dispatch_uid="alerts.channel_failing")
+        channel_failing.connect(
+            lazy("jikimi.alerts.receivers:on_channel_failing"),
+            weak=False,
+            dispatch_uid="alerts.channel_failing",
+        )
         sms_quota_blocked.connect(
-            receivers.on_sms_quota_blocked, dispatch_uid="alerts.sms_quota_blocked"
+            lazy("jikimi.alerts.receivers:on_sms_quota_blocked"),
+            weak=False,
+            dispatch_uid="alerts.sms_quota_blocked",
         )
         # The generic ladder (alerts raised with a policy, e.g. a case deadline).
-        register_pass("alerts.escalate", services.escalation_pass, order=50)
+        register_pass("alerts.escalate", lazy("jikimi.alerts.services:escalation_pass"), order=50)

@@ -67,6 +67,28 @@ class AlertState(models.TextChoices):
     CLOSED = "closed", _("Closed")
 
 
+# Priorities as words (0 = highest). Kinds register a number; staff read a word.
+PRIORITY_LABELS = {
+    0: _("Urgent"),
+    1: _("High"),
+    2: _("Normal"),
+}
+PRIORITY_LOW = _("Low")
+
+# Why an alert's ladder stopped (`Alert.stopped_by`).
+STOPPED_BY_LABELS = {
+    "checkin": _("the person checked in"),
+    "ack": _("acknowledged by staff"),
+    "close": _("closed by staff"),
+    "withdrawn": _("consent withdrawn"),
+}
+
+# What a task asks of a human (`Task.kind`).
+TASK_LABELS = {
+    "notify_authorities": _("Notify the authorities"),
+}
+
+
 class Alert(models.Model):
     organisation = models.ForeignKey(
         "accounts.Organisation", on_delete=models.CASCADE, related_name="+"
@@ -124,9 +146,30 @@ class Alert(models.Model):
             models.Index(fields=["next_escalation_at"], name="alert_next_escalation"),
         ]
 
+    # The person's display name where the viewing user may see it (set by the services
+    # that load an alert for a page; None for a pseudonymous role or no person).
+    subject_name: str | None = None
+
     @property
     def kind_label(self) -> str:
         return registry.label(self.kind)
+
+    @property
+    def priority_label(self) -> str:
+        return str(PRIORITY_LABELS.get(self.priority, PRIORITY_LOW))
+
+    @property
+    def priority_class(self) -> str:
+        """The badge for the priority: danger, warn, info or plain."""
+        return {0: "danger", 1: "warn", 2: "info"}.get(self.priority, "")
+
+    @property
+    def stopped_by_label(self) -> str:
+        return str(STOPPED_BY_LABELS.get(self.stopped_by, self.stopped_by))
+
+    @property
+    def state_class(self) -> str:
+        return {"open": "warn", "acknowledged": "info", "closed": "ok"}.get(self.state, "")
 
     @property
     def subject_url(self) -> str:
@@ -150,3 +193,7 @@ class Task(models.Model):
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["alert", "kind"], name="task_once")]
+
+    @property
+    def kind_label(self) -> str:
+        return str(TASK_LABELS.get(self.kind, self.kind))

@@ -41,7 +41,7 @@ def _email_label(kind: str) -> str:
 def staff_text(alert: Alert, step_label: str, round_no: int) -> tuple[str, str]:
     # Staff e-mails are in English and Korean at once (staff may read either); plain strings
     # rather than gettext per message, because the monitor writes thousands of them per pass.
-    code = alert.person.code if alert.person_id else "-"
+    code = alert.person.code if alert.person is not None else "-"
     drill = "[DRILL] " if alert.is_drill else ""
     reminder = f" (reminder {round_no})" if round_no else ""
     subject = f"{drill}[Jikimi] {_email_label(alert.kind)}: {code}{reminder}"
@@ -75,7 +75,7 @@ def staff_users(
     return [u for u in users if u.is_active and u.email]
 
 
-STEP_LABELS = {
+STEP_LABELS: dict[str, str] = {
     Target.CASEWORKER: "You are the case worker.",
     Target.SUPERVISORS: "Escalated to supervisors.",
     Target.AUTHORITIES_TASK: "Escalated: a task to notify the authorities was created.",

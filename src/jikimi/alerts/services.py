@@ -14,11 +14,12 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
 from django.db import IntegrityError, connection, transaction
-from django.db.models import Exists, OuterRef, QuerySet
+from django.db.models import Exists, Field, ForeignKey, OuterRef, QuerySet
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from jikimi.accounts import services as accounts
 from jikimi.accounts.models import Role, User
@@ -26,6 +27,7 @@ from jikimi.audit import services as audit
 from jikimi.core.sql import insert_ignoring_conflicts
 from jikimi.notify import services as outbox
 from jikimi.notify.services import Notification
+from jikimi.people import services as people
 from jikimi.people.models import Person
 from jikimi.people.services import InvalidInput, NotFound
 
@@ -89,7 +91,15 @@ def new_alert(
     return alert
 
 
-_ALERT_FIELDS = {f: Alert._meta.get_field(f) for f in ("person", "assignee", "policy")}
+def _column(name: str) -> str:
+    column = cast(Field, Alert._meta.get_field(name)).column
+    assert column is not None, name  # a concrete field always has one
+    return column
+
+
+_ALERT_FIELDS: dict[str, ForeignKey] = {
+    f: cast(ForeignKey, Alert._meta.get_field(f)) for f in ("person", "assignee", "policy")
+}
 
 
 def raise_alert(
@@ -222,7 +232,7 @@ def people_with_open_alerts(person_ids: Iterable[Any]) -> set:
     if not ids or not kinds:
         return set()
     q = connection.ops.quote_name
-    column = {name: q(Alert._meta.get_field(name).column) for name in _AT_RISK_COLUMNS}
+    column = {name: q(_column(name)) for name in _AT_RISK_COLUMNS}
     pk = Person._meta.pk
 
     def marks(n: int) -> str:
@@ -257,7 +267,7 @@ def open_alert_exists(person: str | OuterRef) -> Exists:
 
 def visible_alerts(user: User) -> QuerySet[Alert]:
     _require_staff(user)
-    return Alert.objects.filter(organisation_id=user.organisation_id)
+    return Alert.objects.filter(organisation_id=user.org_id)
 
 
 def alert_board(user: User, *, include_closed: bool = False) -> list[Alert]:
@@ -266,20 +276,33 @@ def alert_board(user: User, *, include_closed: bool = False) -> list[Alert]:
     if not include_closed:
         qs = qs.exclude(state=AlertState.CLOSED)
     alerts = list(qs.order_by("priority", "created_at")[:500])
+    named = _name_subjects(user, alerts)
     audit.record(
         "checkin_alert.board",
         actor=user,
         object_type="checkin_alert",
-        detail={"count": len(alerts)},
+        detail={"count": len(alerts), **({"named": named} if named else {})},
     )
     return alerts
 
 
+def _name_subjects(user: User, alerts: Sequence[Alert]) -> list[str]:
+    """Set each alert's `subject_name`: its person's display name where the user may see
+    identities (people decides: case workers yes, analysts and auditors never), else None.
+    Returns the codes of the people named, for the audit row."""
+    names = people.display_names(user, (a.person for a in alerts if a.person_id))
+    for alert in alerts:
+        alert.subject_name = names.get(alert.person_id)
+    return sorted({a.person.code for a in alerts if a.subject_name and a.person is not None})
+
+
 def get_alert(user: User, alert_id: Any) -> Alert:
     try:
-        return visible_alerts(user).select_related("person").get(pk=int(alert_id))
+        alert = visible_alerts(user).select_related("person").get(pk=int(alert_id))
     except (Alert.DoesNotExist, ValueError, TypeError):
         raise NotFound(str(alert_id)) from None
+    _name_subjects(user, [alert])
+    return alert
 
 
 def tasks_of(user: User, alert: Alert) -> list[Task]:
@@ -310,7 +333,7 @@ def close(user: User, alert: Alert, *, reason: str, now: datetime | None = None)
     alert = get_alert(user, alert.pk)
     now = now or timezone.now()
     if not reason.strip():
-        raise InvalidInput({"reason": "closing an alert needs a reason"})
+        raise InvalidInput({"reason": _("Closing an alert needs a reason.")})
     with transaction.atomic():
         if (
             Alert.objects.filter(pk=alert.pk)
@@ -345,7 +368,7 @@ def complete_task(user: User, task_id: Any, now: datetime | None = None) -> None
     _require_staff(user)
     now = now or timezone.now()
     try:
-        task = Task.objects.get(pk=int(task_id), alert__organisation_id=user.organisation_id)
+        task = Task.objects.get(pk=int(task_id), alert__organisation_id=user.org_id)
     except (Task.DoesNotExist, ValueError, TypeError):
         raise NotFound(str(task_id)) from None
     Task.objects.filter(pk=task.pk, done_at__isnull=True).update(done_at=now, done_by=user)
@@ -431,7 +454,7 @@ def _escalate(alert: Alert, now: datetime, cache: dict) -> int:
 
 
 def default_policy(organisation) -> EscalationPolicy:
-    policy, _ = EscalationPolicy.objects.get_or_create(
+    policy, _created = EscalationPolicy.objects.get_or_create(
         organisation=organisation,
         name="standard",
         defaults={"steps": DEFAULT_LADDER, "repeat_minutes": 60},
@@ -439,9 +462,13 @@ def default_policy(organisation) -> EscalationPolicy:
     return policy
 
 
+MAX_STEP_MINUTES = 30 * 24 * 60
+MAX_REPEAT_MINUTES = 7 * 24 * 60
+
+
 def validate_steps(steps: Any) -> list[PolicyStep]:
     if not isinstance(steps, list) or not steps:
-        raise InvalidInput({"steps": "at least one step is needed"})
+        raise InvalidInput({"steps": _("Give at least one step.")})
     clean: list[PolicyStep] = []
     last = -1
     for i, step in enumerate(steps):
@@ -451,12 +478,32 @@ def validate_steps(steps: Any) -> list[PolicyStep]:
         except (KeyError, TypeError, ValueError):
             raise InvalidInput(
                 {
-                    "steps": f"step {i + 1}: needs after_minutes and a known "
-                    f"'to' ({', '.join(Target.values)})"
+                    "steps": _(
+                        "Step %(n)s: give the minutes after the start and whom to notify "
+                        "(one of %(targets)s)."
+                    )
+                    % {"n": i + 1, "targets": ", ".join(str(t.label) for t in Target)}
                 }
             ) from None
         if after < last or after < 0:
-            raise InvalidInput({"steps": f"step {i + 1}: steps must be in time order"})
+            raise InvalidInput(
+                {
+                    "steps": _(
+                        "Step %(n)s: the steps must be in time order (no fewer minutes than "
+                        "the step before)."
+                    )
+                    % {"n": i + 1}
+                }
+            )
+        if after > MAX_STEP_MINUTES:
+            # A ladder's steps are added to the moment of the miss: a huge number would
+            # overflow the date arithmetic in the monitor pass and stop every alert.
+            raise InvalidInput(
+                {
+                    "steps": _("Step %(n)s: at most %(max)s minutes (30 days).")
+                    % {"n": i + 1, "max": f"{MAX_STEP_MINUTES:,}"}
+                }
+            )
         last = after
         clean.append({"after_minutes": after, "to": target.value})
     return clean
@@ -464,13 +511,20 @@ def validate_steps(steps: Any) -> list[PolicyStep]:
 
 def _policy_fields(name: str, steps: Any, repeat_minutes: Any) -> tuple[str, list[PolicyStep], int]:
     if not name.strip():
-        raise InvalidInput({"name": "a name is required"})
+        raise InvalidInput({"name": _("A name is required.")})
     try:
         repeat = int(repeat_minutes)
     except (TypeError, ValueError):
-        raise InvalidInput({"repeat_minutes": "a number of minutes"}) from None
+        raise InvalidInput({"repeat_minutes": _("A number of minutes.")}) from None
     if repeat < 5:
-        raise InvalidInput({"repeat_minutes": "at least 5 minutes"})
+        raise InvalidInput({"repeat_minutes": _("At least 5 minutes.")})
+    if repeat > MAX_REPEAT_MINUTES:
+        raise InvalidInput(
+            {
+                "repeat_minutes": _("At most %(max)s minutes (7 days).")
+                % {"max": f"{MAX_REPEAT_MINUTES:,}"}
+            }
+        )
     return name.strip()[:100], validate_steps(steps), repeat
 
 
@@ -485,10 +539,10 @@ def create_policy(
     """Escalation policies are organisation templates: supervisors and admins only."""
     accounts.require_role(user, Role.ADMIN, Role.SUPERVISOR)
     name, clean, repeat = _policy_fields(name, steps, repeat_minutes)
-    if EscalationPolicy.objects.filter(organisation_id=user.organisation_id, name=name).exists():
-        raise InvalidInput({"name": "another policy has this name"})
+    if EscalationPolicy.objects.filter(organisation_id=user.org_id, name=name).exists():
+        raise InvalidInput({"name": _("Another policy has this name.")})
     policy = EscalationPolicy.objects.create(
-        organisation=user.organisation,
+        organisation_id=user.org_id,
         name=name,
         steps=clean,
         repeat_minutes=repeat,
@@ -507,7 +561,7 @@ def create_policy(
 def get_policy(user: User, policy_id: Any) -> EscalationPolicy:
     _require_staff(user)
     try:
-        return EscalationPolicy.objects.get(pk=int(policy_id), organisation_id=user.organisation_id)
+        return EscalationPolicy.objects.get(pk=int(policy_id), organisation_id=user.org_id)
     except (EscalationPolicy.DoesNotExist, ValueError, TypeError):
         raise NotFound(str(policy_id)) from None
 
@@ -527,11 +581,11 @@ def update_policy(
     policy = get_policy(user, policy.pk)
     name, clean, repeat = _policy_fields(name, steps, repeat_minutes)
     if (
-        EscalationPolicy.objects.filter(organisation_id=user.organisation_id, name=name)
+        EscalationPolicy.objects.filter(organisation_id=user.org_id, name=name)
         .exclude(pk=policy.pk)
         .exists()
     ):
-        raise InvalidInput({"name": "another policy has this name"})
+        raise InvalidInput({"name": _("Another policy has this name.")})
     with transaction.atomic():
         EscalationPolicy.objects.filter(pk=policy.pk).update(
             name=name, steps=clean, repeat_minutes=repeat, remind_person_at_due=remind_person_at_due
@@ -550,7 +604,7 @@ def update_policy(
 def policies_for(user: User) -> QuerySet[EscalationPolicy]:
     _require_staff(user)
     default_policy(user.organisation)
-    return EscalationPolicy.objects.filter(organisation_id=user.organisation_id)
+    return EscalationPolicy.objects.filter(organisation_id=user.org_id)
 
 
 def policies_by_id(ids: Iterable[int]) -> dict[int, EscalationPolicy]:

@@ -4,6 +4,7 @@ access and writes the audit log. Mounted by the lead at /api/checkins/ (api_urls
 
 from __future__ import annotations
 
+from django.utils.translation import gettext_lazy as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
@@ -84,7 +85,7 @@ class EnrolmentList(APIView):
         if d.get("policy"):
             policy = services.policies_for(request.user).filter(pk=d["policy"]).first()
             if policy is None:
-                raise services.InvalidInput({"policy": "no such policy"})
+                raise services.InvalidInput({"policy": _("No such escalation policy.")})
         result = services.enrol(
             request.user,
             person,

@@ -11,9 +11,9 @@ class CheckinsConfig(AppConfig):
 
         from jikimi.alerts.registry import register_kind
         from jikimi.alerts.signals import alert_stopped
+        from jikimi.core.lazy import lazy
         from jikimi.core.monitor import register_pass
 
-        from . import monitor, receivers, services
         from .models import AlertKind
 
         def timeline_url(alert) -> str:
@@ -34,13 +34,24 @@ class CheckinsConfig(AppConfig):
                 person_at_risk=True,
                 subject_url=timeline_url,
             )
-        alert_stopped.connect(services.on_alert_stopped, dispatch_uid="checkins.alert_stopped")
+        # Lazy receivers hold a strong reference, as weak=False needs: nothing else keeps them.
+        alert_stopped.connect(
+            lazy("jikimi.checkins.services:on_alert_stopped"),
+            weak=False,
+            dispatch_uid="checkins.alert_stopped",
+        )
         # A withdrawn `checkins` consent stops monitoring (people knows nothing of checkins).
         post_save.connect(
-            receivers.on_consent_saved,
+            lazy("jikimi.checkins.receivers:on_consent_saved"),
+            weak=False,
             sender="people.Consent",
             dispatch_uid="checkins.consent_withdrawn",
         )
         # `jikimi monitor` runs these with every other app's passes (notify delivers after).
-        register_pass("checkins.due", monitor.monitor_pass, order=10)
-        register_pass("checkins.prune_ip_strikes", monitor.prune_pass, order=90, every_seconds=60)
+        register_pass("checkins.due", lazy("jikimi.checkins.monitor:monitor_pass"), order=10)
+        register_pass(
+            "checkins.prune_ip_strikes",
+            lazy("jikimi.checkins.monitor:prune_pass"),
+            order=90,
+            every_seconds=60,
+        )

@@ -13,6 +13,7 @@ conditional UPDATE (`WHERE version = <what we read>`). So:
 from __future__ import annotations
 
 import logging
+import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -28,7 +29,7 @@ from jikimi.alerts import services as alerts
 from jikimi.alerts.models import Alert, Target
 from jikimi.alerts.shapes import AlertDetail
 from jikimi.audit import services as audit
-from jikimi.core.sql import preparers, unnest
+from jikimi.core.sql import column_of, concrete_field, db_type_of, preparers, unnest
 from jikimi.notify import services as outbox
 from jikimi.notify.services import Notification
 
@@ -166,6 +167,7 @@ def _process_rows(
             work.changes["open_alert_id"] = missed.pk
             work.ladder_alert = missed
         elif work.ladder:
+            assert row.open_alert_id is not None, row.pk  # an escalating ladder has its alert
             work.ladder_alert = open_alerts[row.open_alert_id]
             _attach_subject(work.ladder_alert, row)
         shapes.setdefault(tuple(sorted(work.changes)), []).append((row, work.changes))
@@ -189,10 +191,11 @@ def _process_rows(
                 row, key=work.person_reminder, ref=f"reminder:{row.pk}"
             )
         for step, target, round_no in work.ladder:
-            alert = work.ladder_alert
-            if target == Target.AUTHORITIES_TASK and round_no == 0 and not alert.is_drill:
-                alerts.create_task(alert, kind="notify_authorities", now=now)
-            notes += notifications.for_step(row, alert, target, step, round_no, staff_cache)
+            ladder_alert = work.ladder_alert
+            assert ladder_alert is not None, row.pk  # set above for every enrolment with a ladder
+            if target == Target.AUTHORITIES_TASK and round_no == 0 and not ladder_alert.is_drill:
+                alerts.create_task(ladder_alert, kind="notify_authorities", now=now)
+            notes += notifications.for_step(row, ladder_alert, target, step, round_no, staff_cache)
     alerted = [c for _, work in works for c in work.alerted_checkins]
     if alerted:
         CheckIn.objects.filter(pk__in=alerted).update(alert_pending=False)
@@ -226,7 +229,7 @@ def _conditional_update(columns: tuple, items: list[tuple[Enrolment, dict]]) -> 
     must equal the number of rows, else _Conflict.
     """
     q = connection.ops.quote_name
-    fields = [Enrolment._meta.get_field(c) for c in columns]
+    fields = [concrete_field(Enrolment, c) for c in columns]
     pk_field = Enrolment._meta.pk
     db = connections[connection.alias]
     preps = list(zip(columns, preparers(fields, db), strict=True))
@@ -238,9 +241,12 @@ def _conditional_update(columns: tuple, items: list[tuple[Enrolment, dict]]) -> 
     table = q(Enrolment._meta.db_table)
     # Only quoted model column names and column types are interpolated; values are parameters.
     if connection.vendor == "postgresql":
-        casts = [pk_field.db_type(connection), "integer"] + [f.db_type(connection) for f in fields]
+        casts = [db_type_of(pk_field, connection), "integer"]
+        casts += [db_type_of(f, connection) for f in fields]
         names = ["id_", "version_"] + [f"c{i}" for i in range(len(fields))]
-        sets = "".join(f", {q(f.column)} = v.{n}" for f, n in zip(fields, names[2:], strict=True))
+        sets = "".join(
+            f", {q(column_of(f))} = v.{n}" for f, n in zip(fields, names[2:], strict=True)
+        )
         source, arrays = unnest(casts, rows)
         sql = (
             f"UPDATE {table} AS e SET {q('version')} = e.{q('version')} + 1{sets} "  # noqa: S608
@@ -251,7 +257,7 @@ def _conditional_update(columns: tuple, items: list[tuple[Enrolment, dict]]) -> 
             cursor.execute(sql, arrays)
             matched = cursor.rowcount
     else:
-        sets = "".join(f", {q(f.column)} = %s" for f in fields)
+        sets = "".join(f", {q(column_of(f))} = %s" for f in fields)
         sql = (
             f"UPDATE {table} SET {q('version')} = {q('version')} + 1{sets} "  # noqa: S608
             f"WHERE {q('id')} = %s AND {q('version')} = %s"
@@ -331,7 +337,9 @@ def _decide(row: Enrolment, now: datetime, pending: list[CheckIn]) -> _Work:
                         AlertKind.WRONG_PINS,
                         key,
                         now,
-                        WrongPinsDetail(count=_wrong_in_window(checkin)),
+                        WrongPinsDetail(
+                            count=_wrong_in_window(checkin.enrolment_id, checkin.window_start)
+                        ),
                     ),
                     "Repeated wrong PINs.",
                 )
@@ -351,14 +359,14 @@ def _decide(row: Enrolment, now: datetime, pending: list[CheckIn]) -> _Work:
     policy = row.policy
     grace_end = next_due + timedelta(minutes=row.grace_minutes) if next_due else None
     # 3.
-    if phase == Phase.WAITING and next_due and now >= next_due:
+    if phase == Phase.WAITING and next_due and grace_end and now >= next_due:
         if now < grace_end:
             phase = Phase.GRACE
             if policy.remind_person_at_due:
                 work.person_reminder = f"reminder:{row.pk}:{next_due.isoformat()}"
         else:
             phase = Phase.GRACE  # the monitor was behind: straight on to missed
-    if phase == Phase.GRACE and grace_end and now >= grace_end:
+    if phase == Phase.GRACE and next_due and grace_end and now >= grace_end:
         phase, missed_at, step, round_no, last_notified = (Phase.ESCALATING, grace_end, 0, 0, None)
         alert = _new_alert(
             row,
@@ -375,6 +383,8 @@ def _decide(row: Enrolment, now: datetime, pending: list[CheckIn]) -> _Work:
     step = min(step, len(steps))
     candidates = []
     if phase == Phase.ESCALATING:
+        # An escalating enrolment always has the moment it was missed (set with the phase).
+        assert missed_at is not None, row.pk
         move = ladder.advance(
             steps,
             step=step,
@@ -405,16 +415,16 @@ def _decide(row: Enrolment, now: datetime, pending: list[CheckIn]) -> _Work:
     return work
 
 
-def _wrong_in_window(checkin: CheckIn) -> int:
+def _wrong_in_window(enrolment_id: uuid.UUID, window_start: datetime) -> int:
     """Wrong (and refused) PINs recorded in the check-in's window: the alert's count, read
     from the attempts rather than the enrolment's counter, which a later check-in resets."""
     from .services import WRONG_WINDOW
 
     return CheckIn.objects.filter(
-        enrolment_id=checkin.enrolment_id,
+        enrolment_id=enrolment_id,
         kind__in=(CheckInKind.WRONG, CheckInKind.LOCKED),
-        at__gte=checkin.window_start,
-        at__lt=checkin.window_start + WRONG_WINDOW,
+        at__gte=window_start,
+        at__lt=window_start + WRONG_WINDOW,
     ).count()
 
 

@@ -42,34 +42,26 @@ def for_step(
 def for_person(enrolment: Enrolment, *, key: str, ref: str) -> list[Notification]:
     """A neutral reminder through the person's own channels."""
     with translation.override(enrolment.language):
-        text = _("Jikimi: time for your check-in.")
-    common = {
-        "organisation_id": enrolment.organisation_id,
-        "ref": ref,
-        "is_drill": enrolment.is_drill,
-        "priority": 4,
-    }
+        # No app name: a message naming a defector-protection service could endanger someone
+        # whose phone is inspected (the same reason the check-in pages carry none).
+        text = _("Reminder: time for your check-in.")
+
+    def note(kind: str, recipient: str, subject: str, body: str) -> Notification:
+        return Notification(
+            organisation_id=enrolment.organisation_id,
+            kind=kind,
+            recipient=recipient,
+            subject=subject,
+            body=body,
+            key=f"{key}:person:{kind}",
+            ref=ref,
+            is_drill=enrolment.is_drill,
+            priority=4,
+        )
+
     out = []
     if "sms" in enrolment.channels and enrolment.phone:
-        out.append(
-            Notification(
-                kind="sms",
-                recipient=enrolment.phone,
-                subject="",
-                body=text[:70],
-                key=f"{key}:person:sms",
-                **common,
-            )
-        )
+        out.append(note("sms", enrolment.phone, "", text[:70]))
     if "email" in enrolment.channels and enrolment.email:
-        out.append(
-            Notification(
-                kind="email",
-                recipient=enrolment.email,
-                subject=text,
-                body=text,
-                key=f"{key}:person:email",
-                **common,
-            )
-        )
+        out.append(note("email", enrolment.email, text, text))
     return out

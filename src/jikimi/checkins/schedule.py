@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+import zoneinfo
 from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -10,10 +12,30 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 EARLY_WINDOW = timedelta(hours=6)
 
 
+# Files of the system's tzdata that are no place: the machine's own zone and tzdata's
+# internals. (Which of them `available_timezones` lists depends on the machine.)
+_NOT_PLACES = {"localtime", "posixrules", "Factory"}
+
+
+@functools.cache
+def _zones() -> frozenset[str]:
+    return frozenset(
+        name
+        for name in zoneinfo.available_timezones()
+        if name not in _NOT_PLACES and not name.startswith(("posix/", "right/"))
+    )
+
+
 def valid_timezone(name: str) -> bool:
+    """An IANA zone name ("Asia/Seoul"). Checked against the list of zones rather than by
+    opening it: `ZoneInfo("Asia")` opens a directory of the system's tzdata (an OSError, not
+    ZoneInfoNotFoundError, on some machines), and names like "localtime" or "posixrules"
+    are files there but no zone a person lives in."""
+    if not isinstance(name, str) or name not in _zones():
+        return False
     try:
         ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
+    except (ZoneInfoNotFoundError, ValueError, OSError):
         return False
     return True
 

@@ -6,7 +6,7 @@ from datetime import datetime, timedelta
 
 from django.db import transaction
 
-from jikimi.people.models import Person
+from jikimi.people.testing import make_people
 
 from . import pins
 from .models import Enrolment, EnrolmentStatus, Phase
@@ -32,8 +32,7 @@ def make_enrolments(
     with transaction.atomic():
         for start in range(0, total, batch):
             count = min(batch, total - start)
-            persons = [Person(organisation=organisation) for _ in range(count)]
-            Person.objects.bulk_create(persons, batch_size=batch)
+            persons = make_people(organisation, count, batch=batch)
             rows = []
             for i, person in enumerate(persons):
                 n = start + i

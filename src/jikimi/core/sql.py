@@ -16,7 +16,38 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from django.db.models import Field, Model
+
 SQLITE_MAX_PARAMETERS = 30_000  # SQLite allows 32,766 parameters in one statement
+
+
+def concrete_field(model: type[Model], name: str) -> Field:
+    """`model._meta.get_field(name)` for a field with a column (not a reverse relation), as a
+    `Field`, so that its column and value preparation are typed."""
+    field = model._meta.get_field(name)
+    if not isinstance(field, Field) or field.column is None:
+        raise TypeError(f"{model.__name__}.{name} has no column")
+    return field
+
+
+def column(model: type[Model], name: str) -> str:
+    """The column of `model.name` (a foreign key's `…_id` column for a relation)."""
+    return column_of(concrete_field(model, name))
+
+
+def column_of(field: Field) -> str:
+    """A concrete field's column (Django types it Optional for fields without one)."""
+    if field.column is None:
+        raise TypeError(f"{field} has no column")
+    return field.column
+
+
+def db_type_of(field: Field, connection: Any) -> str:
+    """A concrete field's column type on `connection`."""
+    db_type = field.db_type(connection)
+    if db_type is None:
+        raise TypeError(f"{field} has no column type")
+    return db_type
 
 
 def unnest(db_types: list[str], rows: list[list]) -> tuple[str, list[list]]:

@@ -15,10 +15,8 @@ import numpy as np
 from . import loglinear
 from .loglinear import NoFiniteEstimate
 from .messages import _
+from .options import DEFAULT_SEED, METHODS  # re-exported: callers import them from here
 from .tables import CaptureTable
-
-METHODS = ("independence", "stepwise", "bic", "bma", "lcmcr")
-DEFAULT_SEED = 12345
 
 
 class EstimationInputError(ValueError):

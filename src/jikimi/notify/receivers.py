@@ -5,9 +5,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from .models import ChannelKind
-from .services import Notification, enqueue
-
 
 def on_staff_email(
     sender: Any,
@@ -20,6 +17,9 @@ def on_staff_email(
     ref: str = "",
     **kw: Any,
 ) -> bool:
+    from .models import ChannelKind
+    from .services import Notification, enqueue
+
     enqueue(
         [
             Notification(

@@ -25,7 +25,7 @@ from django.utils import timezone
 from jikimi.accounts import services as accounts
 from jikimi.core.sql import insert_ignoring_conflicts
 
-from .channels import DeliveryError, sender_for
+from .channels import DeliveryError, Sender, sender_for
 from .models import Channel, ChannelKind, MessageState, OutboxMessage, SmsUsage
 from .signals import channel_failing, sms_quota_blocked
 
@@ -171,7 +171,7 @@ def deliver_due(
     now = now or timezone.now()
     report = DeliveryReport()
     token, messages = claim_due(now, limit, lease_seconds)
-    senders: dict[str, object] = {}
+    senders: dict[str, Sender] = {}
     try:
         for message in messages:
             _deliver_one(message, token, now, senders, report)
@@ -200,7 +200,11 @@ def delivery_pass(options: Mapping[str, Any]) -> dict[str, int]:
 
 
 def _deliver_one(
-    message: OutboxMessage, token: str, now: datetime, senders: dict, report: DeliveryReport
+    message: OutboxMessage,
+    token: str,
+    now: datetime,
+    senders: dict[str, Sender],
+    report: DeliveryReport,
 ) -> None:
     mine = OutboxMessage.objects.filter(
         id=message.id, lease_token=token, state=MessageState.PENDING

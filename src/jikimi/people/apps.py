@@ -7,7 +7,6 @@ class PeopleConfig(AppConfig):
 
     def ready(self) -> None:
         from jikimi.core.importers import register_importer
+        from jikimi.core.lazy import lazy
 
-        from .importer import import_people
-
-        register_importer("people", "people", import_people)
+        register_importer("people", "people", lazy("jikimi.people.importer:import_people"))

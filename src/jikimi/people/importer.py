@@ -103,8 +103,15 @@ def validate(rows: list[dict[str, str]]) -> tuple[list[dict], list[RowProblem]]:
 
 
 def import_people(path: Path, organisation: Organisation) -> ImportResult:
-    result = ImportResult(str(path))
-    rows = read_rows(path)
+    return import_rows(read_rows(path), organisation, name=str(path))
+
+
+def import_rows(
+    rows: list[dict[str, str]], organisation: Organisation, *, name: str
+) -> ImportResult:
+    """`import_people` of rows already read (`read_rows`' shape; the demo seed builds them):
+    all or none, every problem reported; `name` is the file's (or the list's) name."""
+    result = ImportResult(name)
     clean, result.problems = validate(rows)
     if not result.problems:
         existing = set(
@@ -130,7 +137,7 @@ def import_people(path: Path, organisation: Organisation) -> ImportResult:
             "import.people",
             organisation_id=organisation.pk,
             object_type="import",
-            detail={"rows": len(clean), "file": Path(path).name},
+            detail={"rows": len(clean), "file": Path(name).name},
         )
     result.created = len(clean)
     return result

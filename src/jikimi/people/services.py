@@ -7,6 +7,7 @@ differ) and writes the audit log. Another organisation's person is `NotFound` un
 from __future__ import annotations
 
 import re
+import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -50,7 +51,7 @@ __all__ = ["InvalidInput", "NotFound", "ReadOnlyAccess"]
 # --- Visibility ---------------------------------------------------------------------------
 
 
-def shared_person_ids(organisation_id: int) -> list[int]:
+def shared_person_ids(organisation_id: int) -> list[uuid.UUID]:
     """Ids of the people other organisations shared with this one (grants not revoked)."""
     return list(
         SharingGrant.objects.filter(
@@ -664,7 +665,7 @@ def search_people(user: User, query: str, *, limit: int = 50) -> list[PersonRow]
             return []
         matches = (
             IdentityIndex.objects.filter(digest__in=digests)
-            .filter(people_seen_by(user.organisation_id, person_field="person_id"))
+            .filter(people_seen_by(user.org_id, person_field="person_id"))
             .values("person_id")
             .distinct()[:limit]
         )
@@ -710,3 +711,24 @@ def reindex_identities(batch_size: int = 500) -> int:
         last = batch[-1].pk
     audit.record("people.reindex", detail={"identities": done})
     return done
+
+
+# --- Names for other apps' pages ------------------------------------------------------------
+
+
+def display_names(user: User, people: Iterable[Person | None]) -> dict[Any, str]:
+    """{person id: display name} of those of `people` whose name this user may see: a role
+    that works with pseudonymous data only (analyst, auditor) gets none, and nobody gets the
+    name of a person outside their organisation that no live grant shares. For pages of
+    other apps (the alert board) that list people they loaded themselves; the caller audits
+    the read of its page."""
+    seen = [p for p in people if p is not None]
+    org = user.organisation_id
+    if not seen or org is None or not user.is_authenticated or not user.sees_identities:
+        return {}
+    shared = set(shared_person_ids(org)) if any(p.organisation_id != org for p in seen) else set()
+    return {
+        p.pk: p.display_name
+        for p in seen
+        if p.display_name and (p.organisation_id == org or p.pk in shared)
+    }

@@ -7,6 +7,7 @@ code cannot be probed.
 
 from __future__ import annotations
 
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
@@ -207,15 +208,18 @@ def person_detail(request: HttpRequest, code: str) -> HttpResponse:
 
 def _detail_post(request: HttpRequest, code: str, form_name: str, form, action) -> HttpResponse:
     """Shared shape of the detail page's forms: check the form, call the service, show
-    errors on the same page with status 400, or go back to the page."""
+    errors on the same page with status 400, or go back to the page. `action` returns the
+    confirmation the page shows after the redirect (or nothing)."""
     person = services.get_person(request.user, code, purpose="edit")
     services.require_editor(request.user)  # AccessDenied → 403
     if form.is_valid():
         try:
-            action(person, form.cleaned_data)
+            done = action(person, form.cleaned_data)
         except services.InvalidInput as exc:
             _attach_errors(form, exc)
         else:
+            if done:
+                messages.success(request, done)
             return redirect("people:detail", code=person.code)
     return _detail(request, person, status=400, **{form_name: form})
 
@@ -231,6 +235,12 @@ def add_identity(request: HttpRequest, code: str) -> HttpResponse:
             value=data["value"],
             name_kind=data["name_kind"] if data["kind"] == "name" else "",
         )
+        # The kind, never the value: an address stays hidden until the password is given.
+        if data["kind"] == IdentityKind.NAME and data["name_kind"]:
+            what = NameKind(data["name_kind"]).label
+        else:
+            what = IdentityKind(data["kind"]).label
+        return _("Saved: %(what)s added to the identities.") % {"what": what}
 
     return _detail_post(request, code, "identity_form", IdentityForm(request.POST), action)
 
@@ -247,6 +257,10 @@ def record_consent(request: HttpRequest, code: str) -> HttpResponse:
             scope=data["scope"],
             method=data["method"],
         )
+        purpose = ConsentPurpose(data["purpose"]).label
+        if data["granted"]:
+            return _("Saved: consent to “%(purpose)s” given.") % {"purpose": purpose}
+        return _("Saved: consent to “%(purpose)s” refused or withdrawn.") % {"purpose": purpose}
 
     return _detail_post(request, code, "consent_form", ConsentForm(request.POST), action)
 
@@ -264,6 +278,7 @@ def add_contact(request: HttpRequest, code: str) -> HttpResponse:
             email=data["email"],
             language=data["language"],
         )
+        return _("Saved: %(name)s added to the trusted contacts.") % {"name": data["name"]}
 
     return _detail_post(request, code, "contact_form", TrustedContactForm(request.POST), action)
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from django.test import override_settings
 from django.urls import reverse
@@ -191,3 +193,29 @@ def test_it_creates_and_revokes_an_api_token_after_reauth(client, staff, login):
 def test_it_sends_anonymous_users_to_login(client, db, path):
     response = client.get(path)
     assert response.status_code == 302 and response["Location"].startswith(LOGIN)
+
+
+def test_the_demo_accounts_say_what_each_role_shows(client, db):
+    hanbit, other = ensure_organisation("hanbit"), ensure_organisation("saebyeok")
+    for username, org, role in (
+        ("demo-admin", hanbit, "admin"),
+        ("demo-analyst", hanbit, "analyst"),
+        ("demo-caseworker", hanbit, "caseworker"),
+        ("demo-caseworker2", other, "caseworker"),
+    ):
+        create_staff(username, "jikimi-demo-password", org, role)
+    client.cookies["django_language"] = "ko"
+    with override_settings(DEMO=True):
+        body = client.get(LOGIN).content.decode()
+    rows = re.findall(r'<tbody data-account="([^"]+)">(.*?)</tbody>', body, re.S)
+    # The first organisation's accounts first, the case worker (who sees most) leading.
+    assert [name for name, _ in rows] == [
+        "demo-caseworker",
+        "demo-admin",
+        "demo-analyst",
+        "demo-caseworker2",
+    ]
+    shows = dict(rows)
+    assert "이지현, Lee Ji-hyun, Ri Ji Hyon" in shows["demo-caseworker"]
+    assert "추정" in shows["demo-analyst"] and "이름 없이" in shows["demo-analyst"]
+    assert "hanbit의 대상자는 보지 못합니다" in shows["demo-caseworker2"]

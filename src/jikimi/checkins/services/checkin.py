@@ -14,13 +14,16 @@ import fcntl
 import os
 import threading
 from datetime import datetime, timedelta
+from typing import cast
 
 from django.db import connection, transaction
+from django.db.models import Field, ForeignKey
 from django.utils import timezone
 
 from jikimi.alerts import services as alerts
 from jikimi.audit import services as audit
 from jikimi.core.crypto import blind_index
+from jikimi.core.sql import column_of, concrete_field
 from jikimi.people import services as people
 
 from .. import pins
@@ -244,7 +247,7 @@ def _sql(name: str) -> str:
     if key not in _SQL:
         q = connection.ops.quote_name
         opts = Enrolment._meta
-        cols = ", ".join(q(f.column) for f in opts.concrete_fields)
+        cols = ", ".join(q(column_of(f)) for f in opts.concrete_fields)
         lock = " FOR UPDATE" if connection.features.has_select_for_update else ""
         table = q(opts.db_table)
         if name == "checkin":
@@ -297,7 +300,9 @@ def _converters() -> list:
 def _insert_checkin(
     enrolment_id, at, kind, channel, alert_pending, requested, window_start
 ) -> None:
-    f = CheckIn._meta.get_field
+    def f(name: str) -> Field:
+        return concrete_field(CheckIn, name)
+
     with connection.cursor() as cursor:
         cursor.execute(
             _sql("checkin"),
@@ -319,13 +324,11 @@ def _update_locked_row(row: Enrolment, changes: dict) -> None:
     opts = Enrolment._meta
     sets, params = [], []
     for name, value in changes.items():
-        field = opts.get_field(name)
+        field = concrete_field(Enrolment, name)
+        column = column_of(field)
         if field.is_relation:
             value = getattr(value, "pk", value)
-            field = field.target_field if value is not None else field
-            column = opts.get_field(name).column
-        else:
-            column = field.column
+            field = cast(ForeignKey, field).target_field if value is not None else field
         sets.append(f"{q(column)} = %s")
         params.append(None if value is None else field.get_db_prep_save(value, connection))
     sql = (

@@ -15,6 +15,8 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import QuerySet
 from django.utils import timezone
+from django.utils.functional import Promise
+from django.utils.translation import gettext_lazy as _
 
 from jikimi.accounts import services as accounts
 from jikimi.accounts.models import Role, User
@@ -89,34 +91,37 @@ def enrol(
     if person.organisation_id != user.organisation_id:
         raise NotFound(person.code)  # only the owning organisation enrols
     channels = list(channels or ["web"])
-    errors: dict[str, str] = {}
+    errors: dict[str, str | Promise] = {}
     if not people.has_consent(person, "checkins"):
-        errors["consent"] = "the person has not consented to check-ins"
+        errors["consent"] = _("The person has not consented to check-ins.")
     if bool(interval_hours) == bool(weekly_slots):
-        errors["schedule"] = "give either interval_hours or weekly_slots"
+        errors["schedule"] = _("Give either a number of hours or weekly times: one of the two.")
     elif interval_hours is not None and not 1 <= int(interval_hours) <= 24 * 31:
-        errors["interval_hours"] = "between 1 and 744 hours"
+        errors["interval_hours"] = _("Between 1 and 744 hours (31 days).")
     elif weekly_slots:
         try:
             schedule.parse_slots(weekly_slots)
         except (ValueError, TypeError):
-            errors["weekly_slots"] = 'a list of [weekday 0–6, "HH:MM"]'
+            errors["weekly_slots"] = _(
+                "Write each time as a weekday number and a time, such as 0 09:00, 3 18:30 "
+                "(0 = Monday, 6 = Sunday)."
+            )
     if not schedule.valid_timezone(tz):
-        errors["timezone"] = "unknown time zone"
+        errors["timezone"] = _("Unknown time zone: write it like Asia/Seoul.")
     if not 0 <= int(grace_minutes) <= 7 * 24 * 60:
-        errors["grace_minutes"] = "between 0 and 10080"
+        errors["grace_minutes"] = _("Between 0 and 10,080 minutes (7 days).")
     if not channels or set(channels) - set(CHANNELS):
-        errors["channels"] = f"a non-empty subset of {', '.join(CHANNELS)}"
+        errors["channels"] = _("Choose at least one of web link, SMS and e-mail.")
     if "sms" in channels and len(people.normalise_phone(phone)) < 6:
-        errors["phone"] = "SMS needs the person's phone number"
+        errors["phone"] = _("SMS needs the person's phone number.")
     if "email" in channels and "@" not in email:
-        errors["email"] = "e-mail needs the person's address"
+        errors["email"] = _("E-mail needs the person's e-mail address.")
     if policy is None:
         policy = default_policy(user.organisation)
     elif policy.organisation_id != user.organisation_id:
-        errors["policy"] = "no such policy"
+        errors["policy"] = _("No such escalation policy.")
     if Enrolment.objects.filter(person=person).exclude(status=EnrolmentStatus.WITHDRAWN).exists():
-        errors["person"] = "the person is already enrolled"
+        errors["person"] = _("The person is already enrolled in check-ins.")
     if errors:
         raise InvalidInput(errors)
     now = now or timezone.now()
@@ -248,7 +253,7 @@ def _keep_pending_work(row: Enrolment, changes: dict, now: datetime) -> None:
 
 def visible_enrolments(user: User) -> QuerySet[Enrolment]:
     _require_staff(user)
-    return Enrolment.objects.filter(organisation_id=user.organisation_id)
+    return Enrolment.objects.filter(organisation_id=user.org_id)
 
 
 def get_enrolment(user: User, enrolment_id) -> Enrolment:
@@ -277,11 +282,13 @@ def pause(
     enrolment = get_enrolment(user, enrolment.pk)
     now = now or timezone.now()
     if not reason.strip():
-        raise InvalidInput({"reason": "say why"})
+        raise InvalidInput({"reason": _("Say why.")})
     if until <= now or until > now + timedelta(days=MAX_PAUSE_DAYS):
-        raise InvalidInput({"until": f"within the next {MAX_PAUSE_DAYS} days"})
+        raise InvalidInput(
+            {"until": _("A day within the next %(days)s days.") % {"days": MAX_PAUSE_DAYS}}
+        )
     if enrolment.status not in (EnrolmentStatus.ACTIVE, EnrolmentStatus.PAUSED):
-        raise InvalidInput({"status": "only an active enrolment can be paused"})
+        raise InvalidInput({"status": _("Only an active enrolment can be paused.")})
     _update(enrolment, status=EnrolmentStatus.PAUSED, paused_until=until, next_action_at=until)
     audit.record(
         "checkin_enrolment.pause",
@@ -296,7 +303,7 @@ def resume(user: User, enrolment: Enrolment, now: datetime | None = None) -> Non
     enrolment = get_enrolment(user, enrolment.pk)
     now = now or timezone.now()
     if enrolment.status != EnrolmentStatus.PAUSED:
-        raise InvalidInput({"status": "not paused"})
+        raise InvalidInput({"status": _("The enrolment is not paused.")})
     due = _next_due(enrolment, now)
     _update(
         enrolment,
@@ -321,7 +328,7 @@ def withdraw(user: User, enrolment: Enrolment, *, reason: str) -> None:
     """Consent withdrawn: monitoring stops and the consent record says so."""
     enrolment = get_enrolment(user, enrolment.pk)
     if not reason.strip():
-        raise InvalidInput({"reason": "say why"})
+        raise InvalidInput({"reason": _("Say why.")})
     _update(enrolment, status=EnrolmentStatus.WITHDRAWN, next_action_at=None)
     people.record_consent(user, enrolment.person, purpose="checkins", granted=False, method="staff")
     audit.record(

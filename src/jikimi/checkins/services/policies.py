@@ -5,6 +5,8 @@ the re-authentication they need and moving an enrolment to another policy.
 
 from __future__ import annotations
 
+from django.utils.translation import gettext_lazy as _
+
 from jikimi.accounts import services as accounts
 from jikimi.accounts.models import User
 from jikimi.alerts.models import DEFAULT_LADDER as DEFAULT_LADDER
@@ -49,7 +51,7 @@ def change_enrolment_policy(user: User, enrolment: Enrolment, policy: Escalation
     enrolment = get_enrolment(user, enrolment.pk)
     policy = get_policy(user, policy.pk)
     if enrolment.status == EnrolmentStatus.WITHDRAWN:
-        raise InvalidInput({"status": "the enrolment is withdrawn"})
+        raise InvalidInput({"status": _("The enrolment is withdrawn.")})
     _update(enrolment, policy_id=policy.pk)
     audit.record(
         "checkin_enrolment.policy",

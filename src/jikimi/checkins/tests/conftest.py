@@ -31,3 +31,14 @@ def enrol(staff, person):
         return result.enrolment, token
 
     return _enrol
+
+
+@pytest.fixture
+def api(api_client, api_token, staff):
+    """api(role) → the API client signed in with a token of that role's staff member."""
+
+    def _as(role):
+        api_client.credentials(HTTP_AUTHORIZATION=f"Token {api_token(staff[role])}")
+        return api_client
+
+    return _as

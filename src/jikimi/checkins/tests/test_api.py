@@ -12,15 +12,6 @@ from jikimi.conftest import PASSWORD
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture
-def api(api_client, api_token, staff):
-    def _as(role):
-        api_client.credentials(HTTP_AUTHORIZATION=f"Token {api_token(staff[role])}")
-        return api_client
-
-    return _as
-
-
 def test_it_enrols_and_lists(api, person):
     client = api("caseworker")
     response = client.post(

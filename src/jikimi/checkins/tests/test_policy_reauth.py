@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 
 import pytest
@@ -20,15 +21,6 @@ from jikimi.conftest import PASSWORD
 pytestmark = pytest.mark.django_db
 
 STEPS = [{"after_minutes": 0, "to": "caseworker"}, {"after_minutes": 30, "to": "supervisors"}]
-
-
-@pytest.fixture
-def api(api_client, api_token, staff):
-    def _as(role):
-        api_client.credentials(HTTP_AUTHORIZATION=f"Token {api_token(staff[role])}")
-        return api_client
-
-    return _as
 
 
 @pytest.fixture
@@ -167,3 +159,38 @@ def test_a_shortened_policy_does_not_break_a_running_ladder(staff, enrol, policy
     report = run_pass(now + timedelta(hours=2))
     assert report.processed == 1
     assert Alert.objects.filter(source_ref=str(enrolment.pk), kind="missed").count() == 1
+
+
+def test_page_saves_steps_from_the_rows_and_refuses_in_words(client, login, staff, policy):
+    login(client, staff["supervisor"])
+    url = reverse("checkins:policy_edit", args=[policy.pk])
+    client.post(reverse("accounts:reauth"), {"password": PASSWORD, "next": url})
+    page = client.get(url, HTTP_ACCEPT_LANGUAGE="ko").content.decode()
+    assert "담당 실무자" in page and 'value="30"' in page
+    rows = {
+        "name": "fast",
+        "repeat_minutes": "45",
+        "step_minutes": ["0", "120", "", ""],
+        "step_to": ["caseworker", "trusted_contacts", "", ""],
+    }
+    assert client.post(url, rows).status_code == 302
+    policy.refresh_from_db()
+    assert policy.steps == [
+        {"after_minutes": 0, "to": "caseworker"},
+        {"after_minutes": 120, "to": "trusted_contacts"},
+    ]
+    assert policy.repeat_minutes == 45
+    bad = client.post(
+        url,
+        {**rows, "step_minutes": ["60", "0"], "repeat_minutes": "2"},
+        HTTP_ACCEPT_LANGUAGE="ko",
+    )
+    assert bad.status_code == 400
+    text = bad.content.decode()
+    assert "5분 이상이어야 합니다." in text
+    policy.refresh_from_db()
+    assert policy.repeat_minutes == 45
+    unordered = client.post(url, {**rows, "step_minutes": ["60", "0"]}, HTTP_ACCEPT_LANGUAGE="ko")
+    assert unordered.status_code == 400
+    text = re.sub(r"<[^>]+>", "", unordered.content.decode())
+    assert "단계: 2단계: 단계는 시간 순서여야 합니다" in text

@@ -9,59 +9,64 @@ from jikimi.people import services as people
 from jikimi.people.services import InvalidInput
 
 from .. import services
+from ..forms import EnrolForm
+from ..models import EnrolmentStatus
 from . import staff_view
-
-
-def _slots(text: str) -> list:
-    """ "0 09:00, 3 18:30" → [[0, "09:00"], [3, "18:30"]]."""
-    slots = []
-    for part in text.split(","):
-        if part.strip():
-            weekday, _, hhmm = part.strip().partition(" ")
-            slots.append([weekday, hhmm.strip()])
-    return slots
 
 
 @staff_view
 def enrol(request, code: str):
     person = people.get_person(request.user, code, purpose="checkin_enrol")
-    policies = services.policies_for(request.user)
+    policies = list(services.policies_for(request.user))
+    default = services.default_policy(request.user.organisation)
+    # The organisation's time zone (its administrators' setting) unless another is typed.
+    zone = accounts.time_zone_of(request.user.organisation_id)
+    form = EnrolForm(
+        request.POST or None,
+        policies=policies,
+        initial={"policy": str(default.pk), "timezone": zone},
+    )
+    status = 200
+    if request.method == "POST":
+        if form.is_valid():
+            d = form.cleaned_data
+            try:
+                result = services.enrol(
+                    request.user,
+                    person,
+                    policy=next((p for p in policies if str(p.pk) == d["policy"]), None),
+                    interval_hours=d["interval_hours"],
+                    weekly_slots=form.weekly_slot_list() or None,
+                    tz=d["timezone"].strip() or zone,
+                    grace_minutes=d["grace_minutes"],
+                    channels=d["channels"] or ["web"],
+                    phone=d["phone"],
+                    email=d["email"],
+                    is_drill=d["is_drill"],
+                    language=d["language"] or "ko",
+                )
+            except InvalidInput as exc:
+                form.attach(exc.messages())
+            else:
+                return render(
+                    request,
+                    "checkins/setup_link.html",
+                    {
+                        "enrolment": result.enrolment,
+                        "link": request.build_absolute_uri(result.setup_path),
+                    },
+                )
+        status = 400
+    live = [
+        e
+        for e in services.enrolments_of(request.user, person)
+        if e.status != EnrolmentStatus.WITHDRAWN
+    ]
     context = {
         "person": person,
-        "policies": policies,
-        "errors": {},
-        "form": request.POST,
-        # The organisation's time zone (its administrators' setting) unless one is typed.
-        "default_timezone": accounts.time_zone_of(request.user.organisation_id),
+        "form": form,
+        "name": people.display_names(request.user, [person]).get(person.pk),
+        "consented": people.has_consent(person, "checkins"),
+        "enrolments": live,
     }
-    if request.method == "POST":
-        data = request.POST
-        try:
-            policy = policies.filter(pk=data.get("policy") or 0).first()
-            interval = int(data["interval_hours"]) if data.get("interval_hours") else None
-            result = services.enrol(
-                request.user,
-                person,
-                policy=policy,
-                interval_hours=interval,
-                weekly_slots=_slots(data.get("weekly_slots", "")) or None,
-                tz=data.get("timezone") or accounts.time_zone_of(request.user.organisation_id),
-                grace_minutes=int(data.get("grace_minutes") or 60),
-                channels=data.getlist("channels") or ["web"],
-                phone=data.get("phone", ""),
-                email=data.get("email", ""),
-                is_drill=bool(data.get("is_drill")),
-                language=data.get("language") or "ko",
-            )
-        except InvalidInput as exc:
-            context["errors"] = exc.errors
-            return render(request, "checkins/enrol.html", context, status=400)
-        except ValueError:
-            context["errors"] = {"form": "numbers expected"}
-            return render(request, "checkins/enrol.html", context, status=400)
-        return render(
-            request,
-            "checkins/setup_link.html",
-            {"enrolment": result.enrolment, "link": request.build_absolute_uri(result.setup_path)},
-        )
-    return render(request, "checkins/enrol.html", context)
+    return render(request, "checkins/enrol.html", context, status=status)

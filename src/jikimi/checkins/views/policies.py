@@ -18,24 +18,45 @@ from jikimi.accounts.views import reauth_redirect
 from jikimi.people.services import InvalidInput
 
 from .. import services
+from ..forms import TARGETS, PolicyForm, step_rows
 from . import staff_view
 
 EDITORS = (Role.ADMIN, Role.SUPERVISOR)
 
 
-def steps_to_text(steps: list[dict]) -> str:
-    return "\n".join(f"{s['after_minutes']} {s['to']}" for s in steps)
-
-
 def text_to_steps(text: str) -> list:
-    """One step a line: `<minutes after the miss> <target>`, e.g. `360 supervisors`."""
+    """One step a line: `<minutes after the miss> <target>`, e.g. `360 supervisors` (the
+    form's former text field, still accepted from scripts)."""
     steps = []
     for i, line in enumerate(ln for ln in text.splitlines() if ln.strip()):
         parts = line.split()
         if len(parts) != 2 or not parts[0].isdigit():
-            raise InvalidInput({"steps": f"line {i + 1}: '<minutes> <target>'"})
+            raise InvalidInput(
+                {"steps": _("Line %(n)s: minutes, a space, then whom.") % {"n": i + 1}}
+            )
         steps.append({"after_minutes": int(parts[0]), "to": parts[1]})
     return steps
+
+
+def rows_to_steps(minutes: list[str], targets: list[str]) -> list:
+    """The form's rows (minutes, whom); a row with neither is left out."""
+    steps = []
+    for i, (after, to) in enumerate(zip(minutes, targets, strict=False)):
+        after, to = after.strip(), to.strip()
+        if not after and not to:
+            continue
+        if not after.isdigit():
+            raise InvalidInput(
+                {"steps": _("Step %(n)s: the minutes must be a whole number.") % {"n": i + 1}}
+            )
+        steps.append({"after_minutes": int(after), "to": to})
+    return steps
+
+
+def posted_steps(post) -> list:
+    if "steps" in post:
+        return text_to_steps(post.get("steps", ""))
+    return rows_to_steps(post.getlist("step_minutes"), post.getlist("step_to"))
 
 
 @staff_view
@@ -58,34 +79,46 @@ def policy_edit(request, policy_id: int | None = None):
     here = request.path
     if not accounts.recently_authenticated(request):
         return reauth_redirect(here)  # a POST after the window lapsed: re-enter, then retry
-    errors: dict[str, str] = {}
-    form = {
+    initial = {
         "name": policy.name if policy else "",
-        "steps": steps_to_text(policy.steps if policy else services.DEFAULT_LADDER),
         "repeat_minutes": policy.repeat_minutes if policy else 60,
         "remind_person_at_due": policy.remind_person_at_due if policy else True,
     }
+    steps = policy.steps if policy else services.DEFAULT_LADDER
+    form = PolicyForm(request.POST or None, initial=initial)
+    status = 200
     if request.method == "POST":
-        form = {
-            "name": request.POST.get("name", ""),
-            "steps": request.POST.get("steps", ""),
-            "repeat_minutes": request.POST.get("repeat_minutes", ""),
-            "remind_person_at_due": request.POST.get("remind_person_at_due") == "1",
-        }
+        status = 400
+        steps = [
+            {"after_minutes": m, "to": t}
+            for m, t in zip(
+                request.POST.getlist("step_minutes"), request.POST.getlist("step_to"), strict=False
+            )
+            if m.strip() or t.strip()
+        ]
         try:
-            fields = {**form, "steps": text_to_steps(form["steps"])}
-            if policy is None:
-                services.create_policy(request.user, **fields)
-            else:
-                services.update_policy(request.user, policy, **fields)
+            parsed = posted_steps(request.POST)
         except InvalidInput as exc:
-            errors = exc.errors
+            form.is_valid()
+            form.attach(exc.messages())
         else:
-            messages.success(request, _("The escalation policy was saved."))
-            return redirect("checkins:policies")
+            if "steps" in request.POST:
+                steps = parsed
+            if form.is_valid():
+                fields = {**form.cleaned_data, "steps": parsed}
+                try:
+                    if policy is None:
+                        services.create_policy(request.user, **fields)
+                    else:
+                        services.update_policy(request.user, policy, **fields)
+                except InvalidInput as exc:
+                    form.attach(exc.messages())
+                else:
+                    messages.success(request, _("The escalation policy was saved."))
+                    return redirect("checkins:policies")
     return render(
         request,
         "checkins/policy_form.html",
-        {"policy": policy, "form": form, "errors": errors, "targets": services.Target.values},
-        status=400 if errors else 200,
+        {"policy": policy, "form": form, "rows": step_rows(steps), "targets": TARGETS},
+        status=status,
     )

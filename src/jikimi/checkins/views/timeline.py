@@ -13,44 +13,66 @@ from django.views.decorators.http import require_POST
 
 from jikimi.accounts import services as accounts
 from jikimi.accounts.views import reauth_redirect
+from jikimi.people import services as people
 from jikimi.people.services import InvalidInput
 
 from .. import services
+from ..forms import OTHER_LABELS, PauseForm, WithdrawForm
 from . import staff_view
 
 
-@staff_view
-def timeline(request, enrolment_id):
-    enrolment = services.get_enrolment(request.user, enrolment_id)
+def _render(request, enrolment, *, pause_form=None, withdraw_form=None, status=200):
     return render(
         request,
         "checkins/timeline.html",
         {
             "enrolment": enrolment,
+            "name": people.display_names(request.user, [enrolment.person]).get(enrolment.person_id),
             "entries": services.timeline(request.user, enrolment),
             "policies": services.policies_for(request.user),
+            "pause_form": pause_form or PauseForm(prefix="pause"),
+            "withdraw_form": withdraw_form or WithdrawForm(prefix="withdraw"),
         },
+        status=status,
     )
+
+
+@staff_view
+def timeline(request, enrolment_id):
+    return _render(request, services.get_enrolment(request.user, enrolment_id))
 
 
 @staff_view
 @require_POST
 def enrolment_action(request, enrolment_id, action: str):
     enrolment = services.get_enrolment(request.user, enrolment_id)
-    reason = request.POST.get("reason", "")
     if action == "policy" and not accounts.recently_authenticated(request):
         # Changing the escalation policy needs the password again (DESIGN §3); the form
         # is on the timeline, so come back there and submit it again.
         return reauth_redirect(reverse("checkins:timeline", args=[enrolment.pk]))
     try:
         if action == "pause":
-            day = datetime.strptime(request.POST.get("until", ""), "%Y-%m-%d").date()
-            until = timezone.make_aware(datetime.combine(day, time(9, 0)))
-            services.pause(request.user, enrolment, until=until, reason=reason)
+            form = PauseForm(request.POST, prefix="pause")
+            if not form.is_valid():
+                return _render(request, enrolment, pause_form=form, status=400)
+            until = timezone.make_aware(datetime.combine(form.cleaned_data["until"], time(9, 0)))
+            try:
+                services.pause(
+                    request.user, enrolment, until=until, reason=form.cleaned_data["reason"]
+                )
+            except InvalidInput as exc:
+                form.attach(exc.messages())
+                return _render(request, enrolment, pause_form=form, status=400)
+            messages.success(request, _("Check-ins are paused."))
         elif action == "resume":
             services.resume(request.user, enrolment)
+            messages.success(request, _("Check-ins resumed."))
         elif action == "withdraw":
-            services.withdraw(request.user, enrolment, reason=reason)
+            form = WithdrawForm(request.POST, prefix="withdraw")
+            if not form.is_valid():
+                return _render(request, enrolment, withdraw_form=form, status=400)
+            services.withdraw(request.user, enrolment, reason=form.cleaned_data["reason"])
+            messages.success(request, _("Check-ins stopped: consent withdrawn."))
         elif action == "policy":
             policy = services.get_policy(request.user, request.POST.get("policy"))
             services.change_enrolment_policy(request.user, enrolment, policy)
@@ -63,7 +85,6 @@ def enrolment_action(request, enrolment_id, action: str):
                 {"enrolment": enrolment, "link": request.build_absolute_uri(f"/c/setup/{token}")},
             )
     except InvalidInput as exc:
-        messages.error(request, "; ".join(exc.errors.values()))
-    except ValueError:
-        messages.error(request, _("Give a date."))
+        for key, message in exc.messages().items():
+            messages.error(request, f"{OTHER_LABELS.get(key, key)}: {message}")
     return redirect("checkins:timeline", enrolment_id=enrolment.pk)

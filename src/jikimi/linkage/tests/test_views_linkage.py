@@ -167,3 +167,22 @@ def test_it_forbids_analysts_to_decide_through_the_api(api_client, api_token, st
     api = _api(api_client, api_token, staff["analyst"])
     assert api.get("/api/linkage/review/").json()["count"] == 1
     assert api.post(f"/api/linkage/review/{item.pk}/confirm/", {}).status_code == 403
+
+
+@pytest.mark.parametrize(
+    "language, written", [("ko", "%Y. %-m. %-d. %H:%M"), ("en", "%-d %b %Y, %H:%M")]
+)
+def test_the_cluster_writes_when_a_link_was_made_on_a_24_hour_clock(
+    client, login, staff, item, language, written
+):
+    from django.utils import timezone
+
+    from jikimi.linkage import services
+
+    link = services.confirm(staff["caseworker"], item)
+    login(client, staff["caseworker"])
+    client.cookies["django_language"] = language
+    body = client.get(reverse("linkage:cluster", args=[item.person_a.code])).content.decode()
+    local = timezone.localtime(link.created_at)
+    assert f'<time datetime="{local.isoformat()}">{local.strftime(written)}</time>' in body
+    assert "오전" not in body and "오후" not in body and "a.m." not in body

@@ -5,11 +5,22 @@ from __future__ import annotations
 import smtplib
 from email.message import EmailMessage
 from email.utils import formatdate
+from typing import TypedDict, cast
 
 from django.conf import settings
 
 from ..models import OutboxMessage
 from . import DeliveryError
+
+
+class SmtpSettings(TypedDict):
+    """settings.JIKIMI_SMTP."""
+
+    host: str
+    port: int
+    username: str
+    password: str
+    starttls: bool
 
 
 class EmailSender:
@@ -19,7 +30,7 @@ class EmailSender:
         self._smtp: smtplib.SMTP | None = None
 
     def _connect(self) -> smtplib.SMTP:
-        conf = settings.JIKIMI_SMTP
+        conf = cast(SmtpSettings, settings.JIKIMI_SMTP)
         smtp = smtplib.SMTP(conf["host"], conf["port"], timeout=10)
         if conf["starttls"]:
             smtp.starttls()

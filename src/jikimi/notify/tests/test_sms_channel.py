@@ -20,7 +20,7 @@ def sms(org, key):
         kind="sms",
         recipient="010-1234-5678",
         subject="",
-        body="지킴이: 안부 확인 시간입니다.",
+        body="알림: 안부 확인 시간입니다.",
         key=key,
     )
 
@@ -35,7 +35,7 @@ def test_it_posts_signed_json_to_the_gateway(orgs, gateway):
     assert req["json"] == {
         "to": "010-1234-5678",
         "from": "1588-0000",
-        "text": "지킴이: 안부 확인 시간입니다.",
+        "text": "알림: 안부 확인 시간입니다.",
         "id": "s1",
     }
     assert req["headers"]["Idempotency-Key"] == "s1"

@@ -270,3 +270,84 @@ def test_it_answers_a_page_number_no_database_can_take(client, staff, login, per
     response = client.get(reverse("people:list"), {"page": "10000000000000000000000"})
     assert response.status_code == 200
     assert person.code not in response.content.decode()
+
+
+def _flash(response) -> list[str]:
+    """The confirmation messages the page after a redirect shows (base.html renders them)."""
+    body = response.content.decode()
+    return re.findall(r'<li class="success">([^<]*)</li>', body)
+
+
+@pytest.mark.parametrize(
+    "language, expected",
+    [
+        ("en", "Saved: Alias used in China added to the identities."),
+        ("ko", "저장했습니다: 신원 정보에 중국에서 쓴 가명 항목을 추가했습니다."),
+    ],
+)
+def test_saving_an_identity_confirms_it_in_the_language_of_the_page(
+    client, staff, login, person, language, expected
+):
+    login(client, staff["caseworker"])
+    client.cookies["django_language"] = language
+    url = reverse("people:add_identity", args=[person.code])
+    response = client.post(
+        url, {"kind": "name", "name_kind": "cn_alias", "value": "李智贤"}, follow=True
+    )
+    assert _flash(response) == [expected]
+    # Once: the next page shows no confirmation again.
+    assert _flash(client.get(_detail(person.code))) == []
+
+
+def test_saving_an_address_confirms_it_without_showing_the_address(client, staff, login, person):
+    login(client, staff["caseworker"])
+    client.cookies["django_language"] = "en"
+    response = client.post(
+        reverse("people:add_identity", args=[person.code]),
+        {"kind": "address", "value": "서울시 노원구 상계로 1"},
+        follow=True,
+    )
+    assert _flash(response) == ["Saved: Address added to the identities."]
+    assert "상계로" not in response.content.decode()
+
+
+def test_a_rejected_identity_shows_errors_not_a_confirmation(client, staff, login, person):
+    login(client, staff["caseworker"])
+    response = client.post(
+        reverse("people:add_identity", args=[person.code]), {"kind": "phone", "value": "12"}
+    )
+    assert response.status_code == 400 and _flash(response) == []
+
+
+@pytest.mark.parametrize(
+    "granted, english, korean",
+    [
+        ("yes", "Saved: consent to “Scheduled check-ins” given.", "“정기 안부 확인”에 동의함."),
+        (
+            "no",
+            "Saved: consent to “Scheduled check-ins” refused or withdrawn.",
+            "“정기 안부 확인” 동의를 거부 또는 철회함.",
+        ),
+    ],
+)
+def test_recording_consent_confirms_the_decision(
+    client, staff, login, person, granted, english, korean
+):
+    login(client, staff["caseworker"])
+    url = reverse("people:record_consent", args=[person.code])
+    data = {"purpose": "checkins", "granted": granted, "scope": "", "method": "written"}
+    client.cookies["django_language"] = "en"
+    assert _flash(client.post(url, data, follow=True)) == [english]
+    client.cookies["django_language"] = "ko"
+    assert _flash(client.post(url, data, follow=True)) == [f"저장했습니다: {korean}"]
+
+
+def test_adding_a_trusted_contact_confirms_it(client, staff, login, person):
+    login(client, staff["caseworker"])
+    client.cookies["django_language"] = "ko"
+    response = client.post(
+        reverse("people:add_contact", args=[person.code]),
+        {"name": "김영희", "relationship": "sister", "phone": "010-1234-5678", "language": "ko"},
+        follow=True,
+    )
+    assert _flash(response) == ["저장했습니다: 신뢰 연락처에 김영희 님을 추가했습니다."]

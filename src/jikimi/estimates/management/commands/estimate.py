@@ -8,18 +8,17 @@ from __future__ import annotations
 
 import json
 import math
+from typing import TYPE_CHECKING
 
 from django.core.management.base import BaseCommand, CommandError
 
-from jikimi.estimates.loglinear import NoFiniteEstimate
-from jikimi.estimates.services import (
-    DEFAULT_SEED,
-    METHODS,
-    Estimate,
-    EstimationInputError,
-    estimate_population,
-)
-from jikimi.estimates.tables import TableInputError, read_capture_csv, read_records_csv
+from jikimi.estimates.options import DEFAULT_SEED, METHODS
+
+if TYPE_CHECKING:
+    from jikimi.estimates.services import Estimate
+
+# The engine (numpy, scipy, numba: seconds to import) is imported when an estimate is asked
+# for, not for `--help` or a bad option (issue: every command ready in half a second).
 
 
 class Command(BaseCommand):
@@ -62,6 +61,10 @@ class Command(BaseCommand):
         parser.add_argument("--thin", type=int, default=None, help="lcmcr: thinning")
 
     def handle(self, *args, **options):
+        from jikimi.estimates.loglinear import NoFiniteEstimate
+        from jikimi.estimates.services import EstimationInputError, estimate_population
+        from jikimi.estimates.tables import TableInputError, read_capture_csv, read_records_csv
+
         path = options["path"]
         try:
             reader = read_records_csv if options["records"] else read_capture_csv

@@ -33,7 +33,7 @@ class Command(BaseCommand):
         except KeyRingError as exc:
             raise CommandError(f"cannot serve: {exc}", returncode=1)
         if demo:
-            from jikimi.people.demo import seed_demo
+            from jikimi.ops.demo import seed_demo
 
             summary = seed_demo()
             self.stdout.write(summary)
