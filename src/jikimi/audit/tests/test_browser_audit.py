@@ -1,5 +1,5 @@
 """The audit page passes the design system's checks (core/tests/browser.py `check_page`) with
-enough rows for several pages and with filters applied, in Korean on a desktop and in English
+enough rows for several pages and with filters applied, in Korean and English on a desktop and
 on a phone; a refused filter value is shown under its field."""
 
 from __future__ import annotations
@@ -22,6 +22,8 @@ pytestmark = BROWSER_MARKS
 CASES = [
     pytest.param("ko-KR", DESKTOP, id="ko-desktop"),
     pytest.param("en-GB", PHONE, id="en-phone"),
+    pytest.param("ko-KR", PHONE, id="ko-phone"),
+    pytest.param("en-GB", DESKTOP, id="en-desktop"),
 ]
 
 

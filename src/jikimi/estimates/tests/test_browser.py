@@ -135,6 +135,8 @@ def test_it_runs_the_analyst_journey_in_a_browser(live_server, staff, linked, br
 CASES = [
     pytest.param("ko-KR", DESKTOP, id="ko-desktop"),
     pytest.param("en-GB", PHONE, id="en-phone"),
+    pytest.param("ko-KR", PHONE, id="ko-phone"),
+    pytest.param("en-GB", DESKTOP, id="en-desktop"),
 ]
 
 
@@ -143,7 +145,7 @@ def test_the_estimates_page_passes_the_page_checks(
     live_server, staff, linked, browser, locale, viewport
 ):
     """The design system's checks on the form, a stratified result (its strata table, overlap
-    chart and capture-history table), in Korean on a desktop and in English on a phone."""
+    chart and capture-history table), in Korean and English on a desktop and on a phone."""
     from jikimi.conftest import PASSWORD
 
     base = live_server.url
