@@ -8,6 +8,8 @@ part of a code before its first dot; the filter offers each group and each code.
 
 from __future__ import annotations
 
+import re
+
 from django.utils.translation import gettext_lazy as _
 
 GROUPS = {
@@ -112,6 +114,34 @@ OBJECT_TYPES = {
     "capture_histories": _("Capture-history table"),
     "backup": _("Backup"),
 }
+
+
+CHAIN_REASONS = {
+    "missing (deleted) or out of order": _("missing (deleted) or out of order"),
+    "does not follow the row before it (reordered or the previous row was altered)": _(
+        "does not follow the row before it (reordered, or the row before it was altered)"
+    ),
+    "its content was altered": _("its content was altered"),
+    "written after the chain head without moving it": _(
+        "written after the end of the chain without moving the chain head"
+    ),
+}
+_HEAD_MISSING = re.compile(
+    r"missing: the chain head names row (\d+) but the log ends before it "
+    r"\(rows deleted at the end\)"
+)
+
+
+def chain_reason(reason: str) -> str:
+    """`verify_chain`'s reason (English, as the command prints it) in the reader's language."""
+    if reason in CHAIN_REASONS:
+        return str(CHAIN_REASONS[reason])
+    if found := _HEAD_MISSING.fullmatch(reason):
+        return _(
+            "missing: the chain head names row %(row)s but the log ends before it (rows "
+            "deleted at the end)"
+        ) % {"row": found.group(1)}
+    return reason
 
 
 def action_label(code: str) -> str:

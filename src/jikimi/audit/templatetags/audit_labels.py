@@ -27,6 +27,11 @@ def action_named(code: str) -> bool:
 
 
 @register.filter
+def chain_reason(reason: str) -> str:
+    return labels.chain_reason(reason)
+
+
+@register.filter
 def object_label(kind: str) -> str:
     return labels.object_label(kind)
 

@@ -53,6 +53,28 @@ def test_it_verifies_an_intact_chain_and_names_the_first_bad_row(client, staff, 
     body = client.post(reverse("audit:index")).content.decode()
     assert 'class="error"' in body and str(victim.pk) in body
     assert 'class="ok"' not in body
+    assert f"{victim.pk}번 기록에서 체인이 깨졌습니다: 내용이 변경됨" in body  # in Korean
+
+
+@pytest.mark.parametrize(
+    ("reason", "korean"),
+    [
+        ("missing (deleted) or out of order", "없음(삭제됨) 또는 순서가 바뀜"),
+        (
+            "missing: the chain head names row 42 but the log ends before it (rows deleted at "
+            "the end)",
+            "체인 끝은 42번 기록을 가리키지만",
+        ),
+        ("something new", "something new"),  # a reason with no translation yet: as it is
+    ],
+)
+def test_each_chain_problem_reads_in_korean(reason, korean):
+    from django.utils import translation
+
+    from jikimi.audit.labels import chain_reason
+
+    with translation.override("ko"):
+        assert korean in chain_reason(reason)
 
 
 @pytest.fixture
