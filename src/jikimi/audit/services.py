@@ -264,6 +264,11 @@ def safe_ref(value: str) -> str:
     return value if codes.is_code_or_id(value) else MALFORMED
 
 
+def _visible_events(user):
+    """Every event `user`'s organisation may read (see `events_seen_by`)."""
+    return AuditEvent.objects.filter(organisation_id=user.organisation_id)
+
+
 def events_seen_by(user, *, object_ref: str = "", action_prefix: str = "", limit: int = 200):
     """The newest events of `user`'s own organisation, optionally about one object.
 
@@ -271,9 +276,90 @@ def events_seen_by(user, *, object_ref: str = "", action_prefix: str = "", limit
     events of another organisation — about a person shared with both, too — are not its to
     read (they name that organisation's staff and what they did).
     """
-    qs = AuditEvent.objects.filter(organisation_id=user.organisation_id)
+    qs = _visible_events(user)
     if object_ref:
         qs = qs.filter(object_ref=object_ref)
     if action_prefix:
         qs = qs.filter(action__startswith=action_prefix)
     return qs.order_by("-id")[:limit]
+
+
+# --- The audit page: filters and pages ------------------------------------------------------
+
+PER_PAGE = 50
+# Counting every matching row on every page is a full scan of a table that grows with each
+# check-in and each read of a person. The page counts at most this many (a LIMITed subquery)
+# and says "more than" beyond it; the filters narrow a search long before that.
+COUNT_CAP = 10_000
+
+
+@dataclass(frozen=True)
+class EventFilter:
+    """What the auditor narrowed the log to; an empty value filters nothing."""
+
+    actor: str = ""  # "" anyone, SYSTEM_ACTOR, or a user id (as text)
+    action: str = ""  # an action code, or a group prefix ending in "."
+    object_ref: str = ""  # a public code, an id or a UUID
+    since: datetime | None = None  # inclusive
+    until: datetime | None = None  # exclusive
+
+
+SYSTEM_ACTOR = "system"
+
+
+@dataclass(frozen=True)
+class EventPage:
+    events: list[AuditEvent]
+    number: int
+    pages: int  # the last page that was counted
+    more: bool  # more rows match than were counted: pages is a lower bound
+    has_previous: bool
+    has_next: bool
+    total: int  # matching rows counted (at most COUNT_CAP)
+
+
+def event_page(user, flt: EventFilter, page: int = 1, per_page: int = PER_PAGE) -> EventPage:
+    """One page of the events `user`'s organisation may read, newest first.
+
+    Auditors and administrators only (AccessDenied otherwise): the page names staff and what
+    they did. A page number beyond the last is the last page; below one, the first.
+    """
+    from jikimi.accounts.services import can_read_audit
+    from jikimi.core.errors import AccessDenied
+
+    if not can_read_audit(user):
+        raise AccessDenied("the audit log is for auditors and administrators")
+    qs = _visible_events(user)
+    if flt.actor == SYSTEM_ACTOR:
+        qs = qs.filter(actor_id__isnull=True)
+    elif flt.actor:
+        qs = qs.filter(actor_id=int(flt.actor))
+    if flt.action.endswith("."):
+        qs = qs.filter(action__startswith=flt.action)
+    elif flt.action:
+        qs = qs.filter(action=flt.action)
+    if flt.object_ref:
+        qs = qs.filter(object_ref=flt.object_ref)
+    if flt.since is not None:
+        qs = qs.filter(at__gte=flt.since)
+    if flt.until is not None:
+        qs = qs.filter(at__lt=flt.until)
+    total = qs.order_by()[: COUNT_CAP + 1].count()
+    more = total > COUNT_CAP
+    total = min(total, COUNT_CAP)
+    pages = max(1, -(-total // per_page))
+    number = max(1, page)
+    if not more:
+        number = min(number, pages)
+    start = (number - 1) * per_page
+    rows = list(qs.order_by("-id")[start : start + per_page + 1])
+    has_next = len(rows) > per_page
+    return EventPage(
+        events=rows[:per_page],
+        number=number,
+        pages=max(pages, number),
+        more=more,
+        has_previous=number > 1,
+        has_next=has_next,
+        total=total,
+    )

@@ -1,4 +1,5 @@
-"""The audit page for auditors and administrators: recent events and a chain check."""
+"""The audit page for auditors and administrators: the log, filtered and in pages, and a
+chain check."""
 
 from __future__ import annotations
 
@@ -11,8 +12,16 @@ from jikimi.accounts import services as accounts
 from jikimi.accounts.models import User
 
 from . import services
+from .forms import AuditFilterForm
 
-LIMIT = 200
+FILTER_FIELDS = ("actor", "action", "ref", "date_from", "date_to")
+
+
+def _page_number(value: str) -> int:
+    try:
+        return max(1, int(value))
+    except (TypeError, ValueError):
+        return 1
 
 
 @login_required
@@ -23,18 +32,18 @@ def audit_index(request: HttpRequest) -> HttpResponse:
     assert isinstance(user, User)  # login_required
     if not accounts.can_read_audit(user):
         raise Http404  # like any object the user may not see
-    action_prefix = request.GET.get("action", "").strip()[:64]
-    ref = request.GET.get("ref", "").strip()[:64]
-    if ref.upper().startswith("P-"):  # person codes are stored upper case
-        ref = ref.upper()
-    events = list(
-        services.events_seen_by(user, object_ref=ref, action_prefix=action_prefix, limit=LIMIT)
+    staff = list(
+        User.objects.filter(organisation_id=user.organisation_id)
+        .order_by("username")
+        .values_list("pk", "username")
     )
-    names = dict(
-        User.objects.filter(pk__in={e.actor_id for e in events if e.actor_id}).values_list(
-            "pk", "username"
-        )
-    )
+    submitted = any(request.GET.get(name) for name in FILTER_FIELDS)
+    form = AuditFilterForm(request.GET if submitted else None, actors=staff)
+    refused = submitted and not form.is_valid()
+    # A refused filter filters nothing: the auditor sees the whole log and what was wrong.
+    flt = form.event_filter() if submitted and not refused else services.EventFilter()
+    page = services.event_page(user, flt, _page_number(request.GET.get("page", "")))
+    names = dict(staff)
     verified, problem = False, None
     if request.method == "POST":
         problem, verified = services.verify_chain(), True
@@ -43,16 +52,33 @@ def audit_index(request: HttpRequest) -> HttpResponse:
         "audit.view",
         actor=user,
         # What was typed into the filter is not logged unless it is a code: it may be a name.
-        detail={"action_prefix": action_prefix[:32], "ref": services.safe_ref(ref)},
+        detail={
+            "action_prefix": flt.action[:32],
+            "ref": services.safe_ref(request.GET.get("ref", "").strip()[:64])
+            if refused
+            else flt.object_ref,
+            "actor": flt.actor,
+            "from": request.GET.get("date_from", "")[:10] if not refused else "",
+            "to": request.GET.get("date_to", "")[:10] if not refused else "",
+            "page": page.number,
+        },
     )
+    query = request.GET.copy()
+    query.pop("page", None)
+    if refused:
+        query = query.__class__(mutable=True)
     return render(
         request,
         "audit/index.html",
         {
-            "events": [(e, names.get(e.actor_id, "")) for e in events],
-            "action_prefix": action_prefix,
-            "ref": ref,
+            "form": form,
+            "refused": refused,
+            "filtered": submitted and not refused,
+            "page": page,
+            "events": [(e, names.get(e.actor_id, "")) for e in page.events],
+            "query": query.urlencode(),
             "verified": verified,
             "problem": problem,
         },
+        status=400 if refused else 200,
     )

@@ -320,5 +320,10 @@ def estimate(table: CaptureTable, level: float = 0.95, **opts):
             "tail_mass": post.tail_mass,
             "grid_max": float(post.totals[-1]),
             "grid_step": post.step,
+            "graphs": len(post.graphs),
+            "delta": delta,
+            "prior": opts.get("prior", "inverse"),
+            "best_graph": describe_graph(post.graphs[best], table.lists),
+            "best_probability": float(post.graph_probs[best]),
         },
     )

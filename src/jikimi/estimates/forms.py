@@ -6,14 +6,9 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from .inapp import STRATIFY_CHOICES  # noqa: F401 - the values below must match
+from .presentation import METHOD_LABELS
 
-METHOD_CHOICES = [
-    ("stepwise", _("Stepwise log-linear (SparseMSE)")),
-    ("independence", _("Independence")),
-    ("bic", _("Best BIC log-linear model")),
-    ("bma", _("Bayesian model averaging (decomposable graphs)")),
-    ("lcmcr", _("Latent classes (LCMCR)")),
-]
+METHOD_CHOICES = list(METHOD_LABELS.items())
 LEVEL_CHOICES = [("0.8", "80%"), ("0.9", "90%"), ("0.95", "95%"), ("0.99", "99%")]
 STRATIFY_FORM_CHOICES = [
     ("", _("None (total only)")),

@@ -37,19 +37,25 @@ from jikimi.people.models import SourceRecord
 from jikimi.people.services import visible_people
 
 from .loglinear import NoFiniteEstimate
-from .messages import Message, localised
+from .messages import Message, is_passed_check, localised
 from .services import METHODS, Estimate, EstimationInputError, estimate_population
 from .tables import MAX_LISTS, CaptureTable, table_from_counts
 
 ESTIMATE_ROLES = (Role.ANALYST, Role.SUPERVISOR, Role.ADMIN)
 STRATIFY_CHOICES = ("defection_year", "province", "birth_decade")
+# How a message names a stratification (translated with it: see ``messages``).
+STRATIFY_LABELS = {
+    "defection_year": Message(gettext_noop("year of defection")),
+    "province": Message(gettext_noop("province of origin")),
+    "birth_decade": Message(gettext_noop("decade of birth")),
+}
 UNKNOWN_STRATUM = "unknown"
 MIN_STRATUM_OBSERVED = 10  # below this a stratum gets a reason, not a number
 MAX_STRATA = 60
 # Results are cached by table and options (aggregate figures only, no personal data), so that
 # looking at a stratified result again, or downloading its table, does not rerun the samplers.
 # The version changes whenever the engine's numbers would.
-CACHE_VERSION = "estimates-2"
+CACHE_VERSION = "estimates-3"
 CACHE_SECONDS = 24 * 3600
 LCMCR_CHAIN_OPTIONS = ("burnin", "samples", "thin")
 
@@ -261,7 +267,7 @@ def capture_histories(
                     "common value was used"
                 )
             )
-            % {"n": conflicts, "field": stratify_by}
+            % {"n": conflicts, "field": STRATIFY_LABELS[stratify_by]}
         )
     if len(by_stratum) > MAX_STRATA:
         raise EstimateRequestError(
@@ -298,10 +304,20 @@ class StratumResult:
     table: CaptureTable
     estimate: Estimate | None = None
     reason: str = ""
+    # Of the estimate's warnings, those that report a check that passed (the page shows them
+    # apart, outside the warning box; the JSON keeps them among the warnings).
+    notes: list[str] = field(default_factory=list)
 
     @property
     def observed(self) -> int:
         return self.table.observed
+
+    @property
+    def alerts(self) -> list[str]:
+        """The estimate's warnings that are warnings: without the passed checks (``notes``)."""
+        if self.estimate is None:
+            return []
+        return [w for w in self.estimate.warnings if w not in self.notes]
 
     def to_json_dict(self, method: str, level: float) -> dict:
         if self.estimate is not None:
@@ -415,12 +431,15 @@ def _cached_estimate(
 
 def localise(result: StratumResult) -> StratumResult:
     """The result with the engine's messages (reason, warnings) in the active language."""
-    estimate = result.estimate
+    estimate, notes = result.estimate, []
     if estimate is not None:
+        notes = [localised(w, gettext) for w in estimate.warnings if is_passed_check(w)]
         estimate = dataclasses.replace(
             estimate, warnings=[localised(w, gettext) for w in estimate.warnings]
         )
-    return dataclasses.replace(result, estimate=estimate, reason=localised(result.reason, gettext))
+    return dataclasses.replace(
+        result, estimate=estimate, reason=localised(result.reason, gettext), notes=notes
+    )
 
 
 def run_estimate(

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 import numba
 import numpy as np
 
-from .messages import _
+from .messages import CONVERGED, _
 from .tables import CaptureTable
 
 
@@ -273,13 +273,7 @@ def estimate(table: CaptureTable, level: float = 0.95, seed: int = 12345, **opts
     alpha = 1 - level
     diagnostic = {"rhat": f"{post.rhat:.3f}", "ess": f"{post.ess:.0f}", "draws": len(post.totals)}
     if converged(post):
-        warning = (
-            _(
-                "MCMC convergence check on log N: split R-hat %(rhat)s, effective sample size "
-                "%(ess)s of %(draws)d draws: no sign of non-convergence"
-            )
-            % diagnostic
-        )
+        warning = CONVERGED % diagnostic
     else:
         warning = (
             _(
@@ -304,7 +298,14 @@ def estimate(table: CaptureTable, level: float = 0.95, seed: int = 12345, **opts
         level=level,
         model=model,
         warnings=[warning],
-        details={"rhat": post.rhat, "ess": post.ess, "iterations": _iterations(settings)},
+        details={
+            "rhat": post.rhat,
+            "ess": post.ess,
+            "iterations": _iterations(settings),
+            "converged": converged(post),
+            "settings": dict(settings),
+            "seed": seed,
+        },
     )
 
 

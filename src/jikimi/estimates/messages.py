@@ -50,3 +50,18 @@ def _(template: str) -> Message:
 def localised(text, gettext: Callable[[str], str]):
     """An engine message in the language of ``gettext``; anything else unchanged."""
     return text.localised(gettext) if isinstance(text, Message) else text
+
+
+# The convergence check's verdict when it finds nothing wrong. The command and the JSON list
+# it among the warnings (the diagnostic always travels with the number); the page shows it
+# as a reassuring note outside the warning box (``inapp.localise``: ``StratumResult.notes``).
+CONVERGED = _(
+    "MCMC convergence check on log N: split R-hat %(rhat)s, effective sample size "
+    "%(ess)s of %(draws)d draws: no sign of non-convergence"
+)
+PASSED_CHECKS = (CONVERGED.template,)
+
+
+def is_passed_check(text) -> bool:
+    """Whether an engine message reports a check that found nothing wrong."""
+    return isinstance(text, Message) and text.template in PASSED_CHECKS

@@ -123,6 +123,7 @@ def estimate_population(
         fit = loglinear.stepwise(table, p_threshold, check_first=False, rule=rule)
         result = _from_fit("stepwise", fit, level)
         result.details["rule"] = rule
+        result.details["p_threshold"] = p_threshold
         if rule == "aic":
             result.model += f"; terms chosen by lowest AIC among those with p < {p_threshold:g}"
         replicates = int(opts.get("bootstrap", 0) or 0)
@@ -133,6 +134,7 @@ def estimate_population(
             result.details["wald_interval"] = result.interval
             result.details["bootstrap"] = details
             result.interval = interval
+            result.details.update(interval="bca", replicates=replicates, seed=seed)
             result.model += f"; BCa bootstrap interval, {replicates} replicates, seed {seed}"
             if details["failed"]:
                 result.warnings.append(
@@ -172,7 +174,13 @@ def _from_fit(method: str, fit: loglinear.LoglinearFit, level: float) -> Estimat
         level=level,
         model=fit.describe(),
         warnings=list(fit.warnings),
-        details={"aic": fit.aic, "bic": fit.bic, "terms": fit.terms},
+        details={
+            "aic": fit.aic,
+            "bic": fit.bic,
+            "terms": fit.terms,
+            "empty_terms": fit.empty_terms,
+            "interval": "wald",
+        },
     )
 
 

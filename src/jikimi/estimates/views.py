@@ -21,6 +21,7 @@ from jikimi.lib.suppression import is_small, suppressed
 from . import inapp
 from .charts import upset_chart
 from .forms import EstimateForm
+from .presentation import conditional_note, describe, method_label
 
 
 def _available(request: HttpRequest) -> list[tuple[str, int]]:
@@ -73,14 +74,15 @@ def estimate_page(request: HttpRequest) -> HttpResponse:
                 any_suppressed=any(is_small(int(c), below) for c in table.counts),
                 suppress_below=below,
                 csv_query=request.GET.urlencode(),
-                warnings=[*result.histories.warnings, *_total_warnings(result)],
+                warnings=[*result.histories.warnings, *result.total.alerts],
+                notes=result.total.notes,
+                described=describe(result.total.estimate) if result.total.estimate else None,
+                method_label=method_label(result.method),
+                conditional=conditional_note(result.method),
+                strata=[(s, describe(s.estimate) if s.estimate else None) for s in result.strata],
             )
     status = 400 if submitted and form.errors else 200
     return render(request, "estimates/index.html", context, status=status)
-
-
-def _total_warnings(result: inapp.InAppEstimate) -> list[str]:
-    return list(result.total.estimate.warnings) if result.total.estimate else []
 
 
 @login_required

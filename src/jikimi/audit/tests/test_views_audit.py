@@ -5,8 +5,14 @@ from __future__ import annotations
 import pytest
 from django.urls import reverse
 
+from jikimi.audit import services as audit
 from jikimi.audit.models import AuditEvent
 from jikimi.people import services as people
+
+
+def rows(body: str) -> str:
+    """The events table of a page (the filter's options name every action code too)."""
+    return body[body.index("<tbody>") : body.index("</tbody>")] if "<tbody>" in body else ""
 
 
 @pytest.fixture
@@ -19,7 +25,7 @@ def test_it_shows_recent_events_to_auditors_and_admins(client, staff, login, per
     login(client, staff[role])
     response = client.get(reverse("audit:index"))
     assert response.status_code == 200
-    assert "person.create" in response.content.decode()
+    assert "person.create" in rows(response.content.decode())
 
 
 @pytest.mark.parametrize("role", ["caseworker", "supervisor", "analyst", "outsider"])
@@ -30,11 +36,12 @@ def test_it_hides_the_audit_page_from_other_roles(client, staff, login, role):
 
 def test_it_filters_by_action_prefix_and_person(client, staff, login, person):
     other = people.create_person(staff["caseworker"], name="정수진")
+    audit.record("login.ok", actor=staff["caseworker"])
     login(client, staff["auditor"])
-    body = client.get(reverse("audit:index") + "?action=login.").content.decode()
-    assert "person.create" not in body
+    body = rows(client.get(reverse("audit:index") + "?action=login.").content.decode())
+    assert "login.ok" in body and "person.create" not in body
     body = client.get(reverse("audit:index") + f"?ref={person.code.lower()}").content.decode()
-    assert person.code in body and other.code not in body
+    assert person.code in rows(body) and other.code not in body
 
 
 def test_it_verifies_an_intact_chain_and_names_the_first_bad_row(client, staff, login, person):
@@ -46,6 +53,28 @@ def test_it_verifies_an_intact_chain_and_names_the_first_bad_row(client, staff, 
     body = client.post(reverse("audit:index")).content.decode()
     assert 'class="error"' in body and str(victim.pk) in body
     assert 'class="ok"' not in body
+    assert f"{victim.pk}번 기록에서 체인이 깨졌습니다: 내용이 변경됨" in body  # in Korean
+
+
+@pytest.mark.parametrize(
+    ("reason", "korean"),
+    [
+        ("missing (deleted) or out of order", "없음(삭제됨) 또는 순서가 바뀜"),
+        (
+            "missing: the chain head names row 42 but the log ends before it (rows deleted at "
+            "the end)",
+            "체인 끝은 42번 기록을 가리키지만",
+        ),
+        ("something new", "something new"),  # a reason with no translation yet: as it is
+    ],
+)
+def test_each_chain_problem_reads_in_korean(reason, korean):
+    from django.utils import translation
+
+    from jikimi.audit.labels import chain_reason
+
+    with translation.override("ko"):
+        assert korean in chain_reason(reason)
 
 
 @pytest.fixture
@@ -71,8 +100,8 @@ def test_it_shows_no_other_organisations_events(client, staff, login, shared_wit
     for url in (reverse("audit:index"), reverse("audit:index") + f"?ref={person.code}"):
         body = client.get(url).content.decode()
         assert beta_worker.username not in body
-        assert "person.create" not in body and "person.share" not in body
-    body = client.get(reverse("audit:index") + f"?ref={person.code}").content.decode()
+        assert "person.create" not in rows(body) and "person.share" not in rows(body)
+    body = rows(client.get(reverse("audit:index") + f"?ref={person.code}").content.decode())
     assert "person.read" in body  # alpha's own read of the shared person
 
 
@@ -86,7 +115,7 @@ def test_a_shared_persons_page_shows_only_the_viewers_own_events(
     # Beta still sees its own trail of the person in full.
     client.logout()
     login(client, beta_auditor)
-    body = client.get(reverse("audit:index") + f"?ref={person.code}").content.decode()
+    body = rows(client.get(reverse("audit:index") + f"?ref={person.code}").content.decode())
     assert "person.create" in body and "person.share" in body
 
 

@@ -17,8 +17,11 @@ import pytest
 
 from jikimi.core.tests.browser import (
     BROWSER_MARKS,
+    DESKTOP,
+    PHONE,
     SHOTS,
     browser_fixture,  # noqa: F401 - the `browser` fixture
+    check_page,
     new_page,
     sign_in,
 )
@@ -80,7 +83,10 @@ def test_it_runs_the_analyst_journey_in_a_browser(live_server, staff, linked, br
     low, high = expected.interval
     assert page.locator("[data-interval]").inner_text() == f"{low:.1f} – {high:.1f}"
     facts = result.inner_text()
-    assert "stepwise" in facts and expected.model in facts
+    # The method and model in Korean; the interval says it is conditional on the chosen model.
+    assert page.locator("[data-method]").inner_text() == "단계적 로그선형 모델 (SparseMSE)"
+    assert page.locator("[data-model]").inner_text().startswith("로그선형 모델")
+    assert "선택한 모델을 조건으로" in page.locator("[data-conditional]").inner_text()
     assert re.search(r"626\s*\(\D*" + str(len(linked.people)), facts), facts
 
     # The overlap chart: one bar per non-empty pattern, a dot per list in it.
@@ -104,10 +110,10 @@ def test_it_runs_the_analyst_journey_in_a_browser(live_server, staff, linked, br
     }
     assert strata == {"2010": 313, "2015": 313}, strata
     for row in rows.all():  # each stratum has its own estimate and interval
-        assert re.fullmatch(r"[\d.]+ – [\d.]+", row.locator("td.nowrap").inner_text())
+        assert re.fullmatch(r"[\d.,]+ – [\d.,]+", row.locator("td[data-interval]").inner_text())
     # The individual whose rows disagree on the year is a warning, in Korean.
     warnings = page.locator(".estimate-warnings li").all_inner_texts()
-    assert any("연결된 개인 1명" in w and "defection_year" in w for w in warnings), warnings
+    assert any("연결된 개인 1명" in w and "탈북 연도" in w for w in warnings), warnings
     page.screenshot(path=str(SHOTS / "22-estimates-strata.png"), full_page=True)
 
     # The export asks for the password first, then downloads the unsuppressed table.
@@ -124,3 +130,35 @@ def test_it_runs_the_analyst_journey_in_a_browser(live_server, staff, linked, br
     page.context.close()
 
     assert not problems, problems
+
+
+CASES = [
+    pytest.param("ko-KR", DESKTOP, id="ko-desktop"),
+    pytest.param("en-GB", PHONE, id="en-phone"),
+    pytest.param("ko-KR", PHONE, id="ko-phone"),
+    pytest.param("en-GB", DESKTOP, id="en-desktop"),
+]
+
+
+@pytest.mark.parametrize(("locale", "viewport"), CASES)
+def test_the_estimates_page_passes_the_page_checks(
+    live_server, staff, linked, browser, locale, viewport
+):
+    """The design system's checks on the form, a stratified result (its strata table, overlap
+    chart and capture-history table), in Korean and English on a desktop and on a phone."""
+    from jikimi.conftest import PASSWORD
+
+    base = live_server.url
+    tag = f"{locale[:2]}-{'phone' if viewport is PHONE else 'desktop'}"
+    problems: list[str] = []
+    page = new_page(browser, problems, locale=locale)
+    page.set_viewport_size(viewport)
+    sign_in(page, base, staff["analyst"], PASSWORD, next_path="/estimates/")
+    check_page(page, problems, shot=f"estimates-form-{tag}")
+    page.goto(f"{base}/estimates/?lists=A&lists=B&lists=C&method=stepwise&level=0.95"
+              "&stratify_by=defection_year")  # fmt: skip
+    page.wait_for_selector("table.strata")
+    assert page.locator("table.strata tbody tr").count() == 2
+    assert page.locator("[data-conditional]").is_visible()
+    check_page(page, problems, shot=f"estimates-strata-{tag}")
+    page.context.close()
