@@ -31,11 +31,14 @@ TARGETS = {("independent", "independence"): 0.90, ("two-way", "bma"): 0.90}
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=RUNS)
+    parser.add_argument(
+        "--variants", nargs="*", default=list(VARIANTS), help=f"a subset of {list(VARIANTS)}"
+    )
     args = parser.parse_args()
     start = time.perf_counter()
     table: dict[str, dict[str, float]] = {}
     seconds: dict[str, float] = {}
-    for variant in VARIANTS:
+    for variant in args.variants:
         began = time.perf_counter()
         table[variant] = {s: round(coverage(s, variant, runs=args.runs), 4) for s in SCENARIOS}
         seconds[variant] = round(time.perf_counter() - began, 2)
@@ -47,7 +50,7 @@ def main() -> None:
         "coverage": table,
         "seconds_by_method": seconds,
         "targets": {f"{v} on {s}": t for (s, v), t in TARGETS.items()},
-        "within_targets": all(table[v][s] >= t for (s, v), t in TARGETS.items()),
+        "within_targets": all(table[v][s] >= t for (s, v), t in TARGETS.items() if v in table),
     }
     print(json.dumps(line), flush=True)
 
