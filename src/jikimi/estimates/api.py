@@ -28,6 +28,12 @@ class EstimateRequestSerializer(serializers.Serializer):
         choices=inapp.STRATIFY_CHOICES, required=False, allow_null=True, allow_blank=True
     )
     seed = serializers.IntegerField(required=False, allow_null=True, min_value=0)
+    interval = serializers.ChoiceField(
+        choices=inapp.INTERVALS,
+        default="model",
+        help_text="stepwise: 'model' (Wald, conditional on the chosen model) or 'bootstrap' "
+        f"(BCa, {inapp.BOOTSTRAP_REPLICATES} replicates, the model chosen again on each)",
+    )
 
 
 class StratumSerializer(serializers.Serializer):
@@ -64,6 +70,7 @@ class EstimateView(APIView):
             level=values["level"],
             stratify_by=values.get("stratify_by") or None,
             seed=values.get("seed"),
+            interval=values["interval"],
         )
         return Response(result.to_json_dict())
 
@@ -76,6 +83,7 @@ class EstimateView(APIView):
             OpenApiParameter("level", float),
             OpenApiParameter("stratify_by", str, enum=list(inapp.STRATIFY_CHOICES)),
             OpenApiParameter("seed", int),
+            OpenApiParameter("interval", str, enum=list(inapp.INTERVALS)),
         ],
         responses=EstimateResponseSerializer,
     )
@@ -83,7 +91,7 @@ class EstimateView(APIView):
         params = request.query_params
         lists = [part.strip() for v in params.getlist("lists") for part in v.split(",")]
         data = {"lists": [x for x in lists if x]}
-        for key in ("method", "level", "stratify_by", "seed"):
+        for key in ("method", "level", "stratify_by", "seed", "interval"):
             if key in params:
                 data[key] = params[key]
         return self._run(request, data)

@@ -18,6 +18,12 @@ STRATIFY_FORM_CHOICES = [
 ]
 
 
+INTERVAL_CHOICES = [
+    ("model", _("Conditional on the chosen model (Wald)")),
+    ("bootstrap", _("Bootstrap, choosing the model again (BCa)")),
+]
+
+
 class EstimateForm(forms.Form):
     lists = forms.MultipleChoiceField(
         label=_("Lists (sources)"),
@@ -33,6 +39,16 @@ class EstimateForm(forms.Form):
     stratify_by = forms.ChoiceField(
         label=_("Stratify by"), choices=STRATIFY_FORM_CHOICES, required=False
     )
+    interval = forms.ChoiceField(
+        label=_("Interval (stepwise)"),
+        choices=INTERVAL_CHOICES,
+        initial="model",
+        required=False,
+        help_text=_(
+            "The bootstrap repeats the choice of model on resampled tables: slower, and honest "
+            "when the choice is in doubt."
+        ),
+    )
     seed = forms.IntegerField(
         label=_("Seed"),
         required=False,
@@ -46,6 +62,9 @@ class EstimateForm(forms.Form):
 
     def clean_method(self):
         return self.cleaned_data["method"] or "stepwise"
+
+    def clean_interval(self):
+        return self.cleaned_data["interval"] or "model"
 
     def clean_level(self):
         return self.cleaned_data["level"] or "0.95"

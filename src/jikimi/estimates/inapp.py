@@ -442,6 +442,13 @@ def localise(result: StratumResult) -> StratumResult:
     )
 
 
+# How the stepwise interval is made: "model", the Wald interval conditional on the chosen
+# model (fast); "bootstrap", BCa over resampled tables with the model chosen anew on each
+# (docs/estimates.md: 84.5% against 75.5% coverage when a dependence is found only sometimes).
+INTERVALS = ("model", "bootstrap")
+BOOTSTRAP_REPLICATES = 500
+
+
 def run_estimate(
     user: User,
     *,
@@ -451,6 +458,7 @@ def run_estimate(
     stratify_by: str | None = None,
     seed: int | None = None,
     cluster_of: ClusterFn | None = None,
+    interval: str = "model",
     **opts,
 ) -> InAppEstimate:
     """Capture histories for the user's data, then one estimate for the total and each stratum.
@@ -477,6 +485,13 @@ def run_estimate(
             errors["seed"] = _("must be a whole number")
     else:
         seed = None
+    if interval not in INTERVALS:
+        errors["interval"] = _("choose one of %(choices)s") % {"choices": ", ".join(INTERVALS)}
+    elif interval == "bootstrap":
+        if method != "stepwise":
+            errors["interval"] = _("the bootstrap interval is offered for the stepwise method")
+        else:
+            opts["bootstrap"] = BOOTSTRAP_REPLICATES
     if errors:
         require_estimates(user)
         raise EstimateRequestError(errors)
@@ -499,6 +514,7 @@ def run_estimate(
             "level": level,
             "stratify_by": histories.stratify_by,
             "seed": seed,
+            "interval": interval,
             "observed": histories.total.observed,
         },
     )

@@ -119,16 +119,26 @@ def describe(est: Estimate) -> Description:
         model, interval = _lcmcr(est)
     else:  # an estimate from before these details were kept: the engine's own words
         model, interval = est.model, ""
-    return Description(method_label(est.method), model, interval, conditional_note(est.method))
+    return Description(
+        method_label(est.method),
+        model,
+        interval,
+        conditional_note(est.method, bootstrap=est.details.get("interval") == "bca"),
+    )
 
 
-def conditional_note(method: str) -> str:
+def conditional_note(method: str, *, bootstrap: bool = False) -> str:
     """What the interval of `method` is conditional on, when it is conditional on a model."""
+    if bootstrap:
+        return _(
+            "The bootstrap repeats the choice of model on every resampled table, so this "
+            "interval includes the uncertainty of that choice."
+        )
     if method in CHOSEN_MODEL:
         return _(
             "Conditional on the chosen model: the model was selected from these data, and the "
             "interval leaves out the uncertainty of that choice, so it is narrower than it "
-            "should be."
+            "should be. Choose the bootstrap interval to include it."
         )
     if method == "independence":
         return _("Conditional on the independence model: the lists are assumed independent.")

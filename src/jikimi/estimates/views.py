@@ -55,6 +55,7 @@ def estimate_page(request: HttpRequest) -> HttpResponse:
                 level=float(data["level"]),
                 stratify_by=data["stratify_by"] or None,
                 seed=data["seed"],
+                interval=data["interval"],
             )
         except inapp.EstimateRequestError as exc:
             _attach_errors(form, exc)

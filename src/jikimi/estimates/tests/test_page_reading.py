@@ -130,3 +130,38 @@ def test_the_description_covers_every_method():
     with translation.override("ko"):
         d = presentation.describe(estimate_population(table, method="independence"))
         assert d.model == "로그선형 모델: 각 목록, 상호작용 없음(목록들이 서로 독립)"
+
+
+def test_the_bootstrap_interval_is_offered_and_says_it_includes_the_model_choice(
+    client, staff, login, orgs
+):
+    build(orgs[0], MY3)
+    login(client, staff["analyst"])
+    query = {"lists": ["A", "B", "C"], "method": "stepwise"}
+    wald = client.get(URL, {**query, "interval": "model"}).content.decode()
+    boot = client.get(URL, {**query, "interval": "bootstrap"}).content.decode()
+    assert "Choose the bootstrap interval" in wald or "부트스트랩" in wald
+    assert "data-conditional" in boot
+    with translation.override("en"):
+        note = presentation.conditional_note("stepwise", bootstrap=True)
+    en = client.get(URL, {**query, "interval": "bootstrap"}, HTTP_ACCEPT_LANGUAGE="en")
+    assert "BCa bootstrap interval, 500 replicates" in en.content.decode()
+    assert note in en.content.decode()
+    assert boot != wald
+
+
+def test_the_api_takes_the_interval_and_refuses_it_where_it_does_not_apply(
+    api_client, api_token, staff, orgs
+):
+    build(orgs[0], MY3)
+    api_client.credentials(HTTP_AUTHORIZATION=f"Token {api_token(staff['analyst'])}")
+    body = {"lists": ["A", "B", "C"], "method": "stepwise", "interval": "bootstrap"}
+    ok = api_client.post("/api/estimates/", body, format="json")
+    assert ok.status_code == 200, ok.content
+    assert "BCa bootstrap interval, 500 replicates" in ok.json()["model"]
+    wald = api_client.post("/api/estimates/", {**body, "interval": "model"}, format="json")
+    assert "conditional on the model" in wald.json()["model"]
+    assert ok.json()["interval"] != wald.json()["interval"]
+    for bad in ({**body, "method": "bma"}, {**body, "interval": "jackknife"}):
+        refused = api_client.post("/api/estimates/", bad, format="json")
+        assert refused.status_code == 400 and "interval" in refused.json(), refused.content
