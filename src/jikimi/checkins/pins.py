@@ -88,9 +88,7 @@ def pin_errors(pin: str, duress: str) -> dict:
     if not errors:
         if len(pin) != len(duress):
             # Same length, so someone watching cannot tell which one was typed.
-            errors["duress_pin"] = _message(
-                "duress_pin", _("must have as many digits as the PIN.")
-            )
+            errors["duress_pin"] = _message("duress_pin", _("must have as many digits as the PIN."))
         elif pin == duress:
             errors["duress_pin"] = _message("duress_pin", _("must be different from the PIN."))
     return errors

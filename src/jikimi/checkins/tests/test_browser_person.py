@@ -18,6 +18,8 @@ from jikimi.core.tests.browser import (
     PHONE,
     browser_fixture,  # noqa: F401 - the `browser` fixture
     check_page,
+    layout_problems,
+    screenshot,
 )
 
 pytestmark = BROWSER_MARKS
@@ -50,6 +52,7 @@ def _person_page(browser, problems: list[str], locale: str, viewport: dict, **op
     context (touch, JavaScript off)."""
     context = browser.new_context(locale=locale, viewport=viewport, **options)
     page = context.new_page()
+    page.set_default_timeout(20_000)
     page.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
     page.on("pageerror", lambda e: problems.append(str(e)))
     page.on(
@@ -112,7 +115,9 @@ def _assert_keypad_grid(page) -> None:
 
 
 @pytest.mark.parametrize(("locale", "viewport"), CASES)
-def test_the_person_pages_pass_the_page_checks(live_server, staff, person, browser, locale, viewport):
+def test_the_person_pages_pass_the_page_checks(
+    live_server, staff, person, browser, locale, viewport
+):
     from jikimi.checkins.models import CheckIn
 
     lang = locale[:2]
@@ -229,6 +234,15 @@ def test_the_checkin_pad_used_by_touch(live_server, enrol, browser, locale):
     page.context.close()
 
 
+def _check_without_script(page, problems: list[str], shot: str) -> None:
+    """`check_page` less axe-core, whose run waits on timers that never fire while the
+    page's scripts are off (the same pages pass axe with scripts on, above)."""
+    screenshot(page, shot)
+    faults = [f"console/network: {p}" for p in problems]
+    faults += [f"layout: {p}" for p in layout_problems(page)]
+    assert not faults, f"{page.url}:\n" + "\n".join(faults)
+
+
 @pytest.mark.parametrize(("locale", "viewport"), [CASES[1], CASES[2]])
 def test_the_person_pages_work_without_javascript(
     live_server, staff, person, browser, locale, viewport
@@ -253,7 +267,7 @@ def test_the_person_pages_work_without_javascript(
     assert page.evaluate("() => document.documentElement.classList.contains('js')") is False
     assert not page.locator(".pinpad .keys").is_visible()
     assert page.locator("#pin").get_attribute("inputmode") == "numeric"
-    check_page(page, problems, shot=f"person-pad-nojs-{tag}")
+    _check_without_script(page, problems, f"person-pad-nojs-{tag}")
     page.click("#pin")
     page.keyboard.type("2580")
     with page.expect_navigation():
@@ -263,7 +277,30 @@ def test_the_person_pages_work_without_javascript(
     page.fill("#pin", "1397")
     _submit(page, "form.pinpad button[type=submit]")
     assert TEXT[lang]["thanks"] in page.locator("main").inner_text()
-    check_page(page, problems, shot=f"person-done-nojs-{tag}")
+    _check_without_script(page, problems, f"person-done-nojs-{tag}")
     kinds = CheckIn.objects.filter(enrolment__person=person).order_by("id")
     assert list(kinds.values_list("kind", flat=True)) == ["ok", "duress"]
+    page.context.close()
+
+
+@pytest.mark.parametrize(("locale", "viewport"), [CASES[0], CASES[3]])
+def test_the_set_up_link_page_passes_the_page_checks(
+    live_server, staff, person, browser, locale, viewport
+):
+    """The case worker's page that shows the one-time link (a long token: it must wrap
+    inside its card on a phone, not widen the page)."""
+    from jikimi.conftest import PASSWORD
+    from jikimi.core.tests.browser import new_page, sign_in
+
+    tag = f"{locale[:2]}-{'phone' if viewport is PHONE else 'desktop'}"
+    base = live_server.url
+    problems: list[str] = []
+    page = new_page(browser, problems, locale=locale)
+    page.set_viewport_size(viewport)
+    sign_in(page, base, staff["caseworker"], PASSWORD, next_path=f"/checkins/enrol/{person.code}")
+    page.fill("input[name=interval_hours]", "24")
+    page.click("form button.primary")
+    link = page.locator("main code").inner_text().strip()
+    assert link.startswith(f"{base}/c/setup/")
+    check_page(page, problems, shot=f"person-setup-link-{tag}")
     page.context.close()
