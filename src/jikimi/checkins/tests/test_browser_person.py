@@ -52,7 +52,7 @@ def _person_page(browser, problems: list[str], locale: str, viewport: dict, **op
     context (touch, JavaScript off)."""
     context = browser.new_context(locale=locale, viewport=viewport, **options)
     page = context.new_page()
-    page.set_default_timeout(20_000)
+    page.set_default_timeout(60_000)  # a shared, busy machine
     page.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
     page.on("pageerror", lambda e: problems.append(str(e)))
     page.on(
