@@ -224,6 +224,11 @@ def test_the_checkin_pad_used_by_touch(live_server, enrol, browser, locale):
         assert page.input_value("#pin") == pin[:3]
         page.tap(f".pinpad .key[data-digit='{pin[3]}']")
         assert page.input_value("#pin") == pin
+        # The last key tapped looks like every other: no hover colour left on it.
+        colours = page.eval_on_selector_all(
+            ".pinpad .key[data-digit]", "keys => keys.map(k => getComputedStyle(k).backgroundColor)"
+        )
+        assert len(set(colours)) == 1, colours
         check_page(page, problems, shot=f"person-pad-touch-{lang}-phone")
         _submit(page, "form.pinpad button[type=submit]", tap=True)
         seen.append((page.title(), page.locator("body").inner_text()))
