@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import hmac
 
+from django.utils.text import format_lazy
+from django.utils.translation import gettext_lazy as _
+
 from jikimi.core.crypto import pepper_hash
 
 MIN_LENGTH, MAX_LENGTH = 4, 8
@@ -57,19 +60,37 @@ def is_trivial(pin: str) -> bool:
     return len(pin) % 2 == 0 and pin == pin[:2] * (len(pin) // 2)
 
 
-def pin_errors(pin: str, duress: str) -> dict[str, str]:
-    errors: dict[str, str] = {}
+# The labels the set-up page shows for its two fields; each message names its field by them.
+LABELS = {"pin": _("PIN"), "duress_pin": _("Emergency PIN")}
+
+
+def _message(field: str, text):
+    """ "PIN: …" in the language active when it is shown (lazy, so the API's and the
+    page's request language both apply)."""
+    return format_lazy("{}: {}", LABELS[field], text)
+
+
+def pin_errors(pin: str, duress: str) -> dict:
+    """What is wrong with the chosen PINs, by field (`pin`, `duress_pin`: stable keys for
+    the API); each message is translatable and starts with the field's label."""
+    errors: dict = {}
     for name, value in (("pin", pin), ("duress_pin", duress)):
         if not value.isdigit() or not MIN_LENGTH <= len(value) <= MAX_LENGTH:
-            errors[name] = f"{MIN_LENGTH}–{MAX_LENGTH} digits"
+            errors[name] = _message(
+                name,
+                format_lazy(_("use {min} to {max} digits."), min=MIN_LENGTH, max=MAX_LENGTH),
+            )
         elif is_trivial(value):
-            errors[name] = "too easy to guess"
+            errors[name] = _message(
+                name,
+                _("too easy to guess (repeated digits, runs such as 1234, common numbers)."),
+            )
     if not errors:
         if len(pin) != len(duress):
             # Same length, so someone watching cannot tell which one was typed.
-            errors["duress_pin"] = "must have the same length as the PIN"
+            errors["duress_pin"] = _message("duress_pin", _("must have as many digits as the PIN."))
         elif pin == duress:
-            errors["duress_pin"] = "must differ from the PIN"
+            errors["duress_pin"] = _message("duress_pin", _("must be different from the PIN."))
     return errors
 
 

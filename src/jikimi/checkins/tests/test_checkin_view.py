@@ -306,3 +306,23 @@ def test_behind_a_trusted_proxy_it_counts_the_forwarded_address(enrol, settings)
     client = Client(REMOTE_ADDR="127.0.0.1", HTTP_X_FORWARDED_FOR="198.51.100.9")
     post(client, token, "0001")
     assert IpStrike.objects.get().key == services._ip_key("198.51.100.9")
+
+
+@pytest.mark.parametrize(
+    "lang,expected", [("ko", "이 페이지는 만료되었습니다"), ("en", "This page has expired")]
+)
+def test_a_failed_csrf_check_shows_a_plain_translated_page(enrol, lang, expected):
+    """An old pad (cookies cleared since): not Django's English "CSRF verification failed",
+    and nothing that names the service; the check-in is not recorded."""
+    enrolment, token = enrol()
+    client = Client(enforce_csrf_checks=True, headers={"accept-language": lang})
+    response = client.post(f"/c/{token}", {"pin": "2580"})
+    assert response.status_code == 403
+    body = response.content.decode()
+    text = re.sub(r"(?s)<(script|style)\b.*?</\1>|<[^>]+>", " ", body)  # what is read
+    assert expected in text
+    for word in ("CSRF", "Forbidden"):
+        assert word not in text, word
+    for word in ("Jikimi", "지킴이"):  # not even in the title or the markup
+        assert word not in body, word
+    assert CheckIn.objects.count() == 0

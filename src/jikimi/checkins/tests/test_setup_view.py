@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from django.test import Client
 
@@ -68,3 +70,81 @@ def test_it_classifies_pins():
     assert pins.classify("e1", h, d, "1397") == "duress"
     assert pins.classify("e1", h, d, "0000") == "wrong"
     assert pins.classify("e2", h, d, "2580") == "wrong"  # bound to the enrolment
+
+
+def _text(response) -> str:
+    """The page as a person reads it: its text, without tags."""
+    from html import unescape
+
+    body = response.content.decode()
+    body = re.sub(r"(?s)<(script|style)\b.*?</\1>", " ", body)
+    return unescape(re.sub(r"(?s)<[^>]+>", " ", body))
+
+
+def _error_under(response, field_id: str) -> str:
+    """The message in the .field that holds `field_id`'s input."""
+    html = response.content.decode()
+    match = re.search(
+        rf'(?s)<div class="field has-error">\s*<label for="{field_id}">.*?'
+        r'<p class="field-error" id="[\w-]+">(.*?)</p>',
+        html,
+    )
+    assert match, f"no error under {field_id}"
+    return match.group(1)
+
+
+@pytest.mark.parametrize(
+    "lang,pin,duress,field,expected",
+    [
+        ("ko", "1234", "2580", "pin", "PIN: 너무 쉬운 번호입니다"),
+        ("en", "1234", "2580", "pin", "PIN: too easy to guess"),
+        ("ko", "12", "2580", "pin", "PIN: 숫자 4~8자리로 정하세요."),
+        ("en", "12", "2580", "pin", "PIN: use 4 to 8 digits."),
+        ("ko", "2580", "13975", "duress_pin", "비상 PIN: PIN 과 자릿수가 같아야 합니다."),
+        (
+            "en",
+            "2580",
+            "13975",
+            "duress_pin",
+            "Emergency PIN: must have as many digits as the PIN.",
+        ),
+        ("ko", "2580", "2580", "duress_pin", "비상 PIN: PIN 과 달라야 합니다."),
+        ("en", "2580", "2580", "duress_pin", "Emergency PIN: must be different from the PIN."),
+        ("en", "2580", "", "duress_pin", "Emergency PIN: use 4 to 8 digits."),
+    ],
+)
+def test_set_up_errors_are_translated_under_the_field_with_its_label(
+    staff, person, lang, pin, duress, field, expected
+):
+    """Issue: "pin: too easy to guess", "duress_pin: …" in English on the Korean page."""
+    result = services.enrol(staff["caseworker"], person, interval_hours=12)
+    response = Client(headers={"accept-language": lang}).post(
+        result.setup_path, {"pin": pin, "duress_pin": duress}
+    )
+    assert response.status_code == 400
+    assert response.headers["Content-Language"] == lang
+    assert _error_under(response, field).startswith(expected)
+    html = response.content.decode()
+    text = _text(response)
+    for raw in ("duress_pin", "pin:", "digits" if lang == "ko" else "자리"):
+        assert raw not in text, raw
+    # The other field has no message of its own.
+    other = "duress_pin" if field == "pin" else "pin"
+    other_input = re.search(rf'<input id="{other}"[^>]*>', response.content.decode()).group(0)
+    assert "aria-invalid" not in other_input
+    assert 'aria-invalid="true"' in re.search(rf'<input id="{field}"[^>]*>', html).group(0)
+    # Nothing was saved: the link still works.
+    assert Enrolment.objects.get().status == "setup"
+
+
+def test_pin_error_keys_stay_the_field_names_for_the_api():
+    from django.utils import translation
+
+    with translation.override("en"):
+        errors = pins.pin_errors("1111", "22")
+        assert set(errors) == {"pin", "duress_pin"}
+        assert str(errors["pin"]) == (
+            "PIN: too easy to guess (repeated digits, runs such as 1234, common numbers)."
+        )
+    with translation.override("ko"):  # lazy: the language when shown, not when made
+        assert str(errors["duress_pin"]) == "비상 PIN: 숫자 4~8자리로 정하세요."

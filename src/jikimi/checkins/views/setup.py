@@ -23,7 +23,10 @@ def setup(request, token: str):
             token, request.POST.get("pin", ""), request.POST.get("duress_pin", "")
         )
     except InvalidInput as exc:
-        return _no_store(render(request, "checkins/setup.html", {"errors": exc.errors}, status=400))
+        # Shown under each field, in the request's language, each naming its field's label.
+        return _no_store(
+            render(request, "checkins/setup.html", {"errors": exc.messages()}, status=400)
+        )
     except NotFound:
         return _no_store(render(request, "checkins/setup_invalid.html", status=404))
     link = request.build_absolute_uri(f"/c/{checkin_token}")
