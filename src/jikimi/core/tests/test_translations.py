@@ -37,3 +37,31 @@ def test_it_has_a_korean_translation_for_every_template_string():
             if text not in SAME_IN_KOREAN and translation.gettext(text) == text
         )
     assert not missing, "no Korean for:\n" + "\n".join(missing)
+
+
+def test_every_catalog_compiles_and_its_mo_is_the_compiled_po(tmp_path):
+    """The committed .mo files are what Django reads: one left behind after an edit of the
+    .po (or a merge of two branches' catalogs) silently shows the old or the English text."""
+    import shutil
+    import subprocess
+
+    import pytest
+
+    msgfmt = shutil.which("msgfmt")
+    if msgfmt is None:
+        pytest.skip("needs gettext's msgfmt (make system-deps installs it)")
+    catalogs = sorted(ROOT.rglob("locale/ko/LC_MESSAGES/django.po"))
+    assert len(catalogs) >= 5
+    stale = []
+    for po in catalogs:
+        out = tmp_path / "django.mo"
+        run = subprocess.run(
+            [msgfmt, "--check-format", "--check-domain", "-o", str(out), str(po)],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        assert run.returncode == 0, f"{po.relative_to(ROOT)}: {run.stderr}"
+        if out.read_bytes() != po.with_suffix(".mo").read_bytes():
+            stale.append(str(po.relative_to(ROOT)))
+    assert not stale, "recompile (msgfmt -o django.mo django.po): " + ", ".join(stale)
