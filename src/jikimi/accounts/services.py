@@ -7,7 +7,7 @@ import hashlib
 import logging
 import secrets
 from datetime import timedelta
-from typing import NoReturn
+from typing import Any, NoReturn
 from zoneinfo import ZoneInfo, available_timezones
 
 from django.conf import settings
@@ -404,7 +404,7 @@ def members(admin: User) -> QuerySet[User]:
     require_admin(admin)
     confirmed = EncryptedTOTPDevice.objects.filter(user=OuterRef("pk"), confirmed=True)
     return (
-        User.objects.filter(organisation_id=admin.organisation_id)
+        User.objects.filter(organisation_id=admin.org_id)
         .annotate(has_device=Exists(confirmed))
         .order_by("-is_active", "username")
     )
@@ -439,7 +439,7 @@ def _audit_admin(action: str, admin: User, member: User, **detail) -> None:
         actor=admin,
         object_type="user",
         object_ref=str(member.pk),
-        organisation_id=admin.organisation_id,
+        organisation_id=admin.org_id,
         detail=detail,
     )
 
@@ -459,7 +459,7 @@ def _lock_organisation(organisation_id: int) -> None:
 def _require_another_admin(member: User) -> None:
     """Refuse a change that would leave the organisation without an active administrator."""
     others = (
-        User.objects.filter(organisation_id=member.organisation_id, role=Role.ADMIN, is_active=True)
+        User.objects.filter(organisation_id=member.org_id, role=Role.ADMIN, is_active=True)
         .exclude(pk=member.pk)
         .exists()
     )
@@ -524,7 +524,7 @@ def _email_member(member: User, *, subject: str, body: str, key: str) -> None:
     never an e-mail silently not sent."""
     answers = staff_email.send(
         sender=User,
-        organisation_id=member.organisation_id,
+        organisation_id=member.org_id,
         recipient=member.email,
         subject=subject,
         body=body,
@@ -540,8 +540,13 @@ def _member_language(member: User) -> str:
     return member.preferred_language if member.preferred_language in codes else "ko"
 
 
+def _organisation_of(member: User) -> Organisation:
+    """The member's organisation (every staff account has one; see User.org_id)."""
+    return Organisation.objects.get(pk=member.org_id)
+
+
 def _send_invitation(member: User, link: AccountLink, token: str) -> None:
-    org = member.organisation
+    org = _organisation_of(member)
     with translation.override(_member_language(member)):
         subject = gettext("Your Jikimi account")
         body = gettext(
@@ -561,7 +566,7 @@ def _send_invitation(member: User, link: AccountLink, token: str) -> None:
 
 
 def _send_reset_notice(member: User, link: AccountLink, token: str) -> None:
-    org = member.organisation
+    org = _organisation_of(member)
     with translation.override(_member_language(member)):
         subject = gettext("The second factor of your Jikimi account was reset")
         body = gettext(
@@ -594,7 +599,7 @@ def invite_staff(
     """Make an account with no password and no second factor (so it cannot be used yet) and
     e-mail its one-time link, which sets both. A new administrator needs the password again."""
     require_admin(admin)
-    errors = {}
+    errors: dict[str, Any] = {}
     username = (username or "").strip()
     try:
         UnicodeUsernameValidator()(username)
@@ -626,7 +631,7 @@ def invite_staff(
         member = User(
             username=username,
             email=email,
-            organisation_id=admin.organisation_id,
+            organisation_id=admin.org_id,
             role=role,
             preferred_language=language,
         )
@@ -668,7 +673,7 @@ def change_role(admin: User, member: User, role: str, *, reauthenticated: bool =
     if role == Role.ADMIN:
         _require_fresh(reauthenticated)
     with transaction.atomic():
-        _lock_organisation(admin.organisation_id)
+        _lock_organisation(admin.org_id)
         if member.role == Role.ADMIN and member.is_active:
             _require_another_admin(member)
         old = member.role
@@ -702,7 +707,7 @@ def deactivate(admin: User, member: User, *, reauthenticated: bool = False) -> U
     _require_fresh(reauthenticated)
     now = timezone.now()
     with transaction.atomic():
-        _lock_organisation(admin.organisation_id)
+        _lock_organisation(admin.org_id)
         if member.role == Role.ADMIN:
             _require_another_admin(member)
         User.objects.filter(pk=member.pk).update(is_active=False)
@@ -835,7 +840,7 @@ def finish_enrolment(token: str, device_uid: str, code: str, password_hash: str)
             raise LinkRefused("link")
         EncryptedTOTPDevice.objects.filter(user=user).exclude(pk=device.pk).delete()
         EncryptedTOTPDevice.objects.filter(pk=device.pk).update(confirmed=True)
-        fields = {"failed_logins": 0, "locked_until": None}
+        fields: dict[str, object] = {"failed_logins": 0, "locked_until": None}
         if link.purpose == AccountLinkPurpose.INVITE:
             if not password_hash:
                 raise LinkRefused("password")
@@ -901,7 +906,7 @@ def update_organisation_settings(
     admin: User, *, time_zone: str, suppress_below, sms_monthly_quota
 ) -> Organisation:
     require_admin(admin)
-    errors = {}
+    errors: dict[str, Any] = {}
     if time_zone not in _known_zones():
         errors["time_zone"] = _("Choose a time zone from the list.")
     try:
@@ -926,7 +931,7 @@ def update_organisation_settings(
     if errors:
         raise InvalidInput(errors)
     with transaction.atomic():
-        org = Organisation.objects.select_for_update().get(pk=admin.organisation_id)
+        org = Organisation.objects.select_for_update().get(pk=admin.org_id)
         changed = {
             name: value
             for name, value in (

@@ -7,6 +7,8 @@ filters nothing: the page shows the log as if unfiltered and says which value wa
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
+from typing import cast
 
 from django import forms
 from django.utils import timezone
@@ -41,9 +43,9 @@ class AuditFilterForm(forms.Form):
         label=_("To"), required=False, widget=DateInput(), input_formats=["%Y-%m-%d"]
     )
 
-    def __init__(self, *args, actors: list[tuple[int, str]] = (), **kwargs):
+    def __init__(self, *args, actors: Sequence[tuple[int, str]] = (), **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["actor"].choices = [
+        cast(forms.ChoiceField, self.fields["actor"]).choices = [
             ("", _("Anyone")),
             (SYSTEM_ACTOR, _("The system (no staff member)")),
             *[(str(pk), name) for pk, name in actors],
@@ -51,7 +53,10 @@ class AuditFilterForm(forms.Form):
         self.fields["actor"].error_messages["invalid_choice"] = _(
             "Who: choose a staff member of your organisation from the list."
         )
-        self.fields["action"].choices = [("", _("Any action")), *labels.action_choices()]
+        cast(forms.ChoiceField, self.fields["action"]).choices = [
+            ("", _("Any action")),
+            *labels.action_choices(),
+        ]
         self.fields["action"].error_messages["invalid_choice"] = _(
             "Action: choose an action from the list."
         )
@@ -74,7 +79,7 @@ class AuditFilterForm(forms.Form):
         return ref
 
     def clean(self):
-        data = super().clean()
+        data = super().clean() or {}
         start, end = data.get("date_from"), data.get("date_to")
         if start and end and end < start:
             self.add_error("date_to", _("To: the last day cannot be before the first day (From)."))

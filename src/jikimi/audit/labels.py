@@ -157,7 +157,9 @@ def action_choices() -> list[tuple[str, list[tuple[str, str]]]]:
     """The filter's options: per group, "all of the group" first, then each action in it."""
     out = []
     for prefix, group in GROUPS.items():
-        options = [(prefix, _("%(group)s: all") % {"group": group})]
-        options += [(code, label) for code, label in ACTIONS.items() if code.startswith(prefix)]
+        options = [(prefix, str(_("%(group)s: all") % {"group": group}))]
+        options += [
+            (code, str(label)) for code, label in ACTIONS.items() if code.startswith(prefix)
+        ]
         out.append((str(group), options))
     return out

@@ -33,7 +33,7 @@ def audit_index(request: HttpRequest) -> HttpResponse:
     if not accounts.can_read_audit(user):
         raise Http404  # like any object the user may not see
     staff = list(
-        User.objects.filter(organisation_id=user.organisation_id)
+        User.objects.filter(organisation_id=user.org_id)
         .order_by("username")
         .values_list("pk", "username")
     )
@@ -75,7 +75,7 @@ def audit_index(request: HttpRequest) -> HttpResponse:
             "refused": refused,
             "filtered": submitted and not refused,
             "page": page,
-            "events": [(e, names.get(e.actor_id, "")) for e in page.events],
+            "events": [(e, names.get(e.actor_id or 0, "")) for e in page.events],
             "query": query.urlencode(),
             "verified": verified,
             "problem": problem,

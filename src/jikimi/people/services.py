@@ -554,7 +554,7 @@ def organisation_grants(user: User, *, limit: int = 500) -> tuple[list[GrantRow]
     """The sharing grants of the administrator's organisation: (ours to others, others' to
     us), newest first, revoked ones included. Only its administrators see this list."""
     accounts.require_admin(user)
-    org = user.organisation_id
+    org = user.org_id
     base = SharingGrant.objects.select_related(
         "person", "person__organisation", "to_organisation", "granted_by"
     ).order_by("-granted_at", "-id")
@@ -723,7 +723,7 @@ def display_names(user: User, people: Iterable[Person | None]) -> dict[Any, str]
     other apps (the alert board) that list people they loaded themselves; the caller audits
     the read of its page."""
     seen = [p for p in people if p is not None]
-    org = user.organisation_id
+    org = user.org_id
     if not seen or org is None or not user.is_authenticated or not user.sees_identities:
         return {}
     shared = set(shared_person_ids(org)) if any(p.organisation_id != org for p in seen) else set()
