@@ -60,6 +60,8 @@ INSTALLED_APPS = [
     "rest_framework",
     "rest_framework.authtoken",
     "drf_spectacular",
+    # Swagger UI's files for the API documentation page (/api/docs/), served from here.
+    "drf_spectacular_sidecar",
     "jikimi.core",
     "jikimi.accounts",
     "jikimi.audit",

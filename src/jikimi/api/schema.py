@@ -43,9 +43,7 @@ _DESCRIPTIONS = {
 def _response(component: str, code: str) -> dict[str, Any]:
     return {
         "description": _DESCRIPTIONS[code],
-        "content": {
-            "application/json": {"schema": {"$ref": f"#/components/schemas/{component}"}}
-        },
+        "content": {"application/json": {"schema": {"$ref": f"#/components/schemas/{component}"}}},
     }
 
 

@@ -1,12 +1,15 @@
-"""The API router: the schema, and each app's own `api_urls` under its prefix."""
+"""The API router: the schema, its documentation page, and each app's `api_urls` under its
+prefix."""
 
 from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView
 
 from .errors import not_found
+from .views import docs_view
 
 urlpatterns = [
     path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
+    path("docs/", docs_view, name="api-docs"),
     path("people/", include("jikimi.people.api_urls")),
     path("linkage/", include("jikimi.linkage.api_urls")),
     path("checkins/", include("jikimi.alerts.api_urls")),
