@@ -28,8 +28,15 @@ CASES = [
 
 @pytest.mark.parametrize(("locale", "viewport"), CASES)
 def test_the_docs_page_shows_the_operations(live_server, staff, browser, locale, viewport):
+    from jikimi.alerts.services import raise_alert
     from jikimi.conftest import PASSWORD
 
+    alert = raise_alert(
+        organisation_id=staff["supervisor"].organisation_id,
+        kind="channel_failure",
+        key="docs",
+        detail={"channel_kind": "sms", "channel": "1"},
+    )
     base = live_server.url
     tag = f"{locale[:2]}-{'phone' if viewport is PHONE else 'desktop'}"
     problems: list[str] = []
@@ -58,6 +65,20 @@ def test_the_docs_page_shows_the_operations(live_server, staff, browser, locale,
     page.wait_for_selector(live)
     assert page.locator(live).first.inner_text().strip() == "200"
     check_page(page, problems, shot=f"api-docs-tried-{tag}")
+
+    # A change too: the CSRF token from the page goes with the session (else a 403).
+    ack = page.locator(".opblock", has_text="/api/checkins/alerts/{alert_id}/ack").first
+    ack.locator(".opblock-summary-control").click()
+    ack.locator(".try-out__btn").click()
+    ack.locator("input[placeholder=alert_id]").fill(str(alert.pk))
+    ack.locator(".execute").click()
+    ack.locator(".live-responses-table tbody .response-col_status").first.wait_for()
+    assert ack.locator(".live-responses-table tbody .response-col_status").first.inner_text() == (
+        "200"
+    )
+    alert.refresh_from_db()
+    assert alert.state == "acknowledged"
+    assert not problems, problems
 
 
 def test_the_favicon_answers(live_server, browser):
