@@ -60,6 +60,8 @@ INSTALLED_APPS = [
     "rest_framework",
     "rest_framework.authtoken",
     "drf_spectacular",
+    # Swagger UI's files for the API documentation page (/api/docs/), served from here.
+    "drf_spectacular_sidecar",
     "jikimi.core",
     "jikimi.accounts",
     "jikimi.audit",
@@ -234,6 +236,17 @@ SPECTACULAR_SETTINGS = {
     "North Korean defectors.",
     "VERSION": "0.1.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    # Request bodies apart from responses: what the server sets (ids, times) is not asked for.
+    "COMPONENT_SPLIT_REQUEST": True,
+    # The API's documented body is JSON (the form parsers stay for the browsable pages).
+    "PARSER_WHITELIST": ["jikimi.api.parsers.ObjectJSONParser"],
+    # An enrolment's status is one enum wherever an enrolment is answered.
+    "ENUM_NAME_OVERRIDES": {"EnrolmentStatusEnum": "jikimi.checkins.models.EnrolmentStatus"},
+    # The error answers every view gives (jikimi.api.schema), after the enum components.
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "jikimi.api.schema.add_error_responses",
+    ],
     # The schema is public (drf-spectacular's default) and, like every API view, refuses a
     # body that is not a JSON object.
     "SERVE_PERMISSIONS": [

@@ -1,5 +1,9 @@
+from functools import cache
+
+from django.contrib.staticfiles import finders
 from django.http import HttpResponse
 from django.urls import include, path
+from django.views.decorators.cache import cache_control
 from django.views.generic import RedirectView
 
 
@@ -7,9 +11,23 @@ def healthz(request):
     return HttpResponse("ok", content_type="text/plain")
 
 
+@cache
+def _favicon() -> bytes:
+    with open(finders.find("jikimi/favicon.svg"), "rb") as f:
+        return f.read()
+
+
+@cache_control(max_age=86400, public=True)
+def favicon(request):
+    """Pages without a <link rel="icon"> (DRF's browsable API) ask for /favicon.ico: the
+    same icon as the rest, not a 404."""
+    return HttpResponse(_favicon(), content_type="image/svg+xml")
+
+
 urlpatterns = [
     path("", RedirectView.as_view(pattern_name="people:list", permanent=False)),
     path("healthz", healthz),
+    path("favicon.ico", favicon),
     path("i18n/", include("django.conf.urls.i18n")),
     path("accounts/", include("jikimi.accounts.urls")),
     # Organisation administration; its sharing-grants page is people's (people is above).

@@ -6,7 +6,8 @@ from django.utils import timezone
 
 # Paths reachable without a verified staff session: the login flow itself, static files,
 # the person's own check-in pages and gateway webhooks (they authenticate otherwise), and
-# the API (token or verified-session authentication, checked by DRF).
+# the API (token or verified-session authentication, checked by DRF; its documentation page
+# checks the session itself), and the icon a browser asks for by itself.
 PUBLIC_PREFIXES = (
     "/accounts/login",
     "/accounts/logout",
@@ -16,6 +17,7 @@ PUBLIC_PREFIXES = (
     "/api/",
     "/i18n/",
     "/healthz",
+    "/favicon.ico",
 )
 
 

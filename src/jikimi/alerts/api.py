@@ -4,7 +4,7 @@ where the board's API has always been."""
 
 from __future__ import annotations
 
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -44,10 +44,19 @@ class AlertSerializer(serializers.ModelSerializer):
         return alert.person.code if alert.person is not None else None
 
 
+class CloseInput(serializers.Serializer):
+    reason = serializers.CharField(required=False, allow_blank=True, max_length=500)
+
+
 class AlertList(APIView):
     serializer_class = AlertSerializer  # for the OpenAPI schema
 
-    @extend_schema(responses=AlertSerializer(many=True))
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("all", str, enum=["1"], description="1: the closed alerts too")
+        ],
+        responses=AlertSerializer(many=True),
+    )
     def get(self, request):
         alerts = services.alert_board(
             request.user, include_closed=request.query_params.get("all") == "1"
@@ -65,6 +74,7 @@ class AlertDetail(APIView):
 class AlertAcknowledge(APIView):
     serializer_class = AlertSerializer  # for the OpenAPI schema
 
+    @extend_schema(request=None, responses=AlertSerializer)
     def post(self, request, alert_id: int):
         alert = services.acknowledge(request.user, services.get_alert(request.user, alert_id))
         return Response(AlertSerializer(alert).data)
@@ -73,6 +83,7 @@ class AlertAcknowledge(APIView):
 class AlertClose(APIView):
     serializer_class = AlertSerializer  # for the OpenAPI schema
 
+    @extend_schema(request=CloseInput, responses=AlertSerializer)
     def post(self, request, alert_id: int):
         alert = services.close(
             request.user,

@@ -5,8 +5,7 @@ access and writes the audit log. Mounted by the lead at /api/checkins/ (api_urls
 from __future__ import annotations
 
 from django.utils.translation import gettext_lazy as _
-from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -62,10 +61,59 @@ class EnrolInput(serializers.Serializer):
     language = serializers.ChoiceField(choices=["ko", "en"], default="ko")
 
 
+class EnrolmentCreatedSerializer(EnrolmentSerializer):
+    setup_url = serializers.URLField(
+        read_only=True, help_text="Give this to the person once: they set their PINs there."
+    )
+
+    class Meta(EnrolmentSerializer.Meta):
+        fields = [*EnrolmentSerializer.Meta.fields, "setup_url"]
+
+
+class TimelineEntrySerializer(serializers.Serializer):
+    at = serializers.DateTimeField()
+    what = serializers.ChoiceField(choices=["checkin", "alert"])
+    kind = serializers.CharField()
+    channel = serializers.CharField(allow_blank=True)
+    alert = serializers.IntegerField(allow_null=True)
+    drill = serializers.BooleanField()
+
+
+class PauseInput(serializers.Serializer):
+    until = serializers.DateTimeField(help_text="within the next 60 days")
+    reason = serializers.CharField(default="", allow_blank=True, help_text="required: say why")
+
+
+class ReasonInput(serializers.Serializer):
+    reason = serializers.CharField(default="", allow_blank=True, help_text="required: say why")
+
+
+class PolicyChoiceInput(serializers.Serializer):
+    policy = serializers.IntegerField()
+    password = serializers.CharField(help_text="your password: a sensitive action (403 without)")
+
+
+class SetupLinkSerializer(serializers.Serializer):
+    setup_url = serializers.URLField()
+
+
 class PolicySerializer(serializers.ModelSerializer):
     class Meta:
         model = EscalationPolicy
         fields = ["id", "name", "steps", "repeat_minutes", "remind_person_at_due"]
+
+
+class PolicyInput(serializers.Serializer):
+    """What a policy write reads (documentation: `_policy_input` and the services check it)."""
+
+    name = serializers.CharField()
+    steps = serializers.ListField(
+        child=serializers.DictField(),
+        help_text='the ladder: [{"after_minutes": 0, "to": "supervisors"}, …]',
+    )
+    repeat_minutes = serializers.IntegerField(default=60)
+    remind_person_at_due = serializers.BooleanField(default=True)
+    password = serializers.CharField(help_text="your password: a sensitive action (403 without)")
 
 
 class EnrolmentList(APIView):
@@ -76,6 +124,13 @@ class EnrolmentList(APIView):
         qs = services.visible_enrolments(request.user).select_related("person")[:500]
         return Response(EnrolmentSerializer(qs, many=True).data)
 
+    @extend_schema(
+        request=EnrolInput,
+        responses={
+            201: EnrolmentCreatedSerializer,
+            404: OpenApiResponse(description="No such person that you may see."),
+        },
+    )
     def post(self, request):
         data = EnrolInput(data=request.data)
         data.is_valid(raise_exception=True)
@@ -115,7 +170,7 @@ class EnrolmentDetail(APIView):
 
 
 class EnrolmentTimeline(APIView):
-    @extend_schema(responses=OpenApiTypes.OBJECT)
+    @extend_schema(responses=TimelineEntrySerializer(many=True))
     def get(self, request, enrolment_id):
         enrolment = services.get_enrolment(request.user, enrolment_id)
         return Response(
@@ -134,17 +189,20 @@ class EnrolmentTimeline(APIView):
 
 
 class EnrolmentAction(APIView):
-    serializer_class = EnrolmentSerializer  # for the OpenAPI schema
-
     """POST pause {until, reason} | resume | withdraw {reason} | setup-link |
-    policy {policy, password}."""
+    policy {policy, password}: one route each (api_urls), each with its own schema below."""
 
-    @extend_schema(operation_id="checkins_enrolments_action")
-    def post(self, request, enrolment_id, action: str):
+    serializer_class = EnrolmentSerializer  # for the OpenAPI schema
+    enrolment_action = ""  # which one: set by each route's subclass
+
+    def post(self, request, enrolment_id):
         enrolment = services.get_enrolment(request.user, enrolment_id)
         reason = str(request.data.get("reason", ""))
+        action = self.enrolment_action
         if action == "pause":
-            until = serializers.DateTimeField().to_internal_value(request.data.get("until"))
+            body = PauseInput(data=request.data)
+            body.is_valid(raise_exception=True)
+            until = body.validated_data["until"]
             services.pause(request.user, enrolment, until=until, reason=reason)
         elif action == "resume":
             services.resume(request.user, enrolment)
@@ -162,6 +220,63 @@ class EnrolmentAction(APIView):
             raise services.NotFound(action)
         enrolment.refresh_from_db()
         return Response(EnrolmentSerializer(enrolment).data)
+
+
+class EnrolmentPause(EnrolmentAction):
+    enrolment_action = "pause"
+
+    @extend_schema(request=PauseInput, responses=EnrolmentSerializer)
+    def post(self, request, enrolment_id):
+        """No check-ins expected until `until` (travel, hospital); it resumes by itself then."""
+        return super().post(request, enrolment_id)
+
+
+class EnrolmentResume(EnrolmentAction):
+    enrolment_action = "resume"
+
+    @extend_schema(request=None, responses=EnrolmentSerializer)
+    def post(self, request, enrolment_id):
+        """A paused enrolment is active again, due from now."""
+        return super().post(request, enrolment_id)
+
+
+class EnrolmentWithdraw(EnrolmentAction):
+    enrolment_action = "withdraw"
+
+    @extend_schema(request=ReasonInput, responses=EnrolmentSerializer)
+    def post(self, request, enrolment_id):
+        """Consent withdrawn: monitoring stops and the consent record says so."""
+        return super().post(request, enrolment_id)
+
+
+class EnrolmentSetupLink(EnrolmentAction):
+    enrolment_action = "setup-link"
+
+    @extend_schema(request=None, responses=SetupLinkSerializer)
+    def post(self, request, enrolment_id):
+        """A new PIN set-up link for the person (the old one stops working)."""
+        return super().post(request, enrolment_id)
+
+
+class EnrolmentPolicy(EnrolmentAction):
+    enrolment_action = "policy"
+
+    @extend_schema(request=PolicyChoiceInput, responses=EnrolmentSerializer)
+    def post(self, request, enrolment_id):
+        """Move the enrolment to another escalation policy: with your `password`."""
+        return super().post(request, enrolment_id)
+
+
+ENROLMENT_ACTIONS = {
+    view.enrolment_action: view
+    for view in (
+        EnrolmentPause,
+        EnrolmentResume,
+        EnrolmentWithdraw,
+        EnrolmentSetupLink,
+        EnrolmentPolicy,
+    )
+}
 
 
 def _policy_input(data) -> dict:
@@ -186,6 +301,7 @@ class PolicyList(APIView):
     def get(self, request):
         return Response(PolicySerializer(services.policies_for(request.user), many=True).data)
 
+    @extend_schema(request=PolicyInput, responses={201: PolicySerializer})
     def post(self, request):
         """Create a policy template: supervisors and admins, with `password`."""
         accounts.require_role(request.user, Role.ADMIN, Role.SUPERVISOR)
@@ -200,6 +316,7 @@ class PolicyDetail(APIView):
     def get(self, request, policy_id: int):
         return Response(PolicySerializer(services.get_policy(request.user, policy_id)).data)
 
+    @extend_schema(request=PolicyInput, responses=PolicySerializer)
     def put(self, request, policy_id: int):
         """Change a policy: supervisors and admins, with `password`."""
         accounts.require_role(request.user, Role.ADMIN, Role.SUPERVISOR)

@@ -17,10 +17,11 @@ urlpatterns = [
         api.EnrolmentTimeline.as_view(),
         name="checkins-api-timeline",
     ),
-    path(
-        "enrolments/<uuid:enrolment_id>/<str:action>",
-        api.EnrolmentAction.as_view(),
-        name="checkins-api-enrolment-action",
+    # One route per action (pause, resume, withdraw, setup-link, policy), so the schema says
+    # what each reads and answers; an unknown action is the API's 404.
+    *(
+        path(f"enrolments/<uuid:enrolment_id>/{action}", view.as_view())
+        for action, view in api.ENROLMENT_ACTIONS.items()
     ),
     path("policies/", api.PolicyList.as_view(), name="checkins-api-policies"),
     path("policies/<int:policy_id>/", api.PolicyDetail.as_view(), name="checkins-api-policy"),

@@ -30,6 +30,15 @@ class PersonRowSerializer(serializers.Serializer):
     organisation = serializers.CharField()
 
 
+class PersonPageSerializer(serializers.Serializer):
+    count = serializers.IntegerField(help_text="all the people matching, not only this page")
+    results = PersonRowSerializer(many=True)
+
+
+class GrantCreatedSerializer(serializers.Serializer):
+    grant = serializers.IntegerField()
+
+
 class PersonCreateSerializer(serializers.Serializer):
     name = serializers.CharField(max_length=200)
     name_kind = serializers.ChoiceField(NameKind.choices, default=NameKind.SOUTH_LEGAL)
@@ -132,7 +141,8 @@ class PeopleView(APIView):
             OpenApiParameter("offset", int),
             OpenApiParameter("limit", int),
         ],
-        responses=PersonRowSerializer(many=True),
+        responses=PersonPageSerializer,
+        operation_id="people_list",
     )
     def get(self, request):
         query = request.query_params.get("q", "")
@@ -204,7 +214,7 @@ class TrustedContactsView(APIView):
 
 
 class GrantsView(APIView):
-    @extend_schema(request=GrantSerializer, responses={201: None})
+    @extend_schema(request=GrantSerializer, responses={201: GrantCreatedSerializer})
     def post(self, request, code: str):
         person, data = _person_and_input(request, code, GrantSerializer, purpose="share")
         org = Organisation.objects.filter(slug=data["organisation"]).first()
