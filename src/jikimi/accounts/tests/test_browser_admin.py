@@ -15,8 +15,8 @@ from django_otp.oath import TOTP
 from jikimi.conftest import PASSWORD
 from jikimi.core.tests.browser import (
     BROWSER_MARKS,
-    DESKTOP,
     PHONE,
+    TWO_CASES,
     browser_fixture,  # noqa: F401 - the `browser` fixture
     check_page,
     new_page,
@@ -136,10 +136,7 @@ def test_an_admin_invites_and_later_resets_a_second_factor(
     assert not problems, problems
 
 
-CASES = [
-    pytest.param("ko-KR", DESKTOP, id="ko-desktop"),
-    pytest.param("en-GB", PHONE, id="en-phone"),
-]
+CASES = TWO_CASES
 
 
 @pytest.mark.parametrize(("locale", "viewport"), CASES)

@@ -7,8 +7,8 @@ from __future__ import annotations
 import pytest
 
 from jikimi.core.tests.browser import (
+    ALL_CASES,
     BROWSER_MARKS,
-    DESKTOP,
     PHONE,
     browser_fixture,  # noqa: F401 - the `browser` fixture
     check_page,
@@ -18,12 +18,7 @@ from jikimi.core.tests.browser import (
 
 pytestmark = BROWSER_MARKS
 
-CASES = [
-    pytest.param("ko-KR", DESKTOP, id="ko-desktop"),
-    pytest.param("en-GB", PHONE, id="en-phone"),
-    pytest.param("ko-KR", PHONE, id="ko-phone"),
-    pytest.param("en-GB", DESKTOP, id="en-desktop"),
-]
+CASES = ALL_CASES
 
 
 @pytest.mark.parametrize(("locale", "viewport"), CASES)

@@ -120,6 +120,17 @@ def glyphs_differ(page, selector: str) -> bool:
 AXE = Path(__file__).resolve().parent / "vendor" / "axe.min.js"
 PHONE = {"width": 390, "height": 844}
 DESKTOP = {"width": 1280, "height": 900}
+# The (locale, viewport) pairs a page is checked in: Korean first. TWO_CASES where a page's
+# test is long; ALL_CASES (both languages on both sizes) where it is cheap.
+TWO_CASES = [
+    pytest.param("ko-KR", DESKTOP, id="ko-desktop"),
+    pytest.param("en-GB", PHONE, id="en-phone"),
+]
+ALL_CASES = [
+    *TWO_CASES,
+    pytest.param("ko-KR", PHONE, id="ko-phone"),
+    pytest.param("en-GB", DESKTOP, id="en-desktop"),
+]
 
 # What a page must not show: the page itself wider than the window (a phone scrolls
 # sideways), a box whose text runs out of it, and a number, code, badge or button broken over

@@ -16,8 +16,8 @@ import re
 import pytest
 
 from jikimi.core.tests.browser import (
+    ALL_CASES,
     BROWSER_MARKS,
-    DESKTOP,
     PHONE,
     SHOTS,
     browser_fixture,  # noqa: F401 - the `browser` fixture
@@ -132,12 +132,7 @@ def test_it_runs_the_analyst_journey_in_a_browser(live_server, staff, linked, br
     assert not problems, problems
 
 
-CASES = [
-    pytest.param("ko-KR", DESKTOP, id="ko-desktop"),
-    pytest.param("en-GB", PHONE, id="en-phone"),
-    pytest.param("ko-KR", PHONE, id="ko-phone"),
-    pytest.param("en-GB", DESKTOP, id="en-desktop"),
-]
+CASES = ALL_CASES
 
 
 @pytest.mark.parametrize(("locale", "viewport"), CASES)

@@ -9,8 +9,8 @@ import pytest
 
 from jikimi.core.tests.browser import (
     BROWSER_MARKS,
-    DESKTOP,
     PHONE,
+    TWO_CASES,
     browser_fixture,  # noqa: F401 - the `browser` fixture
     check_page,
     new_page,
@@ -20,10 +20,7 @@ from jikimi.core.tests.browser import (
 pytestmark = BROWSER_MARKS
 
 
-@pytest.mark.parametrize(
-    ("locale", "viewport"),
-    [pytest.param("ko-KR", DESKTOP, id="ko-desktop"), pytest.param("en-GB", PHONE, id="en-phone")],
-)
+@pytest.mark.parametrize(("locale", "viewport"), TWO_CASES)
 def test_linkage_pages_pass_the_page_checks(live_server, staff, browser, locale, viewport):
     from jikimi.conftest import PASSWORD
     from jikimi.linkage.models import ReviewItem

@@ -8,8 +8,8 @@ import pytest
 
 from jikimi.core.tests.browser import (
     BROWSER_MARKS,
-    DESKTOP,
     PHONE,
+    TWO_CASES,
     browser_fixture,  # noqa: F401 - the `browser` fixture
     check_page,
     new_page,
@@ -18,10 +18,7 @@ from jikimi.core.tests.browser import (
 
 pytestmark = BROWSER_MARKS
 
-CASES = [
-    pytest.param("ko-KR", DESKTOP, id="ko-desktop"),
-    pytest.param("en-GB", PHONE, id="en-phone"),
-]
+CASES = TWO_CASES
 
 
 @pytest.mark.parametrize(("locale", "viewport"), CASES)
