@@ -259,7 +259,15 @@ def test_it_audits_each_run_without_personal_data(staff, orgs):
     assert event.organisation_id == orgs[0].pk
     assert event.detail["lists"] == {"A": ["A"], "B": ["B"], "C": ["C"]}
     assert event.detail["method"] == "bic" and event.detail["stratify_by"] == "province"
-    assert set(event.detail) == {"lists", "method", "level", "stratify_by", "seed", "observed"}
+    assert set(event.detail) == {
+        "lists",
+        "method",
+        "level",
+        "stratify_by",
+        "seed",
+        "interval",
+        "observed",
+    }
 
 
 def test_it_groups_sources_into_source_types(staff, orgs):
