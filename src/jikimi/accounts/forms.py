@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import cast
+
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
@@ -52,7 +54,7 @@ class ReauthForm(forms.Form):
 def _language_choices():
     from django.conf import settings
 
-    return [(code, _(name)) for code, name in settings.LANGUAGES]
+    return [(code, _(str(name))) for code, name in settings.LANGUAGES]
 
 
 class InviteForm(forms.Form):
@@ -75,9 +77,9 @@ class InviteForm(forms.Form):
         from .models import Role
 
         super().__init__(*args, **kwargs)
-        self.fields["role"].choices = Role.choices
+        cast(forms.ChoiceField, self.fields["role"]).choices = Role.choices
         self.fields["role"].initial = Role.CASEWORKER
-        self.fields["mail_language"].choices = _language_choices()
+        cast(forms.ChoiceField, self.fields["mail_language"]).choices = _language_choices()
 
 
 class RoleForm(forms.Form):
@@ -87,7 +89,7 @@ class RoleForm(forms.Form):
         from .models import Role
 
         super().__init__(*args, **kwargs)
-        self.fields["role"].choices = Role.choices
+        cast(forms.ChoiceField, self.fields["role"]).choices = Role.choices
 
 
 class EmailForm(forms.Form):
@@ -122,7 +124,7 @@ class OrganisationSettingsForm(forms.Form):
         from .services import time_zones
 
         super().__init__(*args, **kwargs)
-        self.fields["time_zone"].choices = [(z, z) for z in time_zones()]
+        cast(forms.ChoiceField, self.fields["time_zone"]).choices = [(z, z) for z in time_zones()]
 
 
 class NewPasswordForm(forms.Form):

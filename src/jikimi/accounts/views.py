@@ -30,6 +30,7 @@ from jikimi.core.redirects import safe_next
 
 from . import services
 from .forms import CodeStepForm, NewPasswordForm, PasswordStepForm, ReauthForm
+from .http import StaffRequest
 from .models import ApiToken, User
 
 # Between the two login steps the session holds only the id of the user who passed the
@@ -276,7 +277,7 @@ def reauth_redirect(next_url: str) -> HttpResponse:
 
 
 @login_required
-def account_view(request: HttpRequest) -> HttpResponse:
+def account_view(request: StaffRequest) -> HttpResponse:
     """Who am I, and the QR code to enrol an authenticator (after re-auth: it is the secret)."""
     device = services.totp_device(request.user)
     show_qr = request.GET.get("qr") == "1"
@@ -296,7 +297,7 @@ def account_view(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @never_cache
-def tokens_view(request: HttpRequest) -> HttpResponse:
+def tokens_view(request: StaffRequest) -> HttpResponse:
     """List, create and revoke the user's API tokens. All of it needs a recent password check.
 
     A new token is shown once, in the answer to the POST that made it: it is never put in the

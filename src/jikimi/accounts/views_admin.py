@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
@@ -22,6 +22,7 @@ from jikimi.core.errors import NON_FIELD, InvalidInput
 
 from . import services
 from .forms import EmailForm, InviteForm, OrganisationSettingsForm, RoleForm
+from .http import StaffRequest
 from .models import Role
 from .views import reauth_redirect
 
@@ -44,7 +45,7 @@ def _attach(form, exc: InvalidInput) -> None:
         form.add_error(field if field in form.fields else None, message)
 
 
-def _ask_password_again(request: HttpRequest, next_url: str) -> HttpResponse:
+def _ask_password_again(request: StaffRequest, next_url: str) -> HttpResponse:
     messages.warning(
         request, _("This action needs your password again. Confirm it, then repeat the action.")
     )
@@ -52,7 +53,7 @@ def _ask_password_again(request: HttpRequest, next_url: str) -> HttpResponse:
 
 
 @login_required
-def admin_index(request: HttpRequest) -> HttpResponse:
+def admin_index(request: StaffRequest) -> HttpResponse:
     services.require_admin(request.user)
     counts: dict[str, int] = {}
     for member in services.members(request.user):
@@ -73,14 +74,14 @@ def admin_index(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
-def staff_list(request: HttpRequest) -> HttpResponse:
+def staff_list(request: StaffRequest) -> HttpResponse:
     rows = [{"member": m, "badge": status_badge(m)} for m in services.members(request.user)]
     return render(request, "accounts/admin/staff.html", {"rows": rows, "tab": "staff"})
 
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def staff_invite(request: HttpRequest) -> HttpResponse:
+def staff_invite(request: StaffRequest) -> HttpResponse:
     services.require_admin(request.user)
     form = InviteForm(request.POST or None, initial={"mail_language": request.LANGUAGE_CODE})
     status = 200
@@ -134,7 +135,7 @@ DONE = {
 @login_required
 @never_cache
 @require_http_methods(["GET", "POST"])
-def staff_member(request: HttpRequest, user_id: int) -> HttpResponse:
+def staff_member(request: StaffRequest, user_id: int) -> HttpResponse:
     admin = request.user
     member = services.get_member(admin, user_id)  # another organisation's user: 404
     here = reverse("orgadmin:member", args=[member.pk])
@@ -204,9 +205,10 @@ def staff_member(request: HttpRequest, user_id: int) -> HttpResponse:
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def organisation_settings(request: HttpRequest) -> HttpResponse:
+def organisation_settings(request: StaffRequest) -> HttpResponse:
     services.require_admin(request.user)
     org = request.user.organisation
+    assert org is not None  # an administrator always has one (User.org_id)
     form = OrganisationSettingsForm(
         request.POST or None,
         initial={

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from typing import cast
 
 from django import forms
 from django.utils import timezone
@@ -49,12 +50,12 @@ class StaffForm(forms.Form):
     def error_summary(self) -> list[tuple[str, str]]:
         """(label, message) for every error, in the form's order, then the others."""
         rows = [
-            (str(self.fields[name].label), message)
+            (str(self.fields[name].label), str(message))
             for name in self.fields
             for message in self.errors.get(name, [])
         ]
-        rows += [(str(_("Form")), m) for m in self.non_field_errors()]
-        rows += [(str(OTHER_LABELS.get(k, k)), m) for k, m in self.other_errors.items()]
+        rows += [(str(_("Form")), str(m)) for m in self.non_field_errors()]
+        rows += [(str(OTHER_LABELS.get(k, k)), str(m)) for k, m in self.other_errors.items()]
         return rows
 
 
@@ -119,7 +120,9 @@ class EnrolForm(StaffForm):
 
     def __init__(self, *args, policies=(), **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["policy"].choices = [(str(p.pk), p.name) for p in policies]
+        cast(forms.ChoiceField, self.fields["policy"]).choices = [
+            (str(p.pk), p.name) for p in policies
+        ]
 
     def weekly_slot_list(self) -> list:
         """ "0 09:00, 3 18:30" → [["0", "09:00"], ["3", "18:30"]] (the service checks them)."""

@@ -11,6 +11,7 @@ describes a real person.
 from __future__ import annotations
 
 import random
+from typing import Any
 
 from django.db import transaction
 
@@ -149,7 +150,7 @@ def _names(rng: random.Random) -> dict[str, str]:
 # The README's example (이지현 = Lee Ji-hyun = Ri Ji Hyon): a person the case worker keeps, with
 # the other spellings as her identities, and records of her in three of the demo's lists that
 # linkage joins to her (two automatically, the North's broadcast to the review queue).
-EXAMPLE = {
+EXAMPLE: dict[str, Any] = {
     "hangul": "이지현",
     "popular": "Lee Ji-hyun",
     "north": "Ri Ji Hyon",

@@ -9,13 +9,14 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
 from jikimi.accounts import services as accounts
+from jikimi.accounts.http import StaffRequest
 from jikimi.accounts.models import Organisation, User
 from jikimi.accounts.views import reauth_redirect
 from jikimi.audit import services as audit
@@ -40,7 +41,7 @@ PAGE_SIZE = 50
 def _attach_errors(form, exc: services.InvalidInput) -> None:
     """Put each service error on its field (or on the form when the field is not in it)."""
     for field, message in exc.errors.items():
-        form.add_error(field if field in form.fields else None, _(message))
+        form.add_error(field if field in form.fields else None, _(str(message)))
 
 
 # --- List and search ----------------------------------------------------------------------
@@ -48,7 +49,7 @@ def _attach_errors(form, exc: services.InvalidInput) -> None:
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def person_list(request: HttpRequest) -> HttpResponse:
+def person_list(request: StaffRequest) -> HttpResponse:
     """The list, paged; a search replaces it.
 
     Searches are POSTed (htmx or plain form), never put in the URL: a name in a query string
@@ -93,7 +94,7 @@ def person_list(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def person_new(request: HttpRequest) -> HttpResponse:
+def person_new(request: StaffRequest) -> HttpResponse:
     services.require_editor(request.user)  # AccessDenied → 403
     form = PersonCreateForm(request.POST or None)
     if request.method == "POST":
@@ -120,7 +121,7 @@ def person_new(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def person_edit(request: HttpRequest, code: str) -> HttpResponse:
+def person_edit(request: StaffRequest, code: str) -> HttpResponse:
     person = services.get_person(request.user, code, purpose="edit")
     services.require_editor(request.user)  # AccessDenied → 403
     initial = {f: getattr(person, f) for f in services.PERSON_FIELDS}
@@ -144,11 +145,11 @@ def person_edit(request: HttpRequest, code: str) -> HttpResponse:
 
 
 def _sharing_targets(user: User):
-    return Organisation.objects.exclude(pk=user.organisation_id).order_by("name")
+    return Organisation.objects.exclude(pk=user.org_id).order_by("name")
 
 
 def _detail(
-    request: HttpRequest, person: Person, *, status: int = 200, reveal: bool = False, **forms
+    request: StaffRequest, person: Person, *, status: int = 200, reveal: bool = False, **forms
 ) -> HttpResponse:
     user = request.user
     owner = person.organisation_id == user.organisation_id
@@ -197,7 +198,7 @@ def _actor_names(events) -> dict[int, str]:
 
 
 @login_required
-def person_detail(request: HttpRequest, code: str) -> HttpResponse:
+def person_detail(request: StaffRequest, code: str) -> HttpResponse:
     reveal = request.GET.get("reveal") == "addresses"
     # Seeing an address is a sensitive action: it needs the password again (DESIGN §3).
     if reveal and not accounts.recently_authenticated(request):
@@ -206,7 +207,7 @@ def person_detail(request: HttpRequest, code: str) -> HttpResponse:
     return _detail(request, person, reveal=reveal)
 
 
-def _detail_post(request: HttpRequest, code: str, form_name: str, form, action) -> HttpResponse:
+def _detail_post(request: StaffRequest, code: str, form_name: str, form, action) -> HttpResponse:
     """Shared shape of the detail page's forms: check the form, call the service, show
     errors on the same page with status 400, or go back to the page. `action` returns the
     confirmation the page shows after the redirect (or nothing)."""
@@ -226,7 +227,7 @@ def _detail_post(request: HttpRequest, code: str, form_name: str, form, action) 
 
 @login_required
 @require_POST
-def add_identity(request: HttpRequest, code: str) -> HttpResponse:
+def add_identity(request: StaffRequest, code: str) -> HttpResponse:
     def action(person, data):
         services.add_identity(
             request.user,
@@ -247,7 +248,7 @@ def add_identity(request: HttpRequest, code: str) -> HttpResponse:
 
 @login_required
 @require_POST
-def record_consent(request: HttpRequest, code: str) -> HttpResponse:
+def record_consent(request: StaffRequest, code: str) -> HttpResponse:
     def action(person, data):
         services.record_consent(
             request.user,
@@ -267,7 +268,7 @@ def record_consent(request: HttpRequest, code: str) -> HttpResponse:
 
 @login_required
 @require_POST
-def add_contact(request: HttpRequest, code: str) -> HttpResponse:
+def add_contact(request: StaffRequest, code: str) -> HttpResponse:
     def action(person, data):
         services.add_trusted_contact(
             request.user,
@@ -285,7 +286,7 @@ def add_contact(request: HttpRequest, code: str) -> HttpResponse:
 
 @login_required
 @require_POST
-def remove_identity(request: HttpRequest, code: str, identity_id) -> HttpResponse:
+def remove_identity(request: StaffRequest, code: str, identity_id) -> HttpResponse:
     person = services.get_person(request.user, code, purpose="edit")
     services.require_editor(request.user)  # AccessDenied → 403
     services.remove_identity(request.user, person, str(identity_id))
@@ -294,7 +295,7 @@ def remove_identity(request: HttpRequest, code: str, identity_id) -> HttpRespons
 
 @login_required
 @require_POST
-def revoke_grant(request: HttpRequest, code: str, grant_id: int) -> HttpResponse:
+def revoke_grant(request: StaffRequest, code: str, grant_id: int) -> HttpResponse:
     person = services.get_person(request.user, code, purpose="edit")
     grant = person.grants.filter(pk=grant_id, revoked_at__isnull=True).first()
     if grant is None or not accounts.can_edit_people(request.user):
@@ -305,7 +306,7 @@ def revoke_grant(request: HttpRequest, code: str, grant_id: int) -> HttpResponse
 
 @login_required
 @require_POST
-def share(request: HttpRequest, code: str) -> HttpResponse:
+def share(request: StaffRequest, code: str) -> HttpResponse:
     def action(person, data):
         services.grant_access(request.user, person, data["organisation"], data["reason"])
 
@@ -317,7 +318,7 @@ def share(request: HttpRequest, code: str) -> HttpResponse:
 
 
 @login_required
-def admin_grants(request: HttpRequest) -> HttpResponse:
+def admin_grants(request: StaffRequest) -> HttpResponse:
     """For the organisation's administrators (others: 404): every grant it gave and got."""
     ours, theirs = services.organisation_grants(request.user)
     return render(

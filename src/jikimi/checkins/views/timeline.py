@@ -68,10 +68,10 @@ def enrolment_action(request, enrolment_id, action: str):
             services.resume(request.user, enrolment)
             messages.success(request, _("Check-ins resumed."))
         elif action == "withdraw":
-            form = WithdrawForm(request.POST, prefix="withdraw")
-            if not form.is_valid():
-                return _render(request, enrolment, withdraw_form=form, status=400)
-            services.withdraw(request.user, enrolment, reason=form.cleaned_data["reason"])
+            withdraw_form = WithdrawForm(request.POST, prefix="withdraw")
+            if not withdraw_form.is_valid():
+                return _render(request, enrolment, withdraw_form=withdraw_form, status=400)
+            services.withdraw(request.user, enrolment, reason=withdraw_form.cleaned_data["reason"])
             messages.success(request, _("Check-ins stopped: consent withdrawn."))
         elif action == "policy":
             policy = services.get_policy(request.user, request.POST.get("policy"))
