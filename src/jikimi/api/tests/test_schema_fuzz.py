@@ -20,7 +20,7 @@ import hypothesis
 import pytest
 import schemathesis
 from django.core.handlers.wsgi import WSGIHandler
-from django.core.signals import request_finished
+from django.core.signals import request_finished, request_started
 from django.db import close_old_connections
 from hypothesis import HealthCheck, Phase
 from schemathesis.checks import not_a_server_error
@@ -42,13 +42,18 @@ EXAMPLES = 4  # per operation and kind of run: enough to meet each answer, and q
 
 @contextmanager
 def _one_transaction():
-    """Django closes the connection when a WSGI request ends; the test's transaction lives on
-    it. Django's own test client turns that off the same way while it sends a request."""
+    """Django closes the connection when a WSGI request starts and ends (a connection not in
+    autocommit counts as unusable, and the test's transaction is one); the test's transaction
+    lives on it. Django's own test client turns both off the same way while it sends a
+    request. (On SQLite's in-memory test database close() keeps the database, so only the
+    PostgreSQL run showed it.)"""
+    request_started.disconnect(close_old_connections)
     request_finished.disconnect(close_old_connections)
     try:
         yield
     finally:
         request_finished.connect(close_old_connections)
+        request_started.connect(close_old_connections)
 
 
 def _lists(org) -> None:
