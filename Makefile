@@ -74,7 +74,7 @@ bench: install-dev
 	@for b in bench/bench_*.py; do echo "== $$b"; JIKIMI_TESTING=1 $(BIN)/python $$b || exit 1; done
 
 # mypy (django-stubs) on the apps typed so far; extend the list as apps pass.
-MYPY_PATHS := src/jikimi/lib src/jikimi/core src/jikimi/audit src/jikimi/ops/backup.py src/jikimi/ops/serve.py \
+MYPY_PATHS := src/jikimi/lib src/jikimi/core src/jikimi/audit src/jikimi/ops \
 	src/jikimi/alerts src/jikimi/notify src/jikimi/checkins src/jikimi/people \
 	src/jikimi/accounts/models.py src/jikimi/accounts/services.py src/jikimi/accounts/forms.py \
 	src/jikimi/accounts/views_admin.py src/jikimi/accounts/http.py
