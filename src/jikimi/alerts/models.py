@@ -33,6 +33,9 @@ DEFAULT_LADDER: list[PolicyStep] = [
 ]
 
 
+DEFAULT_POLICY_NAME = "standard"
+
+
 class EscalationPolicy(models.Model):
     """An organisation's template for how an unacknowledged alert escalates.
 
@@ -59,6 +62,12 @@ class EscalationPolicy(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    @property
+    def display_name(self) -> str:
+        """The name as staff read it: the policy every organisation starts with is stored as
+        "standard" (`services.default_policy`) and shown in the reader's language."""
+        return str(_("Standard")) if self.name == DEFAULT_POLICY_NAME else self.name
 
 
 class AlertState(models.TextChoices):

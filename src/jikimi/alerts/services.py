@@ -32,7 +32,15 @@ from jikimi.people.models import Person
 from jikimi.people.services import InvalidInput, NotFound
 
 from . import ladder, notifications, registry
-from .models import DEFAULT_LADDER, Alert, AlertState, EscalationPolicy, Target, Task
+from .models import (
+    DEFAULT_LADDER,
+    DEFAULT_POLICY_NAME,
+    Alert,
+    AlertState,
+    EscalationPolicy,
+    Target,
+    Task,
+)
 from .shapes import AlertDetail, PolicyStep
 from .signals import alert_stopped
 
@@ -456,7 +464,7 @@ def _escalate(alert: Alert, now: datetime, cache: dict) -> int:
 def default_policy(organisation) -> EscalationPolicy:
     policy, _created = EscalationPolicy.objects.get_or_create(
         organisation=organisation,
-        name="standard",
+        name=DEFAULT_POLICY_NAME,
         defaults={"steps": DEFAULT_LADDER, "repeat_minutes": 60},
     )
     return policy

@@ -121,7 +121,7 @@ class EnrolForm(StaffForm):
     def __init__(self, *args, policies=(), **kwargs):
         super().__init__(*args, **kwargs)
         cast(forms.ChoiceField, self.fields["policy"]).choices = [
-            (str(p.pk), p.name) for p in policies
+            (str(p.pk), p.display_name) for p in policies
         ]
 
     def weekly_slot_list(self) -> list:
