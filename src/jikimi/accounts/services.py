@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import functools
 import hashlib
 import logging
 import secrets
 from datetime import timedelta
 from typing import Any, NoReturn
-from zoneinfo import ZoneInfo, available_timezones
+from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.contrib.auth import authenticate
@@ -26,6 +25,7 @@ from django.utils.translation import gettext_lazy as _
 
 from jikimi.audit import services as audit
 from jikimi.core.errors import NON_FIELD, AccessDenied, InvalidInput, NotFound
+from jikimi.lib import timezones
 
 from .models import (
     DEFAULT_SUPPRESS_BELOW,
@@ -861,15 +861,9 @@ def finish_enrolment(token: str, device_uid: str, code: str, password_hash: str)
 # --- The organisation's settings -----------------------------------------------------------
 
 
-@functools.cache
-def _known_zones() -> frozenset[str]:
-    """Read once: available_timezones() walks the tz database on disk, and the middleware
-    asks on every request."""
-    return frozenset(available_timezones())
-
-
 def time_zones() -> list[str]:
-    return sorted(z for z in _known_zones() if "/" in z and not z.startswith("Etc/"))
+    """The choices of the settings page: places, not the Etc/ offsets or bare abbreviations."""
+    return sorted(z for z in timezones.zones() if "/" in z and not z.startswith("Etc/"))
 
 
 def _organisation(organisation) -> Organisation | None:
@@ -884,7 +878,7 @@ def time_zone_of(organisation) -> str:
     """The organisation's time zone (an Organisation or its id); settings.TIME_ZONE without."""
     org = _organisation(organisation)
     zone = org.time_zone if org is not None else ""
-    return zone if zone in _known_zones() else settings.TIME_ZONE
+    return zone if timezones.is_zone(zone) else settings.TIME_ZONE
 
 
 def suppression_threshold(organisation) -> int:
@@ -907,7 +901,7 @@ def update_organisation_settings(
 ) -> Organisation:
     require_admin(admin)
     errors: dict[str, Any] = {}
-    if time_zone not in _known_zones():
+    if not timezones.is_zone(time_zone):
         errors["time_zone"] = _("Choose a time zone from the list.")
     try:
         suppress_below = int(suppress_below)

@@ -2,42 +2,19 @@
 
 from __future__ import annotations
 
-import functools
-import zoneinfo
 from datetime import datetime, time, timedelta
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
+
+from jikimi.lib import timezones
 
 # A check-in up to this long before a weekly slot counts for that slot (a person who checks
 # in on Sunday evening for Monday morning is not "missed" on Monday).
 EARLY_WINDOW = timedelta(hours=6)
 
 
-# Files of the system's tzdata that are no place: the machine's own zone and tzdata's
-# internals. (Which of them `available_timezones` lists depends on the machine.)
-_NOT_PLACES = {"localtime", "posixrules", "Factory"}
-
-
-@functools.cache
-def _zones() -> frozenset[str]:
-    return frozenset(
-        name
-        for name in zoneinfo.available_timezones()
-        if name not in _NOT_PLACES and not name.startswith(("posix/", "right/"))
-    )
-
-
 def valid_timezone(name: str) -> bool:
-    """An IANA zone name ("Asia/Seoul"). Checked against the list of zones rather than by
-    opening it: `ZoneInfo("Asia")` opens a directory of the system's tzdata (an OSError, not
-    ZoneInfoNotFoundError, on some machines), and names like "localtime" or "posixrules"
-    are files there but no zone a person lives in."""
-    if not isinstance(name, str) or name not in _zones():
-        return False
-    try:
-        ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError, OSError):
-        return False
-    return True
+    """An IANA zone name a person can be in ("Asia/Seoul"): `jikimi.lib.timezones`."""
+    return timezones.is_zone(name)
 
 
 def parse_slots(slots: list) -> list[tuple[int, time]]:
