@@ -163,8 +163,7 @@ def test_the_administration_pages_pass_the_page_checks(
     services.deactivate(admin, staff["auditor"], reauthenticated=True)
 
     problems: list[str] = []
-    page = new_page(browser, problems, locale=locale)
-    page.set_viewport_size(viewport)
+    page = new_page(browser, problems, locale=locale, viewport=viewport)
     sign_in(page, base, admin, PASSWORD)
     for path, name in [
         ("/admin/", "index"),
@@ -188,8 +187,7 @@ def test_the_administration_pages_pass_the_page_checks(
     problems.clear()
     check_page(page, problems, shot=f"admin-settings-error-{tag}")
     # The invitee's pages (no sign-in), and a link that does not work.
-    guest = new_page(browser, problems, locale=locale)
-    guest.set_viewport_size(viewport)
+    guest = new_page(browser, problems, locale=locale, viewport=viewport)
     link = _mailed_link(smtp, 1)
     guest.goto(link)
     check_page(guest, problems, shot=f"admin-enrol-password-{tag}")
@@ -198,7 +196,6 @@ def test_the_administration_pages_pass_the_page_checks(
     guest.click("form.stack button[type=submit]")
     guest.wait_for_selector("img.qr")
     check_page(guest, problems, shot=f"admin-enrol-code-{tag}")
-    bad = new_page(browser, [], locale=locale)
-    bad.set_viewport_size(viewport)
+    bad = new_page(browser, [], locale=locale, viewport=viewport)
     assert bad.goto(base + "/accounts/enrol/not-a-real-link").status == 404
     check_page(bad, [], shot=f"admin-enrol-invalid-{tag}")

@@ -36,8 +36,7 @@ def test_the_demo_accounts_table_fits_and_reads(live_server, browser, locale, vi
     ):
         create_staff(username, "jikimi-demo-password", org, role)
     problems: list[str] = []
-    page = new_page(browser, problems, locale=locale)
-    page.set_viewport_size(viewport)
+    page = new_page(browser, problems, locale=locale, viewport=viewport)
     with override_settings(DEMO=True):
         page.goto(f"{live_server.url}/accounts/login")
         check_page(page, problems, shot=f"demo-login-{tag}")

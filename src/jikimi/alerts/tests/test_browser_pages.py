@@ -84,8 +84,7 @@ def test_alert_pages_pass_the_page_checks(
     tag = f"{lang}-{'phone' if viewport is PHONE else 'desktop'}"
     base = live_server.url
     problems: list[str] = []
-    page = new_page(browser, problems, locale=locale)
-    page.set_viewport_size(viewport)
+    page = new_page(browser, problems, locale=locale, viewport=viewport)
     sign_in(page, base, staff["caseworker"], PASSWORD)
 
     page.goto(f"{base}/checkins/")

@@ -35,8 +35,7 @@ def test_the_docs_page_shows_the_operations(live_server, staff, browser, locale,
     base = live_server.url
     tag = f"{locale[:2]}-{'phone' if viewport is PHONE else 'desktop'}"
     problems: list[str] = []
-    page = new_page(browser, problems, locale=locale)
-    page.set_viewport_size(viewport)
+    page = new_page(browser, problems, locale=locale, viewport=viewport)
     sign_in(page, base, staff["supervisor"], PASSWORD, next_path="/api/docs/")
     page.wait_for_selector(".opblock-summary-path")
     paths = page.locator(".opblock-summary-path").all_inner_texts()

@@ -37,8 +37,7 @@ def test_the_audit_page_passes_the_page_checks(live_server, staff, browser, loca
     base = live_server.url
     tag = f"{locale[:2]}-{'phone' if viewport is PHONE else 'desktop'}"
     problems: list[str] = []
-    page = new_page(browser, problems, locale=locale)
-    page.set_viewport_size(viewport)
+    page = new_page(browser, problems, locale=locale, viewport=viewport)
     sign_in(page, base, staff["auditor"], PASSWORD, next_path="/audit/")
 
     assert page.locator("table.audit tbody tr").count() == audit.PER_PAGE

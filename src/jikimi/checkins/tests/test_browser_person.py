@@ -19,6 +19,7 @@ from jikimi.core.tests.browser import (
     browser_fixture,  # noqa: F401 - the `browser` fixture
     check_page,
     layout_problems,
+    new_page,
     screenshot,
 )
 
@@ -42,22 +43,10 @@ TEXT = {
 
 
 def _person_page(browser, problems: list[str], locale: str, viewport: dict, **options):
-    """A page in a fresh context of the person's own (no staff session), recording console
-    errors, CSP violations and failed GETs like `browser.new_page`; `options` go to the
-    context (touch, JavaScript off)."""
-    context = browser.new_context(locale=locale, viewport=viewport, **options)
-    page = context.new_page()
+    """A page in a fresh context of the person's own (no staff session), from `new_page`;
+    `options` go to the context (touch, JavaScript off)."""
+    page = new_page(browser, problems, locale=locale, viewport=viewport, **options)
     page.set_default_timeout(60_000)  # a shared, busy machine
-    page.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
-    page.on("pageerror", lambda e: problems.append(str(e)))
-    page.on(
-        "response",
-        lambda r: (
-            problems.append(f"{r.status} {r.url}")
-            if r.status >= 400 and r.request.method == "GET"
-            else None
-        ),
-    )
     return page
 
 
@@ -295,8 +284,7 @@ def test_the_set_up_link_page_passes_the_page_checks(
     tag = f"{locale[:2]}-{'phone' if viewport is PHONE else 'desktop'}"
     base = live_server.url
     problems: list[str] = []
-    page = new_page(browser, problems, locale=locale)
-    page.set_viewport_size(viewport)
+    page = new_page(browser, problems, locale=locale, viewport=viewport)
     sign_in(page, base, staff["caseworker"], PASSWORD, next_path=f"/checkins/enrol/{person.code}")
     page.fill("input[name=interval_hours]", "24")
     page.click("form button.primary")

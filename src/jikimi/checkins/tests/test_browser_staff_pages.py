@@ -133,8 +133,7 @@ def test_checkin_staff_pages_pass_the_page_checks(
     tag = f"{lang}-{'phone' if viewport is PHONE else 'desktop'}"
     base = live_server.url
     problems: list[str] = []
-    page = new_page(browser, problems, locale=locale)
-    page.set_viewport_size(viewport)
+    page = new_page(browser, problems, locale=locale, viewport=viewport)
     enrolment, drill = checkin_data["enrolment"], checkin_data["drill"]
     sign_in(page, base, staff["supervisor"], PASSWORD)
 

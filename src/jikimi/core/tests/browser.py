@@ -51,9 +51,15 @@ def browser_fixture():
         browser.close()
 
 
-def new_page(browser, problems: list[str], *, locale: str = "ko-KR"):
-    """A page in a fresh context (its own cookies: one person or one staff member)."""
-    context = browser.new_context(locale=locale, viewport={"width": 1280, "height": 900})
+def new_page(
+    browser, problems: list[str], *, locale: str = "ko-KR", viewport=None, **context_options
+):
+    """A page in a fresh context (its own cookies: one person or one staff member), the
+    desktop size unless `viewport` is given; `context_options` go to the context (touch,
+    JavaScript off)."""
+    context = browser.new_context(
+        locale=locale, viewport=viewport or {"width": 1280, "height": 900}, **context_options
+    )
     page = context.new_page()
     # Any CSP violation or script error is a bug: the pages must work under the strict CSP.
     page.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)

@@ -146,8 +146,7 @@ def test_the_estimates_page_passes_the_page_checks(
     base = live_server.url
     tag = f"{locale[:2]}-{'phone' if viewport is PHONE else 'desktop'}"
     problems: list[str] = []
-    page = new_page(browser, problems, locale=locale)
-    page.set_viewport_size(viewport)
+    page = new_page(browser, problems, locale=locale, viewport=viewport)
     sign_in(page, base, staff["analyst"], PASSWORD, next_path="/estimates/")
     check_page(page, problems, shot=f"estimates-form-{tag}")
     page.goto(f"{base}/estimates/?lists=A&lists=B&lists=C&method=stepwise&level=0.95"

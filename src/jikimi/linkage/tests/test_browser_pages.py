@@ -37,8 +37,7 @@ def test_linkage_pages_pass_the_page_checks(live_server, staff, browser, locale,
     confirm(cw, items[0], reason="같은 사람")
     tag = f"{locale[:2]}-{'phone' if viewport is PHONE else 'desktop'}"
     problems: list[str] = []
-    page = new_page(browser, problems, locale=locale)
-    page.set_viewport_size(viewport)
+    page = new_page(browser, problems, locale=locale, viewport=viewport)
     sign_in(page, live_server.url, cw, PASSWORD, next_path="/linkage/review/")
     check_page(page, problems, shot=f"linkage-queue-{tag}")
     for path, name in [

@@ -120,8 +120,7 @@ def test_an_analyst_searching_by_name_is_told_to_use_a_code(
 
     person = create_person(staff["caseworker"], name="이지현", birth_year=1990)
     problems: list[str] = []
-    page = new_page(browser, problems, locale=locale)
-    page.set_viewport_size(viewport)
+    page = new_page(browser, problems, locale=locale, viewport=viewport)
     sign_in(page, live_server.url, staff["analyst"], PASSWORD)
     page.fill("#id_q", "Lee Ji-hyun")
     page.wait_for_selector("#results .field-error")

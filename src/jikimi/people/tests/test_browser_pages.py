@@ -32,8 +32,7 @@ def test_people_pages_pass_the_page_checks(live_server, staff, browser, locale, 
     base = live_server.url
     tag = f"{locale[:2]}-{'phone' if viewport is PHONE else 'desktop'}"
     problems: list[str] = []
-    page = new_page(browser, problems, locale=locale)
-    page.set_viewport_size(viewport)
+    page = new_page(browser, problems, locale=locale, viewport=viewport)
     page.goto(f"{base}/accounts/login")
     check_page(page, problems, shot=f"pages-login-{tag}")
     sign_in(page, base, worker, PASSWORD)
