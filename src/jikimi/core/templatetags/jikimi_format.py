@@ -67,5 +67,5 @@ def number(value: int | float | None, digits: int | None = None) -> str:
     if value is None or value == "":
         return "—"
     if digits is None:
-        return f"{value:,}" if isinstance(value, int) else f"{value:,}"
+        return f"{value:,}"
     return f"{float(value):,.{int(digits)}f}"
