@@ -123,3 +123,15 @@ def cli(capsys, monkeypatch, tmp_path):
         return subprocess.CompletedProcess(["jikimi", *argv], code, out, err)
 
     return run
+
+
+@pytest.fixture(autouse=True)
+def _default_language():
+    """Each test starts in the default language (Korean first). A request through the test
+    client with another Accept-Language leaves that language active in the thread, so a later
+    test on the same worker would otherwise read English where it expects Korean."""
+    from django.utils import translation
+
+    translation.deactivate()  # back to settings.LANGUAGE_CODE
+    yield
+    translation.deactivate()
