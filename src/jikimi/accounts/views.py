@@ -30,7 +30,7 @@ from jikimi.core.redirects import safe_next
 
 from . import services
 from .forms import CodeStepForm, NewPasswordForm, PasswordStepForm, ReauthForm
-from .http import StaffRequest
+from .http import StaffRequest, is_verified
 from .models import ApiToken, User
 
 # Between the two login steps the session holds only the id of the user who passed the
@@ -143,7 +143,7 @@ def demo_accounts() -> list[dict]:
                 "username": user.username,
                 "role": user.get_role_display(),
                 "shows": DEMO_ROLE_SHOWS.get(user.role, "")
-                if first_org is None or user.organisation_id == first_org
+                if first is None or user.organisation_id == first.pk
                 else DEMO_OTHER_ORGANISATION % {"organisation": first.slug},
                 "organisation": user.organisation.slug if user.organisation else "",
                 "code": device.current_token() if device else "",
@@ -153,7 +153,7 @@ def demo_accounts() -> list[dict]:
 
 
 def login_view(request: HttpRequest) -> HttpResponse:
-    if request.user.is_authenticated and request.user.is_verified():
+    if is_verified(request.user):
         return redirect(_safe_next(request))
     step = "code" if _pending_user(request) else "password"
     if request.GET.get("restart"):
@@ -178,8 +178,8 @@ def login_view(request: HttpRequest) -> HttpResponse:
         else:
             status = 400
     elif request.method == "POST" and request.POST.get("step") == "code":
-        user = _pending_user(request)
-        if user is None:
+        pending_user = _pending_user(request)
+        if pending_user is None:
             error, status, step = (
                 _("Your sign-in took too long. Please start again."),
                 400,
@@ -190,7 +190,9 @@ def login_view(request: HttpRequest) -> HttpResponse:
             step = "code"
             if code_form.is_valid():
                 try:
-                    device = services.check_second_factor(user, code_form.cleaned_data["code"])
+                    device = services.check_second_factor(
+                        pending_user, code_form.cleaned_data["code"]
+                    )
                 except services.LoginFailed as exc:
                     error, status = _failure_message(), 400
                     if exc.reason == "locked":
@@ -198,7 +200,9 @@ def login_view(request: HttpRequest) -> HttpResponse:
                         step = "password"
                 else:
                     request.session.pop(PENDING_KEY, None)
-                    auth_login(request, user, backend="django.contrib.auth.backends.ModelBackend")
+                    auth_login(
+                        request, pending_user, backend="django.contrib.auth.backends.ModelBackend"
+                    )
                     django_otp.login(request, device)
                     return redirect(_safe_next(request))
             else:
@@ -401,7 +405,7 @@ def enrol_view(request: HttpRequest, token: str) -> HttpResponse:
                 step = "code"
         else:
             status = 400
-    elif request.method == "POST" and request.POST.get("step") == "code" and device is not None:
+    elif request.method == "POST" and request.POST.get("step") == "code" and device and pending:
         code_form = CodeStepForm(request.POST)
         if code_form.is_valid():
             try:

@@ -10,6 +10,7 @@ from rest_framework.authentication import (
 )
 
 from jikimi.accounts import services as accounts
+from jikimi.accounts.http import is_verified
 
 
 class HashedTokenAuthentication(BaseAuthentication):
@@ -74,7 +75,7 @@ class VerifiedSessionAuthentication(SessionAuthentication):
         if result is None:
             return None
         user, auth = result
-        if not getattr(request._request.user, "is_verified", lambda: False)():
+        if not is_verified(request._request.user):
             return None
         return user, auth
 

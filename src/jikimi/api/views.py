@@ -8,6 +8,8 @@ from django.shortcuts import render
 from django.urls import reverse
 from django.views.decorators.http import require_safe
 
+from jikimi.accounts.http import is_verified
+
 
 @require_safe
 def docs_view(request: HttpRequest) -> HttpResponse:
@@ -21,6 +23,6 @@ def docs_view(request: HttpRequest) -> HttpResponse:
     script): it reads the schema URL and the CSRF token from the page's data- attributes.
     """
     user = request.user
-    if not (user.is_authenticated and user.is_verified()):
+    if not is_verified(user):
         return redirect_to_login(request.get_full_path())
     return render(request, "api/docs.html", {"schema_url": reverse("api-schema")})
