@@ -119,14 +119,14 @@ def _candidates(
             own = features[person.pk]
             if own.birth_year and len(out[person.pk]) < MAX_CANDIDATES:
                 by_year.setdefault(own.birth_year, set()).update(given_digests_of(own))
-        given_hits: dict[tuple[int, str], list[Any]] = {}
+        given_hits: dict[tuple[int | None, str], list[Any]] = {}
         for condition in _year_conditions(by_year):
-            rows = (
+            year_rows = (
                 index.filter(condition)
                 .values_list("person__birth_year", "digest", "person_id")
                 .distinct()
             )
-            for year, digest, pid in rows:
+            for year, digest, pid in year_rows:
                 given_hits.setdefault((year, digest), []).append(pid)
         for person in members:
             own = features[person.pk]
@@ -145,12 +145,12 @@ def _candidates(
                 and len(out[p.pk]) < MAX_CANDIDATES
             }
         )
-        cell_hits: dict[tuple[int, str, str], list[Any]] = {}
+        cell_hits: dict[tuple[int | None, str | None, str], list[Any]] = {}
         for part in parts(cells, 1000):
             condition = Q()
             for year, sex, province in part:
                 condition |= Q(birth_year=year, sex=sex, province=province)
-            rows = (
+            cell_rows = (
                 Person.objects.filter(people_seen_by(org))
                 .filter(condition)
                 .annotate(
@@ -164,7 +164,7 @@ def _candidates(
                 .order_by("-created_at", "id")
                 .values_list("birth_year", "sex", "province", "pk")
             )
-            for year, sex, province, pid in rows:
+            for year, sex, province, pid in cell_rows:
                 cell_hits.setdefault((year, sex, province), []).append(pid)
         for person in members:
             own = features[person.pk]

@@ -15,6 +15,7 @@ from django.db import connection
 from django.db.models import Exists
 
 from jikimi.audit import services as audit
+from jikimi.core.sql import column_of, concrete_field
 from jikimi.people.models import Person
 
 from .models import PersonLink
@@ -42,12 +43,12 @@ def _current_risk(people: Sequence[Person]) -> dict[Any, tuple[str, bool]]:
     from jikimi.alerts import services as alerts
 
     q = connection.ops.quote_name
-    pk = Person._meta.pk
+    pk = concrete_field(Person, "id")
     ids = [pk.get_db_prep_value(p.pk, connection) for p in people]
-    person_id = q(pk.column)
+    person_id = q(column_of(pk))
     marks = ", ".join(["%s"] * len(ids))
     sql = (
-        f"SELECT {person_id}, {q(Person._meta.get_field('status').column)}"  # noqa: S608
+        f"SELECT {person_id}, {q(column_of(concrete_field(Person, 'status')))}"  # noqa: S608
         f" FROM {q(Person._meta.db_table)} WHERE {person_id} IN ({marks})"
     )
     with connection.cursor() as cursor:

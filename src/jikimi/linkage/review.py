@@ -186,7 +186,7 @@ def pair_view(user: User, item: ReviewItem) -> PairView:
     left, right = features_of(a, *decrypted[a.pk]), features_of(b, *decrypted[b.pk])
     # Name frequencies among the people the reviewer's organisation sees (both of the pair
     # are among them, or the pair would be NotFound).
-    frequencies = term_frequencies(user.organisation_id, given_digests_of(left, right))
+    frequencies = term_frequencies(user.org_id, given_digests_of(left, right))
     scored = score_pair(left, right, frequencies)
     levels = scored.levels
     bits = level_bits(levels, scored.adjusted)

@@ -80,7 +80,8 @@ def schedule_linkage(person_id: Any) -> None:
         # savepoint that is still open, and everything saved now is inside that savepoint
         # too; a person whose own savepoint is rolled back stays in the batch and is
         # skipped (linking a person who does not exist does nothing).
-        for _sids, func, _robust in connection.run_on_commit:
+        for entry in connection.run_on_commit:  # (savepoint ids, callback, robust)
+            func = entry[1]
             # (a test's captured callbacks stay in the list once run: skip those)
             if isinstance(func, _LinkAfterCommit) and not func.done:
                 func.person_ids[person_id] = None

@@ -9,11 +9,12 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
+from jikimi.accounts.http import StaffRequest
 from jikimi.people import services as people
 
 from . import services, spec
@@ -32,7 +33,10 @@ def _level_label(field: str, level: str) -> str:
 
 
 def _errors(exc: people.InvalidInput) -> str:
-    return "; ".join(_(message) for message in exc.errors.values())
+    # A message is an English template (translated here) or already a lazy translation.
+    return "; ".join(
+        _(message) if isinstance(message, str) else str(message) for message in exc.errors.values()
+    )
 
 
 def _levels(levels: dict[str, str]) -> list[dict]:
@@ -48,7 +52,7 @@ def _levels(levels: dict[str, str]) -> list[dict]:
 
 @login_required
 @require_GET
-def review_list(request: HttpRequest) -> HttpResponse:
+def review_list(request: StaffRequest) -> HttpResponse:
     try:
         page = max(1, int(request.GET.get("page", "1")))
     except ValueError:
@@ -64,9 +68,10 @@ def review_list(request: HttpRequest) -> HttpResponse:
             "right": item.person_b,
             "left_name": item.person_a.display_name if names else None,
             "right_name": item.person_b.display_name if names else None,
-            "urgent": bool(item.urgent),
-            "left_alert": item.a_alert,
-            "right_alert": item.b_alert,
+            # Annotations of the queue's query (services.review_queue).
+            "urgent": bool(getattr(item, "urgent", False)),
+            "left_alert": getattr(item, "a_alert", None),
+            "right_alert": getattr(item, "b_alert", None),
             "levels": _levels(item.levels),
         }
         for item in items
@@ -84,7 +89,7 @@ def review_list(request: HttpRequest) -> HttpResponse:
     )
 
 
-def _pair_page(request: HttpRequest, item, *, status: int = 200, error: str = "") -> HttpResponse:
+def _pair_page(request: StaffRequest, item, *, status: int = 200, error: str = "") -> HttpResponse:
     view = services.pair_view(request.user, item)
     context = {
         "pair": view,
@@ -108,13 +113,13 @@ def _pair_page(request: HttpRequest, item, *, status: int = 200, error: str = ""
 
 @login_required
 @require_GET
-def review_detail(request: HttpRequest, item_id) -> HttpResponse:
+def review_detail(request: StaffRequest, item_id) -> HttpResponse:
     return _pair_page(request, services.get_review_item(request.user, item_id))
 
 
 @login_required
 @require_POST
-def review_confirm(request: HttpRequest, item_id) -> HttpResponse:
+def review_confirm(request: StaffRequest, item_id) -> HttpResponse:
     item = services.get_review_item(request.user, item_id)
     try:
         services.confirm(request.user, item, reason=request.POST.get("reason", ""))
@@ -126,7 +131,7 @@ def review_confirm(request: HttpRequest, item_id) -> HttpResponse:
 
 @login_required
 @require_POST
-def review_reject(request: HttpRequest, item_id) -> HttpResponse:
+def review_reject(request: StaffRequest, item_id) -> HttpResponse:
     item = services.get_review_item(request.user, item_id)
     try:
         services.reject(request.user, item)
@@ -136,7 +141,7 @@ def review_reject(request: HttpRequest, item_id) -> HttpResponse:
     return redirect("linkage:review")
 
 
-def _cluster_page(request: HttpRequest, code: str, *, status: int = 200, error: str = ""):
+def _cluster_page(request: StaffRequest, code: str, *, status: int = 200, error: str = ""):
     person = people.get_person(request.user, code, purpose="linkage")
     members = services.cluster_of(request.user, person)
     context = {
@@ -151,13 +156,13 @@ def _cluster_page(request: HttpRequest, code: str, *, status: int = 200, error: 
 
 @login_required
 @require_GET
-def cluster(request: HttpRequest, code: str) -> HttpResponse:
+def cluster(request: StaffRequest, code: str) -> HttpResponse:
     return _cluster_page(request, code)
 
 
 @login_required
 @require_POST
-def unlink(request: HttpRequest, link_id) -> HttpResponse:
+def unlink(request: StaffRequest, link_id) -> HttpResponse:
     link = services.get_link(request.user, link_id)
     back = request.POST.get("from", "")
     if back not in (link.person_a.code, link.person_b.code):
