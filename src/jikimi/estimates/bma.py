@@ -60,7 +60,7 @@ class BmaPosterior:
 
     def quantile(self, q: float) -> float:
         cdf = np.cumsum(self.mass)
-        return float(self.totals[min(np.searchsorted(cdf, q), len(cdf) - 1)])
+        return float(self.totals[min(int(np.searchsorted(cdf, q)), len(cdf) - 1)])
 
     @property
     def median(self) -> float:
@@ -229,6 +229,8 @@ def posterior(
         if prior == "inverse":
             log_extra -= np.log(totals)
         elif prior == "negbin":
+            if prior_a is None or prior_b is None:
+                raise ValueError("the negative binomial prior needs prior_a and prior_b")
             a, b = float(prior_a), float(prior_b)
             log_extra += (
                 totals * math.log(b)
@@ -288,7 +290,7 @@ def estimate(table: CaptureTable, level: float = 0.95, **opts):
     delta = 2.0**-table.k if delta is None else delta
     alpha = 1 - level
     best = int(np.argmax(post.graph_probs))
-    warnings = []
+    warnings: list[str] = []
     if post.tail_mass > TAIL_MASS_LIMIT:
         warnings.append(
             _(

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import cast
+
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
@@ -56,9 +59,10 @@ class EstimateForm(forms.Form):
         help_text=_("For the random parts (LCMCR); the same seed gives the same numbers."),
     )
 
-    def __init__(self, *args, available: list[tuple[str, int]] = (), **kwargs):
+    def __init__(self, *args, available: Sequence[tuple[str, int]] = (), **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["lists"].choices = [(name, f"{name} ({n})") for name, n in available]
+        lists = cast(forms.ChoiceField, self.fields["lists"])
+        lists.choices = [(name, f"{name} ({n})") for name, n in available]
 
     def clean_method(self):
         return self.cleaned_data["method"] or "stepwise"

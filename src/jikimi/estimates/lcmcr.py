@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import Any
 
 import numba
 import numpy as np
@@ -256,7 +257,7 @@ def estimate(table: CaptureTable, level: float = 0.95, seed: int = 12345, **opts
     """
     from .services import Estimate
 
-    settings = {
+    settings: dict[str, Any] = {
         name: type(default)(opts[name]) if opts.get(name) is not None else default
         for name, default in DEFAULTS.items()
     }

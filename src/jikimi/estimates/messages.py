@@ -27,7 +27,7 @@ class Message(str):
         self.params = dict(params or {})
         return self
 
-    def __mod__(self, params: Mapping[str, object]) -> Message:  # type: ignore[override]
+    def __mod__(self, params: Mapping[str, object]) -> Message:
         return Message(self.template, params)
 
     def __reduce__(self):

@@ -17,6 +17,7 @@ methods; `bench/bench_coverage.py` runs every method, LCMCR included (about 30 m
 from __future__ import annotations
 
 import itertools
+from typing import cast
 
 import numpy as np
 
@@ -58,9 +59,12 @@ def pattern_probabilities(scenario: str) -> tuple[np.ndarray, np.ndarray]:
         log_w = cells @ logits + COUPLING[scenario] * cells[:, 0] * cells[:, 1]
         probs = np.exp(log_w) / np.exp(log_w).sum()
     elif scenario == "heterogeneous":
-        probs = sum(
-            share * np.prod(np.where(cells == 1, p, 1 - p), axis=1)
-            for share, p in ((0.3, 0.45), (0.7, 0.12))
+        probs = cast(
+            np.ndarray,
+            sum(
+                share * np.prod(np.where(cells == 1, p, 1 - p), axis=1)
+                for share, p in ((0.3, 0.45), (0.7, 0.12))
+            ),
         )
     else:
         raise ValueError(scenario)
