@@ -22,7 +22,7 @@ out any byte of the chunk concerned.
 
 The hashing and AES-GCM run in C (OpenSSL, through `hashlib` and `cryptography`) on
 preallocated buffers (`readinto`, `encrypt_into`, `decrypt_into`), so Python only moves
-64 KiB chunks: memory stays flat whatever the size of the file (bench/bench_evidence.py).
+256 KiB chunks: memory stays flat whatever the size of the file (bench/bench_evidence.py).
 
 The registry at the end lets apps that own evidence rows (incidents) tell `jikimi evidence
 verify` and key rotation where their files are, without core knowing them.
@@ -49,7 +49,9 @@ from .keyring import KeyRingError, get_keyring
 
 MAGIC = b"JKEVID"
 VERSION = 1
-CHUNK_LOG2 = 16  # 64 KiB: measured fastest with encrypt_into (bench/bench_evidence.py)
+# 256 KiB: `bench/bench_evidence.py --chunks` found 16–32 KiB slower and 64 KiB–1 MiB alike
+# (within noise); tags cost 16 bytes a chunk, the buffers 1 MiB in all.
+CHUNK_LOG2 = 18
 # The chunk sizes a header may name: a tampered header cannot make a reader allocate 4 GB.
 MIN_CHUNK_LOG2, MAX_CHUNK_LOG2 = 12, 24
 PREFIX_BYTES = 7
