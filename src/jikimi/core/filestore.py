@@ -35,6 +35,7 @@ import hashlib
 import os
 import re
 import secrets
+import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -421,10 +422,18 @@ def stored_ids() -> Iterator[str]:
                 yield path.name
 
 
+LEFTOVER_AFTER_SECONDS = 3600
+
+
 def leftover_temporaries() -> list[Path]:
-    """Temporary files of uploads a crash cut short (a failed upload removes its own)."""
+    """Temporary files of uploads a crash cut short (a failed upload removes its own).
+
+    Only those untouched for an hour: a younger one may be an upload still under way."""
     tmp = store_dir() / TMP_DIR
-    return sorted(tmp.iterdir()) if tmp.is_dir() else []
+    if not tmp.is_dir():
+        return []
+    cutoff = time.time() - LEFTOVER_AFTER_SECONDS
+    return sorted(path for path in tmp.iterdir() if path.stat().st_mtime < cutoff)
 
 
 # --- Where the stored files are: the registry of evidence sources ------------------------------

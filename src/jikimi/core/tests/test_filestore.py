@@ -8,6 +8,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 from dataclasses import replace
 from pathlib import Path
 
@@ -64,6 +65,20 @@ def test_it_takes_a_generator_of_uneven_pieces(home):
     stored = filestore.put(data[a:b] for a, b in zip(cuts, cuts[1:], strict=False))
     assert stored.sha256 == hashlib.sha256(data).hexdigest()
     assert b"".join(filestore.open(stored)) == data
+
+
+def test_it_takes_django_uploads_in_memory_and_on_disk(home):
+    from django.core.files.uploadedfile import SimpleUploadedFile, TemporaryUploadedFile
+
+    data = payload(2 * CHUNK + 17, seed=3)
+    on_disk = TemporaryUploadedFile("video.mp4", "video/mp4", len(data), None)
+    on_disk.write(data)
+    on_disk.seek(0)
+    for upload in (SimpleUploadedFile("photo.jpg", data), on_disk):
+        stored = filestore.put(upload)
+        assert stored.sha256 == hashlib.sha256(data).hexdigest()
+        assert b"".join(filestore.open(stored)) == data
+    on_disk.close()
 
 
 def test_it_stores_no_plaintext(home):
@@ -347,8 +362,13 @@ def test_jikimi_evidence_verify_warns_of_orphans(cli, source):
     orphan = filestore.put(io.BytesIO(b"no row names this"))
     leftover = filestore.store_dir() / filestore.TMP_DIR / ("0" * 32 + ".part")
     leftover.write_bytes(b"cut short by a crash")
+    under_way = leftover.with_name("1" * 32 + ".part")
+    under_way.write_bytes(b"an upload still running")
+    an_hour_ago = time.time() - filestore.LEFTOVER_AFTER_SECONDS - 1
+    os.utime(leftover, (an_hour_ago, an_hour_ago))
     run = cli("evidence", "verify")
     assert run.returncode == 0, run.stderr
     assert f"warning: {filestore.path_of(orphan.file_id)} is in the store" in run.stderr
-    assert "interrupted upload" in run.stderr
+    assert f"warning: {leftover} is left from an interrupted upload" in run.stderr
+    assert under_way.name not in run.stderr
     assert "1 evidence files verified" in run.stdout
