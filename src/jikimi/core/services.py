@@ -12,7 +12,7 @@ from django.apps import apps
 from django.conf import settings
 from django.db import models, transaction
 
-from . import crypto
+from . import crypto, filestore
 from .fields import EncryptedTextField
 from .keyring import KeyRing, KeyRingError, get_keyring, key_file_path, write_key_file
 
@@ -102,7 +102,8 @@ def reencrypt_all(
 
     Resumable: each batch commits on its own and only stale rows are selected, so a run
     that stops half-way is finished by running it again. Web and monitor keep working:
-    old ciphertexts stay readable as long as their key is in the ring.
+    old ciphertexts stay readable as long as their key is in the ring. The keys of stored
+    evidence files are rewrapped too (the files themselves are not rewritten).
     """
     active = get_keyring().active
     total = 0
@@ -119,18 +120,21 @@ def reencrypt_all(
                 progress(f"{model._meta.label}.{field.name}: {len(rows)} re-encrypted")
             if len(rows) < batch_size:
                 break
+    total += filestore.rewrap_all(progress)
     return RotationReport(active, total, ciphertexts_by_key())
 
 
 def ciphertexts_by_key() -> dict[str, int]:
+    """Ciphertexts under each key: encrypted fields and the wrapped keys of evidence files."""
     counts: dict[str, int] = {}
+    wrapped = filestore.wrapped_keys_by_key()
     for key_id in get_keyring().keys:
         n = 0
         for model, field in encrypted_columns():
             n += model._default_manager.filter(
                 **{f"{field.attname}__startswith": f"{crypto.PREFIX}:{key_id}:"}
             ).count()
-        counts[key_id] = n
+        counts[key_id] = n + wrapped.get(key_id, 0)
     return counts
 
 

@@ -8,7 +8,8 @@ from jikimi.core.keyring import KeyRing, KeyRingError, get_keyring
 class Command(OperatorCommand):
     help = (
         "Key ring: `rotate` adds a new active key and re-encrypts every field under it "
-        "(in batches; `--resume` finishes an interrupted run); `retire KEY` removes an "
+        "and rewraps the keys of evidence files (in batches; `--resume` finishes an "
+        "interrupted run); `retire KEY` removes an "
         "unused key; `status` counts ciphertexts per key; `new-ring` prints a fresh ring."
     )
 
