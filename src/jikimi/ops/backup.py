@@ -1,8 +1,10 @@
 """`jikimi backup` and `jikimi restore`: one file with a consistent database snapshot.
 
-The file is an uncompressed tar holding `manifest.json` and the snapshot
+The file is an uncompressed tar holding `manifest.json`, the snapshot
 (`database.sqlite3` made with SQLite's online backup API, or `database.pgdump` made by
-`pg_dump --format=custom`). The key ring is never in it: the snapshot holds ciphertext
+`pg_dump --format=custom`) and the evidence store's files (`evidence/<id[:2]>/<id>`, as
+stored: encrypted, each authenticated chunk by chunk, so `jikimi evidence verify` after a
+restore names any that was damaged). The key ring is never in it: the snapshot holds ciphertext
 only, so a stolen backup without the key file reveals nothing identifying. The manifest
 names the key ids the data needs, so a restore can say which keys to bring back.
 
@@ -26,14 +28,14 @@ import tarfile
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, TypedDict, cast
+from typing import IO, TYPE_CHECKING, NotRequired, TypedDict, cast
 
 from django.conf import settings
 from django.db import connection, connections
 from django.utils import timezone
 
 import jikimi
-from jikimi.core import crypto
+from jikimi.core import crypto, filestore
 from jikimi.core.keyring import KeyRingError, get_keyring
 
 if TYPE_CHECKING:
@@ -43,6 +45,8 @@ FORMAT_VERSION = 1
 MANIFEST = "manifest.json"
 SNAPSHOT = {"sqlite": "database.sqlite3", "postgresql": "database.pgdump"}
 VENDOR_NAMES = {"sqlite": "SQLite", "postgresql": "PostgreSQL"}
+EVIDENCE = "evidence"  # the tar folder of the evidence store's files
+_EVIDENCE_MEMBER = re.compile(r"^evidence/([0-9a-f]{2})/([0-9a-f]{32})$")
 
 
 class BackupError(RuntimeError):
@@ -51,6 +55,11 @@ class BackupError(RuntimeError):
     def __init__(self, message: str, returncode: int = 1) -> None:
         super().__init__(message)
         self.returncode = returncode
+
+
+class EvidenceEntry(TypedDict):
+    files: int
+    bytes: int
 
 
 class SnapshotEntry(TypedDict):
@@ -69,6 +78,7 @@ class Manifest(TypedDict):
     migrations: list[str]  # "app.name" as applied in the snapshot, in order
     key_ids: list[str]  # the key ids the snapshot's ciphertexts name
     snapshot: SnapshotEntry
+    evidence: NotRequired[EvidenceEntry]  # absent in backups made before evidence existed
 
 
 @dataclass
@@ -85,6 +95,7 @@ class RestoreSummary:
     chain_problem: str | None
     migrated: list[str] = field(default_factory=list)
     saved_previous: Path | None = None
+    evidence_files: int = 0  # files of the backup placed in the evidence store
 
 
 # --- Backup -------------------------------------------------------------------------------
@@ -113,6 +124,14 @@ def create_backup(path: Path) -> BackupSummary:
             migrations, key_ids = _snapshot_sqlite(snapshot)
         else:
             migrations, key_ids = _snapshot_postgres(snapshot)
+        # After the snapshot: every file its rows name is already in the store (a file is
+        # stored before its row commits). The keys wrapping the files' keys are named too.
+        evidence = [
+            (file_id, stored_at, stored_at.stat().st_size)
+            for file_id in filestore.stored_ids()
+            if (stored_at := filestore.path_of(file_id)).exists()
+        ]
+        key_ids = sorted(set(key_ids) | set(filestore.wrapped_keys_by_key()))
         manifest: Manifest = {
             "format": FORMAT_VERSION,
             "jikimi_version": jikimi.__version__,
@@ -125,6 +144,7 @@ def create_backup(path: Path) -> BackupSummary:
                 "size": snapshot.stat().st_size,
                 "sha256": _sha256(snapshot),
             },
+            "evidence": {"files": len(evidence), "bytes": sum(size for _i, _p, size in evidence)},
         }
         archive = Path(tmp) / "backup.tar"
         fd = os.open(archive, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
@@ -135,6 +155,13 @@ def create_backup(path: Path) -> BackupSummary:
                 info.size, info.mode, info.mtime = len(body), 0o600, int(timezone.now().timestamp())
                 tar.addfile(info, io.BytesIO(body))
                 tar.add(snapshot, arcname=snapshot.name, recursive=False, filter=_private)
+                for file_id, file_path, _size in evidence:  # streamed, never read whole
+                    tar.add(
+                        file_path,
+                        arcname=f"{EVIDENCE}/{file_id[:2]}/{file_id}",
+                        recursive=False,
+                        filter=_private,
+                    )
             fh.flush()
             os.fsync(fh.fileno())
         try:
@@ -353,6 +380,7 @@ def read_backup(path: Path, into: Path) -> tuple[Manifest, Path]:
                 for chunk in iter(lambda: src.read(1 << 20), b""):
                     digest.update(chunk)
                     out.write(chunk)
+            _extract_evidence(tar, members, Path(into) / EVIDENCE, bad)
     except (tarfile.TarError, EOFError, OSError, UnicodeDecodeError) as exc:
         raise BackupError(f"{bad} (truncated or not a tar file: {exc})", 2)
     expected = manifest["snapshot"]
@@ -363,6 +391,44 @@ def read_backup(path: Path, into: Path) -> tuple[Manifest, Path]:
             2,
         )
     return manifest, target
+
+
+def _extract_evidence(
+    tar: tarfile.TarFile, members: dict[str, tarfile.TarInfo], into: Path, bad: str
+) -> None:
+    """The evidence files of the backup, copied into `into/<id>`. A member under evidence/
+    that is not a regular file named like a stored file is refused (no path from a backup
+    ever reaches the file system unchecked)."""
+    for name, info in members.items():
+        if not name.startswith(f"{EVIDENCE}/"):
+            continue
+        match = _EVIDENCE_MEMBER.match(name)
+        if match is None or not info.isfile() or match.group(2)[:2] != match.group(1):
+            raise BackupError(f"{bad}: {name} is not an evidence file", 2)
+        into.mkdir(exist_ok=True, mode=0o700)
+        fd = os.open(into / match.group(2), os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "wb") as out, _open_member(tar, info) as src:
+            shutil.copyfileobj(src, out, 1 << 20)
+
+
+def _place_evidence(folder: Path) -> int:
+    """Move the restored evidence files into the store. A file already there (the same id
+    is the same file: ids are random) is kept; files of the store the backup lacks stay
+    too (nothing lost: `jikimi evidence verify` reports them as not named by any record)."""
+    if not folder.is_dir():
+        return 0
+    placed = 0
+    for source in sorted(folder.iterdir()):
+        target = filestore.path_of(source.name)
+        if target.exists():
+            continue
+        target.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        with open(source, "rb") as fh:
+            os.fsync(fh.fileno())
+        os.replace(source, target)
+        _fsync_dir(target.parent)
+        placed += 1
+    return placed
 
 
 def _open_member(tar: tarfile.TarFile, info: tarfile.TarInfo) -> IO[bytes]:
@@ -474,7 +540,10 @@ def restore_backup(
             _restore_sqlite(snapshot)
         else:
             _restore_postgres(snapshot)
-    return _after_restore(manifest, saved)
+        placed = _place_evidence(Path(tmp) / EVIDENCE)
+    summary = _after_restore(manifest, saved)
+    summary.evidence_files = placed
+    return summary
 
 
 def _unknown_migrations(names: list[str]) -> list[str]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 import os
 import shutil
@@ -424,3 +425,65 @@ def test_it_round_trips_people_on_postgresql(pg_database, tmp_path):
     forced = jikimi(home, "restore", "--force", str(backup), DATABASE_URL=url)
     assert forced.returncode == 0, forced.stderr
     assert json.loads(python(home, READ, DATABASE_URL=url)) == codes
+
+
+PUT_EVIDENCE = """
+import dataclasses, django, io, json, os, sys
+os.environ["DJANGO_SETTINGS_MODULE"] = "jikimi.settings"
+django.setup()
+from jikimi.core import filestore
+stored = filestore.put(io.BytesIO(sys.argv[1].encode() * 50_000))
+print(json.dumps(dataclasses.asdict(stored)))
+"""
+
+VERIFY_EVIDENCE = """
+import django, json, os, sys
+os.environ["DJANGO_SETTINGS_MODULE"] = "jikimi.settings"
+django.setup()
+from jikimi.core import filestore
+stored = filestore.StoredFile(**json.loads(sys.argv[1]))
+result = filestore.verify(stored)
+print(json.dumps({"ok": result.ok, "reason": result.reason,
+                  "bytes": sum(len(c) for c in filestore.open(stored)) if result.ok else 0}))
+"""
+
+
+@sqlite_only
+def test_it_carries_the_evidence_files_encrypted_through_backup_and_restore(tmp_path):
+    home = tmp_path / "home"
+    assert jikimi(home, "init", "--org", "alpha", checks=True).returncode == 0
+    marker = "EVIDENCE-MARKER-7Q"
+    stored = python(home, PUT_EVIDENCE, marker).strip()
+    file_id = json.loads(stored)["file_id"]
+    backup = tmp_path / "with-evidence.backup"
+    run = jikimi(home, "backup", str(backup))
+    assert run.returncode == 0, run.stderr
+    with tarfile.open(backup) as tar:
+        assert f"evidence/{file_id[:2]}/{file_id}" in tar.getnames()
+        manifest = json.load(tar.extractfile("manifest.json"))
+    assert manifest["evidence"]["files"] == 1
+    assert marker.encode() not in backup.read_bytes()  # stored encrypted, carried as stored
+
+    new = fresh_home(tmp_path, home)
+    run = jikimi(new, "restore", str(backup))
+    assert run.returncode == 0, run.stderr
+    assert "evidence files: 1 in the backup, 1 placed in the store" in run.stdout
+    result = json.loads(python(new, VERIFY_EVIDENCE, stored))
+    assert result == {"ok": True, "reason": None, "bytes": len(marker) * 50_000}
+
+
+@sqlite_only
+def test_it_refuses_a_backup_whose_evidence_member_escapes_the_store(seeded, tmp_path):
+    home, backup, _codes = seeded
+    crafted = tmp_path / "crafted.backup"
+    with tarfile.open(backup) as src, tarfile.open(crafted, "w") as out:
+        for member in src.getmembers():
+            out.addfile(member, src.extractfile(member))
+        evil = tarfile.TarInfo("evidence/../../escaped")
+        evil.size = 4
+        out.addfile(evil, io.BytesIO(b"evil"))
+    new = fresh_home(tmp_path, home)
+    run = jikimi(new, "restore", str(crafted))
+    assert run.returncode == 2
+    assert "evidence/../../escaped is not an evidence file" in run.stderr
+    assert not (tmp_path / "escaped").exists() and not (new.parent / "escaped").exists()

@@ -35,6 +35,11 @@ class Command(OperatorCommand):
         self.stdout.write(
             f"people: {summary.people}; audit rows: {summary.audit_rows}; audit chain: {chain}"
         )
+        if "evidence" in summary.manifest:
+            self.stdout.write(
+                f"evidence files: {summary.manifest['evidence']['files']} in the backup, "
+                f"{summary.evidence_files} placed in the store"
+            )
         if summary.chain_problem is not None:
             raise CommandError(
                 f"the restored audit chain does not verify ({summary.chain_problem}); the "
