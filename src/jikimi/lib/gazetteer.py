@@ -25,12 +25,15 @@ __all__ = [
     "VOCABULARIES",
     "PlaceEntry",
     "Term",
+    "by_code",
+    "children",
     "distance_km",
     "find_place",
     "name_key",
     "nearest_names",
     "places",
     "terms",
+    "within_km",
 ]
 
 DATA = Path(__file__).resolve().parent / "data"
@@ -54,12 +57,15 @@ class Term:
     ko: str
     en: str
     order: int
+    #: A short explanation for the pages (optional in the data file: "" when absent).
+    description_ko: str = ""
+    description_en: str = ""
 
 
 @dataclass(frozen=True)
 class PlaceEntry:
     code: str  # a stable slug, e.g. "cn-tumen"
-    kind: str  # province, city, county, crossing, detention, transit
+    kind: str  # province, prefecture, city, county, town, crossing, detention, transit, river
     country: str  # ISO 3166-1 alpha-2
     parent: str | None
     lat: float
@@ -68,6 +74,10 @@ class PlaceEntry:
     en: str
     zh: str | None
     aliases: tuple[str, ...] = ()
+    #: ISO 3166-2:KP of a North Korean first-level division (a code of `lib.places`), else None.
+    iso: str | None = None
+    #: Why the position is approximate, or that the exact site is not public; else None.
+    note: str | None = None
 
     @property
     def names(self) -> tuple[str, ...]:
@@ -78,10 +88,16 @@ class PlaceEntry:
 @cache
 def _vocabularies() -> dict[str, tuple[Term, ...]]:
     raw = json.loads((DATA / "vocabularies.json").read_text(encoding="utf-8"))
+    # A term is `[code, ko, en]` or `[code, ko, en, description_ko, description_en]`.
     return {
-        name: tuple(Term(name, code, ko, en, i) for i, (code, ko, en) in enumerate(raw[name]))
-        for name in VOCABULARIES
+        name: tuple(_term(name, i, row) for i, row in enumerate(raw[name])) for name in VOCABULARIES
     }
+
+
+def _term(vocabulary: str, order: int, row: list[str]) -> Term:
+    code, ko, en = row[:3]
+    description_ko, description_en = (row[3], row[4]) if len(row) >= 5 else ("", "")
+    return Term(vocabulary, code, ko, en, order, description_ko, description_en)
 
 
 def terms(vocabulary: str) -> tuple[Term, ...]:
@@ -104,9 +120,40 @@ def places() -> tuple[PlaceEntry, ...]:
             en=p["en"],
             zh=p.get("zh"),
             aliases=tuple(p.get("aliases", ())),
+            iso=p.get("iso"),
+            note=p.get("note"),
         )
         for p in raw["places"]
     )
+
+
+@cache
+def _by_code() -> dict[str, PlaceEntry]:
+    return {p.code: p for p in places()}
+
+
+def by_code(code: str) -> PlaceEntry | None:
+    """The place of the data files with this code (e.g. "cn-tumen"), or None."""
+    return _by_code().get(code)
+
+
+def children(code: str) -> tuple[PlaceEntry, ...]:
+    """The places whose parent is `code` (directly, in file order; () for none)."""
+    return tuple(p for p in places() if p.parent == code)
+
+
+def within_km(
+    lat: float, lon: float, km: float, kinds: Iterable[str] | None = None
+) -> list[tuple[PlaceEntry, float]]:
+    """The places within `km` of (lat, lon), nearest first, each with its distance in km;
+    only of `kinds` (e.g. {"crossing", "detention"}) when given."""
+    wanted = set(kinds) if kinds is not None else None
+    found = [
+        (p, distance_km(lat, lon, p.lat, p.lon))
+        for p in places()
+        if wanted is None or p.kind in wanted
+    ]
+    return sorted(((p, d) for p, d in found if d <= km), key=lambda pd: (pd[1], pd[0].code))
 
 
 def name_key(text: str) -> str:
