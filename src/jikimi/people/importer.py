@@ -143,6 +143,14 @@ def import_rows(
     return result
 
 
+def create_record_person(row: dict, organisation: Organisation) -> Person:
+    """One person from a validated person-record row (`validate`'s shape), with its source
+    record: for another app's importer whose rows name people (incidents' victims), so they
+    are person records like any imported one, linked after the commit. The caller validates
+    and holds the transaction."""
+    return _create(row, organisation)
+
+
 def _create(row: dict, organisation: Organisation) -> Person:
     person = Person(
         organisation=organisation,
