@@ -1220,3 +1220,177 @@ def place_names(places: Sequence[Place]) -> dict[int, list[str]]:
     for pk, name in PlaceName.objects.filter(place__in=places).values_list("place_id", "name"):
         names.setdefault(pk, []).append(name)
     return names
+
+
+# --- for the pages (incpages) ---
+
+
+def event_titles(user: User, codes: Iterable[str]) -> dict[str, str]:
+    """{event code: title} of the user's organisation's events among `codes`, for a page of
+    acts; none for roles that see pseudonymous data only (a title may name people)."""
+    if not user.sees_identities:
+        return {}
+    events = _events_of(user).filter(code__in=set(codes))
+    return {e.code: e.title for e in events.only("id", "code", "title")}
+
+
+def _in_use(field_model_pairs: Iterable[tuple[Any, str]]) -> set[int]:
+    used: set[int] = set()
+    for model, field_name in field_model_pairs:
+        used.update(
+            model.objects.filter(**{f"{field_name}__isnull": False})
+            .values_list(field_name, flat=True)
+            .distinct()
+        )
+    return used
+
+
+def terms_in_use() -> set[int]:
+    """The ids of terms some record carries (these cannot be deleted, only retired)."""
+    return _in_use(
+        [
+            (Act, "act_type"),
+            (Involvement, "perpetrator"),
+            (Involvement, "degree"),
+            (Source, "kind"),
+        ]
+    )
+
+
+def places_in_use() -> set[int]:
+    """The ids of places some record (or another place, as its parent) refers to."""
+    return _in_use([(Event, "place"), (Act, "place"), (Place, "parent")])
+
+
+def add_term(admin: User, vocabulary: str, *, code: str, label_ko: str, label_en: str) -> Term:
+    """A new term at the end of its vocabulary (the organisation's administrators)."""
+    accounts.require_admin(admin)
+    if vocabulary not in gazetteer.VOCABULARIES:
+        raise InvalidInput({"vocabulary": gettext("unknown vocabulary")})
+    code = code.strip()
+    if Term.objects.filter(vocabulary=vocabulary, code=code).exists():
+        raise InvalidInput(
+            {"code": gettext("this vocabulary already has the code %(code)s") % {"code": code}}
+        )
+    last = Term.objects.filter(vocabulary=vocabulary).order_by("-order").first()
+    term = Term.objects.create(
+        vocabulary=vocabulary,
+        code=code,
+        label_ko=label_ko.strip(),
+        label_en=label_en.strip(),
+        order=(last.order + 1) if last else 0,
+    )
+    audit.record(
+        "incident.term.add", actor=admin, object_type="term", object_ref=f"{vocabulary}:{code}"
+    )
+    return term
+
+
+def add_place(
+    admin: User,
+    *,
+    code: str,
+    kind: str,
+    country: str,
+    label_ko: str,
+    label_en: str,
+    label_zh: str = "",
+    aliases: Sequence[str] = (),
+    lat: float,
+    lon: float,
+) -> Place:
+    """A new place of the gazetteer with every name it is found by (administrators). A name
+    that already names another place is refused: a name must find one place."""
+    accounts.require_admin(admin)
+    code = code.strip()
+    errors: dict[str, str] = {}
+    if Place.objects.filter(code=code).exists():
+        errors["code"] = gettext("a place already has the code %(code)s") % {"code": code}
+    names = [n.strip() for n in (label_ko, label_en, label_zh, *aliases) if n and n.strip()]
+    taken = dict(
+        PlaceName.objects.filter(key__in=[gazetteer.name_key(n) for n in names]).values_list(
+            "key", "place__code"
+        )
+    )
+    for field_name, value in (
+        ("label_ko", label_ko),
+        ("label_en", label_en),
+        ("label_zh", label_zh),
+    ):
+        if value and gazetteer.name_key(value) in taken:
+            errors[field_name] = gettext("%(name)s already names the place %(code)s") % {
+                "name": value,
+                "code": taken[gazetteer.name_key(value)],
+            }
+    for alias in aliases:
+        if gazetteer.name_key(alias) in taken:
+            errors.setdefault(
+                "aliases",
+                gettext("%(name)s already names the place %(code)s")
+                % {"name": alias, "code": taken[gazetteer.name_key(alias)]},
+            )
+    if errors:
+        raise InvalidInput(errors)
+    with transaction.atomic():
+        place = Place.objects.create(
+            code=code,
+            kind=kind,
+            country=country,
+            lat=lat,
+            lon=lon,
+            label_ko=label_ko.strip(),
+            label_en=label_en.strip(),
+            label_zh=(label_zh or "").strip(),
+        )
+        keys: set[str] = set()
+        for name in names:
+            key = gazetteer.name_key(name)
+            if key and key not in keys:
+                keys.add(key)
+                PlaceName.objects.create(place=place, name=name, key=key)
+        audit.record("incident.place.add", actor=admin, object_type="place", object_ref=code)
+    return place
+
+
+def _change(admin: User, obj: Term | Place, action: str, in_use: bool, ref: str):
+    """Retire, bring back, or delete one term or place; a used one is never deleted."""
+    from jikimi.core.errors import NON_FIELD
+
+    accounts.require_admin(admin)
+    if action == "retire":
+        obj.retired = True
+        obj.save(update_fields=["retired"])
+    elif action == "restore":
+        obj.retired = False
+        obj.save(update_fields=["retired"])
+    elif action == "delete":
+        if in_use:
+            raise InvalidInput(
+                {NON_FIELD: gettext("%(ref)s is used by records: retire it instead") % {"ref": ref}}
+            )
+        obj.delete()
+    else:
+        raise InvalidInput({NON_FIELD: gettext("unknown action")})
+    audit.record(
+        f"incident.{type(obj).__name__.lower()}.{action}",
+        actor=admin,
+        object_type=type(obj).__name__.lower(),
+        object_ref=ref,
+    )
+    return None if action == "delete" else obj
+
+
+def change_term(admin: User, term_id: int, action: str) -> Term | None:
+    accounts.require_admin(admin)
+    term = Term.objects.filter(pk=term_id).first()
+    if term is None:
+        raise NotFound(str(term_id))
+    return _change(admin, term, action, term.pk in terms_in_use(), f"{term.vocabulary}:{term.code}")
+
+
+def change_place(admin: User, place_id: int, action: str) -> Place | None:
+    accounts.require_admin(admin)
+    place = Place.objects.filter(pk=place_id).first()
+    if place is None:
+        raise NotFound(str(place_id))
+    return _change(admin, place, action, place.pk in places_in_use(), place.code)
