@@ -159,6 +159,7 @@ class ActForm(forms.Form):
     act_type = forms.ChoiceField(label=_("Act"), required=False)
     perpetrator = forms.ChoiceField(label=_("Perpetrator"), required=False)
     involvement = forms.ChoiceField(label=_("Involvement"), required=False)
+    field_order = ["act_type", "victim_code", "victim_name", "victim_name_hangul"]
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -222,9 +223,9 @@ class FilterForm(forms.Form):
     perpetrator = forms.ChoiceField(label=_("Perpetrator"), required=False)
     source_kind = forms.ChoiceField(label=_("Kind of source"), required=False)
     reliability = forms.ChoiceField(
-        label=_("Source reliability"),
+        label=_("Source reliability at least"),
         required=False,
-        choices=[("", "—"), *Reliability.choices],
+        choices=[("", _("Any")), *Reliability.choices],
     )
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from django import template
+from django.utils.html import escape, format_html
 from django.utils.translation import gettext as _
 
 from jikimi.lib import dates
@@ -31,7 +32,8 @@ def place(value: Any) -> str:
 @register.filter
 def event_date(obj: Any) -> str:
     """An event's or an act's date as written, to its precision: 2018-06-14, 2018-06, 2018,
-    a range "2018-06 – 2018-08", and "c. 2018" when it is approximate."""
+    a range "2018-06 – 2018-08", and "c. 2018" when it is approximate. Each end never breaks
+    over two lines; a range may, between its ends."""
     if obj is None:
         return ""
     text = getattr(obj, "date_text", None) or getattr(obj, "date", "") or ""
@@ -40,13 +42,15 @@ def event_date(obj: Any) -> str:
         span = dates.parse_date_range(text)
     except dates.DateError:
         start = getattr(obj, "date_start", None)
-        shown = start.isoformat() if start else "—"
+        shown = format_html('<span class="nowrap">{}</span>', start.isoformat() if start else "—")
     else:
         approx = approx or span.start.approximate or span.end.approximate
-        shown = span.start.iso()
+        shown = format_html('<span class="nowrap">{}</span>', span.start.iso())
         if span.end != span.start:
-            shown = f"{shown} – {span.end.iso()}"
-    return _("c. %(date)s") % {"date": shown} if approx else shown
+            shown = format_html('{} – <span class="nowrap">{}</span>', shown, span.end.iso())
+    if approx:
+        return format_html(escape(_("c. %(date)s")).replace("%(date)s", "{}"), shown)
+    return shown
 
 
 @register.filter

@@ -343,7 +343,7 @@ def test_a_term_or_place_in_use_cannot_be_deleted_only_retired(client, staff, lo
         {"do": "delete", "v": "act_type"},
         follow=True,
     )
-    assert "retire it instead" in response.content.decode() or "보관" in response.content.decode()
+    assert "act_type:arrest은(는) 기록에 쓰이고 있습니다" in response.content.decode()
     assert Term.objects.filter(pk=arrest.pk).exists()
     tumen = Place.objects.get(code="cn-tumen")
     client.post(reverse("incidents_admin:place", args=[tumen.pk]), {"do": "delete"})
