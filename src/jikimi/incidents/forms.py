@@ -159,7 +159,8 @@ class ActForm(forms.Form):
     act_type = forms.ChoiceField(label=_("Act"), required=False)
     perpetrator = forms.ChoiceField(label=_("Perpetrator"), required=False)
     involvement = forms.ChoiceField(label=_("Involvement"), required=False)
-    field_order = ["act_type", "victim_code", "victim_name", "victim_name_hangul"]
+    # Three a row on a desktop: what was done and by whom, who the victim is, and the rest.
+    field_order = ["act_type", "perpetrator", "involvement", "victim_code"]
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

@@ -1262,10 +1262,16 @@ def places_in_use() -> set[int]:
     return _in_use([(Event, "place"), (Act, "place"), (Place, "parent")])
 
 
+# The grades are the fixed NATO (Admiralty) scale, stored as letters and digits: not edited.
+EDITABLE_VOCABULARIES = tuple(
+    v for v in gazetteer.VOCABULARIES if v not in ("source_reliability", "information_credibility")
+)
+
+
 def add_term(admin: User, vocabulary: str, *, code: str, label_ko: str, label_en: str) -> Term:
     """A new term at the end of its vocabulary (the organisation's administrators)."""
     accounts.require_admin(admin)
-    if vocabulary not in gazetteer.VOCABULARIES:
+    if vocabulary not in EDITABLE_VOCABULARIES:
         raise InvalidInput({"vocabulary": gettext("unknown vocabulary")})
     code = code.strip()
     if Term.objects.filter(vocabulary=vocabulary, code=code).exists():

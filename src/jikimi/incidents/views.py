@@ -12,7 +12,7 @@ from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import HttpResponse, QueryDict
+from django.http import Http404, HttpResponse, QueryDict
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
@@ -22,7 +22,6 @@ from jikimi.accounts import services as accounts
 from jikimi.accounts.http import StaffRequest
 from jikimi.core.errors import InvalidInput
 from jikimi.core.paging import MAX_OFFSET
-from jikimi.lib import gazetteer
 from jikimi.people import services as people
 
 from . import services
@@ -333,9 +332,9 @@ def person_acts(request: StaffRequest, code: str) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def admin_vocabularies(request: StaffRequest) -> HttpResponse:
     accounts.require_admin(request.user)  # others: 404
-    vocabulary = request.GET.get("v") or gazetteer.VOCABULARIES[0]
-    if vocabulary not in gazetteer.VOCABULARIES:
-        vocabulary = gazetteer.VOCABULARIES[0]
+    vocabulary = request.GET.get("v") or services.EDITABLE_VOCABULARIES[0]
+    if vocabulary not in services.EDITABLE_VOCABULARIES:  # the grades are a fixed scale
+        raise Http404
     form = TermForm(request.POST or None)
     if request.method == "POST":
         if form.is_valid():
@@ -354,7 +353,7 @@ def admin_vocabularies(request: StaffRequest) -> HttpResponse:
         {
             "form": form,
             "vocabulary": vocabulary,
-            "vocabularies": [(v, _vocabulary_label(v)) for v in gazetteer.VOCABULARIES],
+            "vocabularies": [(v, _vocabulary_label(v)) for v in services.EDITABLE_VOCABULARIES],
             "terms": [(t, t.pk in in_use) for t in terms],
             "tab": "vocabularies",
         },
@@ -368,8 +367,6 @@ def _vocabulary_label(vocabulary: str) -> str:
         "perpetrator": _("Perpetrators"),
         "involvement": _("Degrees of involvement"),
         "source_kind": _("Kinds of source"),
-        "source_reliability": _("Source reliability"),
-        "information_credibility": _("Information credibility"),
         "determination": _("Return determinations"),
     }.get(vocabulary, vocabulary)
 

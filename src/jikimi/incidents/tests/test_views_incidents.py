@@ -333,6 +333,13 @@ def test_an_admin_adds_a_term_and_a_retired_term_is_not_offered(client, staff, l
     assert 'value="border_guard"' not in client.get(reverse("incidents:new")).content.decode()
     duplicate = client.post(url, {"code": "broker", "label_ko": "x", "label_en": "x"})
     assert duplicate.status_code == 404  # not an administrator
+    login(client, staff["admin"])
+    again = client.post(url, {"code": "broker", "label_ko": "x", "label_en": "x"})
+    assert again.status_code == 400 and "broker" in _field_error(again.content.decode(), "id_code")
+    # The grades are the fixed NATO scale: no "G" added there.
+    grades = reverse("incidents_admin:vocabularies") + "?v=source_reliability"
+    assert client.post(grades, {"code": "G", "label_ko": "G", "label_en": "G"}).status_code == 404
+    assert not Term.objects.filter(code="G").exists()
 
 
 def test_a_term_or_place_in_use_cannot_be_deleted_only_retired(client, staff, login, event):
