@@ -33,6 +33,7 @@ from django.utils.translation import get_language, gettext
 from jikimi.accounts import services as accounts
 from jikimi.accounts.models import Organisation, User
 from jikimi.audit import services as audit
+from jikimi.core.codes import is_public_code
 from jikimi.core.crypto import blind_index, normalise_for_index
 from jikimi.core.errors import InvalidInput, NotFound
 from jikimi.lib import dates, gazetteer, records
@@ -155,7 +156,11 @@ class Lookups:
                 .order_by("place__code")
                 .first()
             )
-            by_code = Place.objects.filter(code=text.strip(), retired=False).first()
+            by_code = (
+                Place.objects.filter(code=text.strip(), retired=False).first()
+                if "\x00" not in text
+                else None
+            )
             self._places[key] = by_code or (name.place if name else None)
         found = self._places[key]
         if found is None:
@@ -318,7 +323,7 @@ def _items(data: Mapping, key: str, errors: _Errors, path: str) -> list[Mapping]
 
 
 def _person(user: User | None, code: str, errors: _Errors, path: str) -> Person | None:
-    if user is None:
+    if user is None or not is_public_code(code.strip().upper()):
         errors.add(path, Problem("no_person", value=code[:32]))
         return None
     try:
@@ -1003,7 +1008,13 @@ class ActFilter:
     @classmethod
     def from_mapping(cls, data: Mapping[str, Any]) -> ActFilter:
         names = cls.__dataclass_fields__
-        return cls(**{k: str(v).strip() for k, v in data.items() if k in names and v is not None})
+        return cls(
+            **{
+                k: str(v).replace("\x00", "").strip()
+                for k, v in data.items()
+                if k in names and v is not None
+            }
+        )
 
 
 MAX_KM = 20000.0
