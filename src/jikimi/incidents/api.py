@@ -79,7 +79,9 @@ class ActSerializer(serializers.Serializer):
 
 
 class ActPageSerializer(serializers.Serializer):
-    count = serializers.IntegerField(help_text="all the acts matching, not only this page")
+    count = serializers.IntegerField(
+        help_text="all the acts matching, not only this page, counted up to 10,000"
+    )
     results = ActSerializer(many=True)
 
 

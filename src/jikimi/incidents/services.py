@@ -1040,6 +1040,15 @@ def _descendants(place: Place) -> list[int]:
     return found
 
 
+def _linked(model: type[Involvement] | type[Information], condition: Q) -> Q:
+    """Acts with a row of `model` (an involvement, a piece of information) meeting
+    `condition`, on the act itself or on its whole event. Two EXISTS, each on one index
+    (act_id, event_id), where one EXISTS with an OR in it was a scan of the link table."""
+    on_act = model.objects.filter(condition, act_id=OuterRef("pk"))
+    on_event = model.objects.filter(condition, event_id=OuterRef("event_id"), act__isnull=True)
+    return Q(Exists(on_act)) | Q(Exists(on_event))
+
+
 def _filtered(user: User, flt: ActFilter) -> tuple[QuerySet[Act], _Within | None]:
     lookups = Lookups()
     errors = _Errors()
@@ -1102,15 +1111,8 @@ def _filtered(user: User, flt: ActFilter) -> tuple[QuerySet[Act], _Within | None
                 )
     if flt.perpetrator:
         try:
-            term = lookups.term("perpetrator", flt.perpetrator)
             qs = qs.filter(
-                Exists(
-                    Involvement.objects.filter(
-                        Q(act_id=OuterRef("pk"))
-                        | Q(event_id=OuterRef("event_id"), act__isnull=True),
-                        perpetrator=term,
-                    )
-                )
+                _linked(Involvement, Q(perpetrator=lookups.term("perpetrator", flt.perpetrator)))
             )
         except Problem as p:
             errors.add("perpetrator", p)
@@ -1129,14 +1131,7 @@ def _filtered(user: User, flt: ActFilter) -> tuple[QuerySet[Act], _Within | None
         except Problem as p:
             errors.add("reliability", p)
     if info_filter:
-        qs = qs.filter(
-            Exists(
-                Information.objects.filter(
-                    Q(act_id=OuterRef("pk")) | Q(event_id=OuterRef("event_id"), act__isnull=True),
-                    info_filter,
-                )
-            )
-        )
+        qs = qs.filter(_linked(Information, info_filter))
     if flt.victim:
         qs = qs.filter(victim__code=flt.victim.upper()[:16])
     if flt.event:
@@ -1144,6 +1139,34 @@ def _filtered(user: User, flt: ActFilter) -> tuple[QuerySet[Act], _Within | None
     if errors.found:
         raise InvalidInput(errors.found)
     return qs, within
+
+
+COUNT_CAP = 10_000
+#: Beyond this many distinct coordinates in the box, the exact distance is checked act by act.
+MAX_POINTS = 500
+
+
+def _within(qs: QuerySet[Act], within: _Within) -> QuerySet[Act]:
+    """The acts of `qs` (already cut to the bounding box in SQL) within `within.km` on the
+    great circle. Acts share the coordinates of their gazetteer place, so the distance is
+    computed once per distinct point, and the query keeps the points that are close."""
+    points = list(qs.order_by().values_list("lat", "lon").distinct()[: MAX_POINTS + 1])
+    if len(points) > MAX_POINTS:
+        rows = qs.order_by().values_list("pk", "lat", "lon")
+        close_ids = [
+            pk
+            for pk, lat, lon in rows
+            if lat is not None
+            and lon is not None
+            and gazetteer.distance_km(within.lat, within.lon, lat, lon) <= within.km
+        ]
+        return qs.filter(pk__in=close_ids)
+    close = Q(pk__in=[])
+    for lat, lon in points:
+        if lat is not None and lon is not None:
+            if gazetteer.distance_km(within.lat, within.lon, lat, lon) <= within.km:
+                close |= Q(lat=lat, lon=lon)
+    return qs.filter(close)
 
 
 def list_acts(
@@ -1154,25 +1177,17 @@ def list_acts(
     limit: int = 50,
 ) -> tuple[list[ActRow], int]:
     """Acts of the user's organisation matching every filter given, newest first: (the page
-    of rows, how many match). Bad filter values are InvalidInput naming the filter."""
+    of rows, how many match, counted up to COUNT_CAP). Bad filter values are InvalidInput
+    naming the filter."""
     flt = filters if isinstance(filters, ActFilter) else ActFilter.from_mapping(filters or {})
     qs, within = _filtered(user, flt)
     qs = _act_query(qs)
-    if within is None:
-        total = qs.count()
-        acts = list(qs[offset : offset + limit])
-    else:
-        close = [
-            pk
-            for pk, lat, lon in qs.values_list("pk", "lat", "lon")
-            if lat is not None
-            and lon is not None
-            and gazetteer.distance_km(within.lat, within.lon, lat, lon) <= within.km
-        ]
-        total = len(close)
-        page = close[offset : offset + limit]
-        by_id = {a.pk: a for a in _act_query(Act.objects.filter(pk__in=page))}
-        acts = [by_id[pk] for pk in page]
+    if within is not None:
+        qs = _within(qs, within)
+    # Counted up to COUNT_CAP: beyond it a count is a scan of every matching act, for a
+    # number no page needs exactly.
+    total = qs[:COUNT_CAP].count()
+    acts = list(qs[offset : offset + limit])
     rows = _act_rows(user, acts)
     audit.record(
         "incident.acts.list",
