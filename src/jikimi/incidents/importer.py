@@ -183,11 +183,20 @@ def import_rows(
             key=lambda p: (p.row, COLUMNS.index(p.column) if p.column in COLUMNS else 99),
         )
         return result
-    victims: dict = {}
     sources: dict = {}
     with transaction.atomic():
+        victims = services.earlier_victims(
+            organisation, (a.victim.record_id for s in specs for a in s.acts)
+        )
         for spec in specs:
-            services.write_event(spec, organisation, actor=None, victims=victims, sources=sources)
+            services.write_event(
+                spec,
+                organisation,
+                actor=None,
+                victims=victims,
+                sources=sources,
+                victims_known=True,
+            )
         audit.record(
             "import.incidents",
             organisation_id=organisation.pk,

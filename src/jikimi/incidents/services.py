@@ -571,9 +571,11 @@ def write_event(
     actor: User | None,
     victims: dict[str, Person] | None = None,
     sources: dict[tuple, Source] | None = None,
+    victims_known: bool = False,
 ) -> Event:
     """Write a validated event (inside the caller's transaction). `victims` maps record ids
-    to the people already made for them (an import's rows name one victim several times);
+    to the people already made for them (an import's rows name one victim several times;
+    `victims_known`: it holds every earlier victim of these ids, so none is looked up);
     `sources` does the same for sources."""
     victims = {} if victims is None else victims
     sources = {} if sources is None else sources
@@ -597,7 +599,7 @@ def write_event(
     for act_spec in spec.acts:
         when = act_spec.when or spec.when
         where = act_spec.where or spec.where
-        victim = _victim_person(act_spec.victim, organisation, actor, victims)
+        victim = _victim_person(act_spec.victim, organisation, actor, victims, victims_known)
         victim_codes.append(victim.code)
         act = Act(
             event=event,
@@ -629,14 +631,30 @@ def write_event(
     return event
 
 
+def earlier_victims(organisation: Organisation, record_ids: Iterable[str]) -> dict[str, Person]:
+    """{victim record id: the person} of the acts already recorded with these ids."""
+    ids = sorted({r for r in record_ids if r})
+    found: dict[str, Person] = {}
+    for start in range(0, len(ids), 500):
+        for act in Act.objects.filter(
+            organisation=organisation, victim_record_id__in=ids[start : start + 500]
+        ).select_related("victim"):
+            found.setdefault(act.victim_record_id, act.victim)
+    return found
+
+
 def _victim_person(
-    spec: VictimSpec, organisation: Organisation, actor: User | None, cache: dict[str, Person]
+    spec: VictimSpec,
+    organisation: Organisation,
+    actor: User | None,
+    cache: dict[str, Person],
+    known: bool = False,
 ) -> Person:
     if spec.person is not None:
         return spec.person
     if spec.record_id and spec.record_id in cache:
         return cache[spec.record_id]
-    if spec.record_id:
+    if spec.record_id and not known:
         earlier = (
             Act.objects.filter(organisation=organisation, victim_record_id=spec.record_id)
             .select_related("victim")

@@ -154,3 +154,14 @@ def test_a_missing_column_is_a_file_error(cli, orgs, tmp_path):
     done = cli("import", "incidents", path, "--org", "alpha")
     assert done.returncode == 2 and "missing required column(s) act_type" in done.stderr
     _nothing_written()
+
+
+def test_a_victim_id_of_an_earlier_import_is_the_same_person(cli, orgs, tmp_path):
+    rows = _rows()
+    first = _write(tmp_path / "first.csv", rows[:1])
+    assert cli("import", "incidents", first, "--org", "alpha").returncode == 0
+    later = dict(rows[0], event_id="E-100", act_type="disappearance", date="2019")
+    second = _write(tmp_path / "second.csv", [later])
+    assert cli("import", "incidents", second, "--org", "alpha").returncode == 0
+    assert Person.objects.count() == 1
+    assert Act.objects.filter(victim_record_id="V001").values("victim").distinct().count() == 1
