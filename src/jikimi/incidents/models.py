@@ -184,7 +184,13 @@ class Involvement(models.Model):
     )
 
     class Meta:
-        indexes = [models.Index(fields=["perpetrator", "event"])]
+        # The act list's perpetrator filter asks, per act, "an involvement of this act (or
+        # of its whole event) with this perpetrator": the act (event) first, so the planner
+        # walks the few rows of one act rather than every row of a perpetrator.
+        indexes = [
+            models.Index(fields=["act", "perpetrator"]),
+            models.Index(fields=["event", "perpetrator"]),
+        ]
 
 
 class Source(models.Model):
@@ -240,7 +246,8 @@ class Information(models.Model):
     credibility = models.CharField(max_length=1, choices=Credibility.choices, blank=True)
 
     class Meta:
+        # As Involvement's: per act (or event), then the grade.
         indexes = [
-            models.Index(fields=["source", "event"]),
-            models.Index(fields=["reliability", "event"]),
+            models.Index(fields=["act", "reliability"]),
+            models.Index(fields=["event", "reliability"]),
         ]

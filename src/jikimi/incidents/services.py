@@ -33,6 +33,7 @@ from django.utils.translation import get_language, gettext
 from jikimi.accounts import services as accounts
 from jikimi.accounts.models import Organisation, User
 from jikimi.audit import services as audit
+from jikimi.core.codes import is_public_code
 from jikimi.core.crypto import blind_index, normalise_for_index
 from jikimi.core.errors import InvalidInput, NotFound
 from jikimi.lib import dates, gazetteer, records
@@ -155,7 +156,11 @@ class Lookups:
                 .order_by("place__code")
                 .first()
             )
-            by_code = Place.objects.filter(code=text.strip(), retired=False).first()
+            by_code = (
+                Place.objects.filter(code=text.strip(), retired=False).first()
+                if "\x00" not in text
+                else None
+            )
             self._places[key] = by_code or (name.place if name else None)
         found = self._places[key]
         if found is None:
@@ -318,7 +323,7 @@ def _items(data: Mapping, key: str, errors: _Errors, path: str) -> list[Mapping]
 
 
 def _person(user: User | None, code: str, errors: _Errors, path: str) -> Person | None:
-    if user is None:
+    if user is None or not is_public_code(code.strip().upper()):
         errors.add(path, Problem("no_person", value=code[:32]))
         return None
     try:
@@ -566,9 +571,11 @@ def write_event(
     actor: User | None,
     victims: dict[str, Person] | None = None,
     sources: dict[tuple, Source] | None = None,
+    victims_known: bool = False,
 ) -> Event:
     """Write a validated event (inside the caller's transaction). `victims` maps record ids
-    to the people already made for them (an import's rows name one victim several times);
+    to the people already made for them (an import's rows name one victim several times;
+    `victims_known`: it holds every earlier victim of these ids, so none is looked up);
     `sources` does the same for sources."""
     victims = {} if victims is None else victims
     sources = {} if sources is None else sources
@@ -592,7 +599,7 @@ def write_event(
     for act_spec in spec.acts:
         when = act_spec.when or spec.when
         where = act_spec.where or spec.where
-        victim = _victim_person(act_spec.victim, organisation, actor, victims)
+        victim = _victim_person(act_spec.victim, organisation, actor, victims, victims_known)
         victim_codes.append(victim.code)
         act = Act(
             event=event,
@@ -624,14 +631,30 @@ def write_event(
     return event
 
 
+def earlier_victims(organisation: Organisation, record_ids: Iterable[str]) -> dict[str, Person]:
+    """{victim record id: the person} of the acts already recorded with these ids."""
+    ids = sorted({r for r in record_ids if r})
+    found: dict[str, Person] = {}
+    for start in range(0, len(ids), 500):
+        for act in Act.objects.filter(
+            organisation=organisation, victim_record_id__in=ids[start : start + 500]
+        ).select_related("victim"):
+            found.setdefault(act.victim_record_id, act.victim)
+    return found
+
+
 def _victim_person(
-    spec: VictimSpec, organisation: Organisation, actor: User | None, cache: dict[str, Person]
+    spec: VictimSpec,
+    organisation: Organisation,
+    actor: User | None,
+    cache: dict[str, Person],
+    known: bool = False,
 ) -> Person:
     if spec.person is not None:
         return spec.person
     if spec.record_id and spec.record_id in cache:
         return cache[spec.record_id]
-    if spec.record_id:
+    if spec.record_id and not known:
         earlier = (
             Act.objects.filter(organisation=organisation, victim_record_id=spec.record_id)
             .select_related("victim")
@@ -1003,7 +1026,13 @@ class ActFilter:
     @classmethod
     def from_mapping(cls, data: Mapping[str, Any]) -> ActFilter:
         names = cls.__dataclass_fields__
-        return cls(**{k: str(v).strip() for k, v in data.items() if k in names and v is not None})
+        return cls(
+            **{
+                k: str(v).replace("\x00", "").strip()
+                for k, v in data.items()
+                if k in names and v is not None
+            }
+        )
 
 
 MAX_KM = 20000.0
@@ -1027,6 +1056,15 @@ def _descendants(place: Place) -> list[int]:
         found.append(pk)
         todo.extend(children.get(pk, []))
     return found
+
+
+def _linked(model: type[Involvement] | type[Information], condition: Q) -> Q:
+    """Acts with a row of `model` (an involvement, a piece of information) meeting
+    `condition`, on the act itself or on its whole event. Two EXISTS, each on one index
+    (act_id, event_id), where one EXISTS with an OR in it was a scan of the link table."""
+    on_act = model.objects.filter(condition, act_id=OuterRef("pk"))
+    on_event = model.objects.filter(condition, event_id=OuterRef("event_id"), act__isnull=True)
+    return Q(Exists(on_act)) | Q(Exists(on_event))
 
 
 def _filtered(user: User, flt: ActFilter) -> tuple[QuerySet[Act], _Within | None]:
@@ -1091,15 +1129,8 @@ def _filtered(user: User, flt: ActFilter) -> tuple[QuerySet[Act], _Within | None
                 )
     if flt.perpetrator:
         try:
-            term = lookups.term("perpetrator", flt.perpetrator)
             qs = qs.filter(
-                Exists(
-                    Involvement.objects.filter(
-                        Q(act_id=OuterRef("pk"))
-                        | Q(event_id=OuterRef("event_id"), act__isnull=True),
-                        perpetrator=term,
-                    )
-                )
+                _linked(Involvement, Q(perpetrator=lookups.term("perpetrator", flt.perpetrator)))
             )
         except Problem as p:
             errors.add("perpetrator", p)
@@ -1118,14 +1149,7 @@ def _filtered(user: User, flt: ActFilter) -> tuple[QuerySet[Act], _Within | None
         except Problem as p:
             errors.add("reliability", p)
     if info_filter:
-        qs = qs.filter(
-            Exists(
-                Information.objects.filter(
-                    Q(act_id=OuterRef("pk")) | Q(event_id=OuterRef("event_id"), act__isnull=True),
-                    info_filter,
-                )
-            )
-        )
+        qs = qs.filter(_linked(Information, info_filter))
     if flt.victim:
         qs = qs.filter(victim__code=flt.victim.upper()[:16])
     if flt.event:
@@ -1133,6 +1157,34 @@ def _filtered(user: User, flt: ActFilter) -> tuple[QuerySet[Act], _Within | None
     if errors.found:
         raise InvalidInput(errors.found)
     return qs, within
+
+
+COUNT_CAP = 10_000
+#: Beyond this many distinct coordinates in the box, the exact distance is checked act by act.
+MAX_POINTS = 500
+
+
+def _within(qs: QuerySet[Act], within: _Within) -> QuerySet[Act]:
+    """The acts of `qs` (already cut to the bounding box in SQL) within `within.km` on the
+    great circle. Acts share the coordinates of their gazetteer place, so the distance is
+    computed once per distinct point, and the query keeps the points that are close."""
+    points = list(qs.order_by().values_list("lat", "lon").distinct()[: MAX_POINTS + 1])
+    if len(points) > MAX_POINTS:
+        rows = qs.order_by().values_list("pk", "lat", "lon")
+        close_ids = [
+            pk
+            for pk, lat, lon in rows
+            if lat is not None
+            and lon is not None
+            and gazetteer.distance_km(within.lat, within.lon, lat, lon) <= within.km
+        ]
+        return qs.filter(pk__in=close_ids)
+    close = Q(pk__in=[])
+    for lat, lon in points:
+        if lat is not None and lon is not None:
+            if gazetteer.distance_km(within.lat, within.lon, lat, lon) <= within.km:
+                close |= Q(lat=lat, lon=lon)
+    return qs.filter(close)
 
 
 def list_acts(
@@ -1143,25 +1195,16 @@ def list_acts(
     limit: int = 50,
 ) -> tuple[list[ActRow], int]:
     """Acts of the user's organisation matching every filter given, newest first: (the page
-    of rows, how many match). Bad filter values are InvalidInput naming the filter."""
+    of rows, how many match, counted up to COUNT_CAP). Bad filter values are InvalidInput
+    naming the filter."""
     flt = filters if isinstance(filters, ActFilter) else ActFilter.from_mapping(filters or {})
     qs, within = _filtered(user, flt)
-    qs = _act_query(qs)
-    if within is None:
-        total = qs.count()
-        acts = list(qs[offset : offset + limit])
-    else:
-        close = [
-            pk
-            for pk, lat, lon in qs.values_list("pk", "lat", "lon")
-            if lat is not None
-            and lon is not None
-            and gazetteer.distance_km(within.lat, within.lon, lat, lon) <= within.km
-        ]
-        total = len(close)
-        page = close[offset : offset + limit]
-        by_id = {a.pk: a for a in _act_query(Act.objects.filter(pk__in=page))}
-        acts = [by_id[pk] for pk in page]
+    if within is not None:
+        qs = _within(qs, within)
+    # Counted up to COUNT_CAP: beyond it a count is a scan of every matching act, for a
+    # number no page needs exactly. No order and no joins in the count's subquery.
+    total = qs.order_by().values("pk")[:COUNT_CAP].count()
+    acts = list(_act_query(qs)[offset : offset + limit])
     rows = _act_rows(user, acts)
     audit.record(
         "incident.acts.list",

@@ -364,3 +364,15 @@ def test_a_named_source_is_one_source_found_again(staff):
     _record(cw, acts=[_act(information=info)])
     named = Source.objects.filter(kind__isnull=True)
     assert named.count() == 1 and named.get().label == "Daily NK"
+
+
+def test_within_km_act_by_act_when_the_box_holds_many_points(three_events, staff, monkeypatch):
+    monkeypatch.setattr(services, "MAX_POINTS", 0)
+    rows, total = services.list_acts(staff["caseworker"], {"near": "Yanji", "within_km": "60"})
+    assert _events(rows) == {three_events[0].code} and total == 1
+
+
+def test_the_count_stops_at_the_cap(three_events, staff, monkeypatch):
+    monkeypatch.setattr(services, "COUNT_CAP", 2)
+    rows, total = services.list_acts(staff["caseworker"], {})
+    assert total == 2 and len(rows) == 3
