@@ -36,6 +36,7 @@ urlpatterns = [
     path("people/", include("jikimi.people.urls")),
     path("audit/", include("jikimi.audit.urls")),
     path("linkage/", include("jikimi.linkage.urls")),
+    path("incidents/", include("jikimi.incidents.urls")),
     path("estimates/", include("jikimi.estimates.urls")),
     path("api/", include("jikimi.api.urls")),
     # The person's check-in pages (/c/<token>), SMS hooks and the staff alert board.
