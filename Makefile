@@ -75,7 +75,7 @@ bench: install-dev
 
 # mypy (django-stubs) on the apps typed so far; extend the list as apps pass.
 MYPY_PATHS := src/jikimi/lib src/jikimi/core src/jikimi/audit src/jikimi/ops \
-	src/jikimi/alerts src/jikimi/notify src/jikimi/checkins src/jikimi/people \
+	src/jikimi/alerts src/jikimi/notify src/jikimi/checkins src/jikimi/people src/jikimi/incidents \
 	src/jikimi/accounts/models.py src/jikimi/accounts/services.py src/jikimi/accounts/forms.py \
 	src/jikimi/accounts/views_admin.py src/jikimi/accounts/http.py
 

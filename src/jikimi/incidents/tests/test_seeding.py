@@ -57,3 +57,27 @@ def test_a_place_with_children_cannot_be_deleted():
         pytest.skip("the gazetteer has no nested places")
     with pytest.raises(ProtectedError):
         parent.delete()
+
+
+def test_a_term_or_place_in_use_cannot_be_deleted_only_retired(staff):
+    from django.utils import translation
+
+    from jikimi.core.errors import InvalidInput
+    from jikimi.incidents import services
+
+    cw = staff["caseworker"]
+    act = {"act_type": "arrest", "victim": {"name": "Han Kyong-ae"}}
+    services.record_event(cw, title="Arrest", date="2017-07", place="Tumen", acts=[act])
+    arrest = Term.objects.get(vocabulary="act_type", code="arrest")
+    with pytest.raises(ProtectedError):
+        arrest.delete()
+    with pytest.raises(ProtectedError):
+        Place.objects.get(code="cn-tumen").delete()
+    arrest.retired = True
+    arrest.save()
+    with translation.override("en"), pytest.raises(InvalidInput) as err:
+        services.record_event(cw, title="Arrest", date="2017-07", acts=[act])
+    assert err.value.errors["acts[0].act_type"] == (
+        "'arrest' is retired and cannot be used for new records"
+    )
+    assert "arrest" not in {t.code for t in services.list_terms("act_type")}
