@@ -32,10 +32,12 @@ urlpatterns = [
     path("accounts/", include("jikimi.accounts.urls")),
     # Organisation administration; its sharing-grants page is people's (people is above).
     path("admin/grants/", include("jikimi.people.admin_urls")),
+    path("admin/", include("jikimi.incidents.admin_urls")),
     path("admin/", include("jikimi.accounts.admin_urls")),
     path("people/", include("jikimi.people.urls")),
     path("audit/", include("jikimi.audit.urls")),
     path("linkage/", include("jikimi.linkage.urls")),
+    path("incidents/", include("jikimi.incidents.urls")),
     path("estimates/", include("jikimi.estimates.urls")),
     path("api/", include("jikimi.api.urls")),
     # The person's check-in pages (/c/<token>), SMS hooks and the staff alert board.

@@ -12,6 +12,7 @@ urlpatterns = [
     path("docs/", docs_view, name="api-docs"),
     path("people/", include("jikimi.people.api_urls")),
     path("linkage/", include("jikimi.linkage.api_urls")),
+    path("incidents/", include("jikimi.incidents.api_urls")),
     path("checkins/", include("jikimi.alerts.api_urls")),
     path("checkins/", include("jikimi.checkins.api_urls")),
     path("estimates/", include("jikimi.estimates.api_urls")),

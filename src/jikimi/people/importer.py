@@ -26,8 +26,12 @@ REQUIRED = records.REQUIRED
 OPTIONAL = records.OPTIONAL
 
 
-def read_rows(path: Path) -> list[dict[str, str]]:
-    """Rows as dicts of stripped strings, from CSV (UTF-8, BOM allowed) or XLSX."""
+def read_rows(
+    path: Path, *, required: tuple[str, ...] = REQUIRED, optional: tuple[str, ...] = OPTIONAL
+) -> list[dict[str, str]]:
+    """Rows as dicts of stripped strings, from CSV (UTF-8, BOM allowed) or XLSX, with the
+    header checked against the `required` and `optional` columns (the person-record format's
+    by default; incidents' importer passes its own)."""
     if not path.exists():
         raise ImportFileError(f"{path}: no such file")
     try:
@@ -51,14 +55,14 @@ def read_rows(path: Path) -> list[dict[str, str]]:
     if not values:
         raise ImportFileError(f"{path}: the file is empty (a header row is needed)")
     header = [h.strip().lower() for h in values[0]]
-    missing = [c for c in REQUIRED if c not in header]
+    missing = [c for c in required if c not in header]
     if missing:
         raise ImportFileError(f"{path}, row 1: missing required column(s) {', '.join(missing)}")
-    unknown = [h for h in header if h and h not in REQUIRED + OPTIONAL]
+    unknown = [h for h in header if h and h not in required + optional]
     if unknown:
         raise ImportFileError(
             f"{path}, row 1: unknown column(s) {', '.join(unknown)} "
-            f"(known: {', '.join(REQUIRED + OPTIONAL)})"
+            f"(known: {', '.join(required + optional)})"
         )
     rows: list[dict[str, str]] = []
     for values_row in values[1:]:
@@ -141,6 +145,14 @@ def import_rows(
         )
     result.created = len(clean)
     return result
+
+
+def create_record_person(row: dict, organisation: Organisation) -> Person:
+    """One person from a validated person-record row (`validate`'s shape), with its source
+    record: for another app's importer whose rows name people (incidents' victims), so they
+    are person records like any imported one, linked after the commit. The caller validates
+    and holds the transaction."""
+    return _create(row, organisation)
 
 
 def _create(row: dict, organisation: Organisation) -> Person:

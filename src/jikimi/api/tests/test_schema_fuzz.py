@@ -97,7 +97,17 @@ def world(staff, orgs, monkeypatch):
         detail={"channel_kind": "sms", "channel": "1"},
     )
     policy = alerts.default_policy(cw.organisation)
+    from jikimi.incidents import services as incidents
+
+    event = incidents.record_event(
+        cw,
+        title="Arrest after crossing",
+        date="2017-07-15",
+        place="Tumen",
+        acts=[{"act_type": "arrest", "victim": c.code}],
+    )
     return {
+        "event_code": event.code,
         "code": a.code,
         "enrolment_id": str(enrolment.pk),
         "item_id": str(item.pk),

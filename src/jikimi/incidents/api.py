@@ -1,0 +1,392 @@
+"""The REST API over the incident services (mounted at /api/incidents/ by jikimi.api.urls).
+
+Same access rules as the pages, because the services check: another organisation's event is
+404 (jikimi.api.errors maps NotFound), a role that may not record incidents 403, bad input
+400 with messages by field — DRF's for the body's shape, the services' (by field path, such as
+`acts[0].information[0].source_reliability`) for its meaning.
+"""
+
+from __future__ import annotations
+
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field
+from rest_framework import serializers, status
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from jikimi.core.paging import offset_limit
+from jikimi.lib import gazetteer
+
+from . import services
+
+# --- Answers ---------------------------------------------------------------------------------
+
+
+def _serializer(name: str, **fields: serializers.Field) -> type[serializers.Serializer]:
+    """A serializer class whose field names (`label`, `source`, `parent`) are also attributes
+    of DRF's Field: declared as a class body, the type checker sees them overridden."""
+    return type(name, (serializers.Serializer,), fields)
+
+
+TermRefSerializer = _serializer(
+    "TermRefSerializer",
+    code=serializers.CharField(),
+    label=serializers.CharField(help_text="in the language of the request"),
+)
+PlaceRefSerializer = _serializer(
+    "PlaceRefSerializer",
+    code=serializers.CharField(),
+    label=serializers.CharField(),
+    lat=serializers.FloatField(),
+    lon=serializers.FloatField(),
+)
+
+
+class InvolvementSerializer(serializers.Serializer):
+    perpetrator = TermRefSerializer()
+    degree = TermRefSerializer(allow_null=True)
+    perpetrator_person = serializers.CharField(allow_null=True, help_text="a person code")
+
+
+InformationSerializer = _serializer(
+    "InformationSerializer",
+    source_kind=TermRefSerializer(allow_null=True),
+    source=serializers.CharField(
+        allow_null=True, help_text="a named source (null for roles with pseudonymous data)"
+    ),
+    reliability=serializers.CharField(help_text="A–F, or empty"),
+    credibility=serializers.CharField(help_text="1–6, or empty"),
+)
+
+
+class ActSerializer(serializers.Serializer):
+    id = serializers.CharField()
+    event = serializers.CharField(help_text="the event's code")
+    act_type = TermRefSerializer()
+    date = serializers.CharField(help_text="as written: YYYY, YYYY-MM, YYYY-MM-DD or start/end")
+    date_start = serializers.DateField()
+    date_end = serializers.DateField()
+    date_precision = serializers.CharField()
+    date_approx = serializers.BooleanField()
+    place = PlaceRefSerializer(allow_null=True)
+    lat = serializers.FloatField(allow_null=True)
+    lon = serializers.FloatField(allow_null=True)
+    victim = serializers.CharField(help_text="the victim's person code")
+    victim_name = serializers.CharField(allow_null=True)
+    victim_details = serializers.CharField(allow_null=True)
+    involvements = InvolvementSerializer(many=True)
+    information = InformationSerializer(many=True)
+
+
+class ActPageSerializer(serializers.Serializer):
+    count = serializers.IntegerField(
+        help_text="all the acts matching, not only this page, counted up to 10,000"
+    )
+    results = ActSerializer(many=True)
+
+
+class EventRowSerializer(serializers.Serializer):
+    code = serializers.CharField()
+    title = serializers.CharField(help_text="empty for roles with pseudonymous data")
+    date = serializers.CharField()
+    date_start = serializers.DateField()
+    place = PlaceRefSerializer(allow_null=True)
+    acts = serializers.IntegerField()
+
+
+class EventPageSerializer(serializers.Serializer):
+    count = serializers.IntegerField()
+    results = EventRowSerializer(many=True)
+
+
+class EventSerializer(serializers.Serializer):
+    code = serializers.CharField()
+    title = serializers.CharField()
+    description = serializers.CharField()
+    date = serializers.CharField()
+    date_start = serializers.DateField()
+    date_end = serializers.DateField()
+    date_precision = serializers.CharField()
+    date_approx = serializers.BooleanField()
+    place = PlaceRefSerializer(allow_null=True)
+    lat = serializers.FloatField(allow_null=True)
+    lon = serializers.FloatField(allow_null=True)
+    created_at = serializers.DateTimeField()
+    acts = ActSerializer(many=True)
+    involvements = InvolvementSerializer(many=True, help_text="of the whole event")
+    information = InformationSerializer(many=True, help_text="about the whole event")
+
+
+class TermSerializer(serializers.Serializer):
+    vocabulary = serializers.CharField()
+    code = serializers.CharField()
+    label_ko = serializers.CharField()
+    label_en = serializers.CharField()
+    order = serializers.IntegerField()
+    retired = serializers.BooleanField()
+
+
+PlaceSerializer = _serializer(
+    "PlaceSerializer",
+    code=serializers.CharField(),
+    kind=serializers.CharField(),
+    country=serializers.CharField(),
+    parent=serializers.CharField(allow_null=True),
+    lat=serializers.FloatField(),
+    lon=serializers.FloatField(),
+    label_ko=serializers.CharField(),
+    label_en=serializers.CharField(),
+    label_zh=serializers.CharField(),
+    names=serializers.ListField(child=serializers.CharField()),
+)
+
+
+# --- Requests --------------------------------------------------------------------------------
+
+
+class InvolvementInputSerializer(serializers.Serializer):
+    perpetrator = serializers.CharField(max_length=200, help_text="a code or label")
+    involvement = serializers.CharField(
+        max_length=200, required=False, allow_blank=True, help_text="the degree: code or label"
+    )
+    perpetrator_person = serializers.CharField(
+        max_length=16, required=False, allow_blank=True, help_text="a person code"
+    )
+
+
+InformationInputSerializer = _serializer(
+    "InformationInputSerializer",
+    source=serializers.CharField(
+        max_length=services.SOURCE_MAX, help_text="a source kind (code or label) or a name"
+    ),
+    source_reliability=serializers.CharField(
+        max_length=8, required=False, allow_blank=True, help_text="A–F"
+    ),
+    information_credibility=serializers.CharField(
+        max_length=8, required=False, allow_blank=True, help_text="1–6"
+    ),
+)
+
+
+class VictimInputSerializer(serializers.Serializer):
+    name = serializers.CharField(max_length=200)
+    name_hangul = serializers.CharField(max_length=200, required=False, allow_blank=True)
+    birth_date = serializers.CharField(max_length=10, required=False, allow_blank=True)
+    sex = serializers.CharField(max_length=8, required=False, allow_blank=True)
+    province = serializers.CharField(max_length=64, required=False, allow_blank=True)
+
+
+@extend_schema_field(
+    {
+        "oneOf": [
+            {"type": "string", "description": "an existing person's code, e.g. P-7KQ2-M9XD"},
+            {
+                "type": "object",
+                "description": "a new person record",
+                "properties": {
+                    "name": {"type": "string", "maxLength": 200},
+                    "name_hangul": {"type": "string", "maxLength": 200},
+                    "birth_date": {"type": "string", "maxLength": 10},
+                    "sex": {"type": "string", "maxLength": 8},
+                    "province": {"type": "string", "maxLength": 64},
+                },
+                "required": ["name"],
+            },
+        ]
+    }
+)
+class VictimField(serializers.JSONField):
+    """A person code, or the fields of a new person record."""
+
+    def to_internal_value(self, data):
+        if isinstance(data, str):
+            return serializers.CharField(max_length=16).run_validation(data)
+        if isinstance(data, dict):
+            ser = VictimInputSerializer(data=data)
+            ser.is_valid(raise_exception=True)
+            return dict(ser.validated_data)
+        raise serializers.ValidationError(
+            services.Problem("no_victim").text()  # neither a code nor an object
+        )
+
+
+class ActInputSerializer(serializers.Serializer):
+    act_type = serializers.CharField(max_length=200, help_text="a code or label")
+    victim = VictimField()
+    date = serializers.CharField(
+        max_length=32, required=False, allow_blank=True, help_text="default: the event's"
+    )
+    date_approx = serializers.BooleanField(required=False, default=False)
+    place = serializers.CharField(
+        max_length=200, required=False, allow_blank=True, help_text="default: the event's"
+    )
+    victim_details = serializers.CharField(
+        max_length=services.DETAILS_MAX, required=False, allow_blank=True
+    )
+    involvements = InvolvementInputSerializer(many=True, required=False)
+    information = InformationInputSerializer(many=True, required=False)
+
+
+class EventInputSerializer(serializers.Serializer):
+    title = serializers.CharField(max_length=services.TITLE_MAX)
+    description = serializers.CharField(
+        max_length=services.DESCRIPTION_MAX, required=False, allow_blank=True
+    )
+    date = serializers.CharField(
+        max_length=32, help_text="YYYY, YYYY-MM, YYYY-MM-DD, or a range start/end of those"
+    )
+    date_approx = serializers.BooleanField(required=False, default=False)
+    place = serializers.CharField(
+        max_length=200,
+        required=False,
+        allow_blank=True,
+        help_text="any name of a gazetteer place (Hangul, English, Chinese), its code, or lat,lon",
+    )
+    acts = ActInputSerializer(many=True)
+    involvements = InvolvementInputSerializer(many=True, required=False)
+    information = InformationInputSerializer(many=True, required=False)
+
+
+class ActFilterSerializer(serializers.Serializer):
+    act_type = serializers.CharField(required=False, allow_blank=True, max_length=200)
+    date_from = serializers.CharField(required=False, allow_blank=True, max_length=16)
+    date_to = serializers.CharField(required=False, allow_blank=True, max_length=16)
+    place = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        max_length=200,
+        help_text="acts at this place or a place within it",
+    )
+    near = serializers.CharField(
+        required=False, allow_blank=True, max_length=200, help_text="a place or lat,lon"
+    )
+    within_km = serializers.CharField(
+        required=False, allow_blank=True, max_length=16, help_text="distance from `near`, km"
+    )
+    perpetrator = serializers.CharField(required=False, allow_blank=True, max_length=200)
+    source_kind = serializers.CharField(required=False, allow_blank=True, max_length=200)
+    reliability = serializers.CharField(
+        required=False, allow_blank=True, max_length=8, help_text="this grade or better (A–F)"
+    )
+    victim = serializers.CharField(
+        required=False, allow_blank=True, max_length=16, help_text="a person code"
+    )
+    event = serializers.CharField(
+        required=False, allow_blank=True, max_length=16, help_text="an event code"
+    )
+
+
+_PAGING = [OpenApiParameter("offset", int), OpenApiParameter("limit", int)]
+
+
+# --- Views -----------------------------------------------------------------------------------
+
+
+class EventsView(APIView):
+    @extend_schema(
+        parameters=_PAGING, responses=EventPageSerializer, operation_id="incidents_events_list"
+    )
+    def get(self, request):
+        offset, limit = offset_limit(request.query_params)
+        rows, total = services.list_events(request.user, offset=offset, limit=limit)
+        return Response({"count": total, "results": EventRowSerializer(rows, many=True).data})
+
+    @extend_schema(
+        request=EventInputSerializer,
+        responses={201: EventSerializer},
+        operation_id="incidents_events_create",
+    )
+    def post(self, request):
+        services.require_recorder(request.user)  # 403 before the body is judged
+        ser = EventInputSerializer(data=request.data)
+        ser.is_valid(raise_exception=True)
+        event = services.record_event(request.user, **ser.validated_data)
+        detail = services.event_detail(request.user, event)
+        return Response(EventSerializer(detail).data, status=status.HTTP_201_CREATED)
+
+
+class EventView(APIView):
+    @extend_schema(responses=EventSerializer, operation_id="incidents_events_retrieve")
+    def get(self, request, event_code: str):
+        event = services.get_event(request.user, event_code)
+        return Response(EventSerializer(services.event_detail(request.user, event)).data)
+
+
+class ActsView(APIView):
+    @extend_schema(
+        parameters=[ActFilterSerializer, *_PAGING],
+        responses=ActPageSerializer,
+        operation_id="incidents_acts_list",
+    )
+    def get(self, request):
+        offset, limit = offset_limit(request.query_params)
+        ser = ActFilterSerializer(data=request.query_params)
+        ser.is_valid(raise_exception=True)
+        rows, total = services.list_acts(
+            request.user, ser.validated_data, offset=offset, limit=limit
+        )
+        return Response({"count": total, "results": ActSerializer(rows, many=True).data})
+
+
+class TermsView(APIView):
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("vocabulary", OpenApiTypes.STR, enum=list(gazetteer.VOCABULARIES)),
+            OpenApiParameter("retired", bool, description="include retired terms"),
+        ],
+        responses=TermSerializer(many=True),
+        operation_id="incidents_terms_list",
+    )
+    def get(self, request):
+        vocabulary = request.query_params.get("vocabulary", "")
+        if vocabulary and vocabulary not in gazetteer.VOCABULARIES:
+            raise services.InvalidInput(
+                {
+                    "vocabulary": services.Problem(
+                        "unknown_term_none",
+                        value=vocabulary[:64],
+                        nearest=", ".join(gazetteer.VOCABULARIES),
+                    ).text()
+                }
+            )
+        retired = request.query_params.get("retired", "") in ("1", "true", "True")
+        terms = services.list_terms(vocabulary, include_retired=retired)
+        return Response(TermSerializer(terms, many=True).data)
+
+
+class PlacesView(APIView):
+    @extend_schema(
+        parameters=[
+            OpenApiParameter(
+                "q", str, description="the start of any name (투먼, Tumen, 图们) or a code"
+            ),
+            OpenApiParameter("limit", int),
+        ],
+        responses=PlaceSerializer(many=True),
+        operation_id="incidents_places_list",
+    )
+    def get(self, request):
+        _offset, limit = offset_limit(request.query_params, default_limit=50, max_limit=500)
+        query = request.query_params.get("q", "").replace("\x00", "")[:200]
+        places = services.find_places(query, limit=limit)
+        names = services.place_names(places)
+        return Response(
+            PlaceSerializer(
+                [
+                    {
+                        "code": p.code,
+                        "kind": p.kind,
+                        "country": p.country,
+                        "parent": p.parent.code if p.parent else None,
+                        "lat": p.lat,
+                        "lon": p.lon,
+                        "label_ko": p.label_ko,
+                        "label_en": p.label_en,
+                        "label_zh": p.label_zh,
+                        "names": names.get(p.pk, []),
+                    }
+                    for p in places
+                ],
+                many=True,
+            ).data
+        )

@@ -1,0 +1,15 @@
+"""Incident API routes; jikimi.api.urls includes this at /api/incidents/ (no app_name)."""
+
+from __future__ import annotations
+
+from django.urls import path
+
+from . import api
+
+urlpatterns = [
+    path("events/", api.EventsView.as_view(), name="api-incident-events"),
+    path("events/<str:event_code>/", api.EventView.as_view(), name="api-incident-event"),
+    path("acts/", api.ActsView.as_view(), name="api-incident-acts"),
+    path("terms/", api.TermsView.as_view(), name="api-incident-terms"),
+    path("places/", api.PlacesView.as_view(), name="api-incident-places"),
+]

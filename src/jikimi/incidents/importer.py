@@ -1,0 +1,211 @@
+"""`jikimi import incidents PATH --org SLUG`: the incident CSV/XLSX of DESIGN §8.
+
+One row per act; the rows sharing an `event_id` form one event (its title, description,
+date and place are those of its first row that has them; each act keeps its own row's date
+and place). All rows or none: every event is validated by the one validator of the services
+(`services.validate_event`), its problems mapped back to the row and column they came from,
+and only a file without problems is written, in one transaction. Victims become person
+records (source "incidents", the row's `victim_record_id`), so linkage sees them after the
+commit; rows naming the same `victim_record_id` are one person, also across imports.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from django.db import transaction
+from django.utils import translation
+
+from jikimi.accounts.models import Organisation
+from jikimi.audit import services as audit
+from jikimi.core.errors import InvalidInput
+from jikimi.core.importers import ImportResult, RowProblem
+from jikimi.people.importer import read_rows
+
+from . import services
+from .models import Event
+
+REQUIRED = ("event_id", "act_type", "date")
+OPTIONAL = (
+    "date_approx",
+    "place",
+    "victim_record_id",
+    "victim_name",
+    "victim_name_hangul",
+    "victim_birth_date",
+    "victim_sex",
+    "victim_province",
+    "perpetrator",
+    "involvement",
+    "source",
+    "source_reliability",
+    "information_credibility",
+    "title",
+    "description",
+)
+COLUMNS = REQUIRED + OPTIONAL
+
+_ACT_KEY = re.compile(r"^acts\[(\d+)\](?:\.(.+))?$")
+# The path of a field in `validate_event`'s input → the column it came from.
+_ACT_FIELDS = {
+    "act_type": "act_type",
+    "date": "date",
+    "date_approx": "date_approx",
+    "place": "place",
+    "victim": "victim_name",
+    "victim.name": "victim_name",
+    "victim.name_hangul": "victim_name_hangul",
+    "victim.birth_date": "victim_birth_date",
+    "victim.sex": "victim_sex",
+    "victim.province": "victim_province",
+    "victim.record_id": "victim_record_id",
+    "involvements[0].perpetrator": "perpetrator",
+    "involvements[0].involvement": "involvement",
+    "information[0].source": "source",
+    "information[0].source_reliability": "source_reliability",
+    "information[0].information_credibility": "information_credibility",
+}
+
+
+def import_incidents(path: Path, organisation: Organisation) -> ImportResult:
+    """The command's entry: messages in English (a file command's language)."""
+    with translation.override(None):
+        rows = read_rows(path, required=REQUIRED, optional=OPTIONAL)
+        return import_rows(rows, organisation, name=str(path))
+
+
+def _first(rows: list[tuple[int, dict[str, str]]], column: str) -> str:
+    return next((row.get(column, "") for _, row in rows if row.get(column)), "")
+
+
+def _event_data(event_id: str, rows: list[tuple[int, dict[str, str]]]) -> dict:
+    first = rows[0][1]
+    acts = []
+    for _, row in rows:
+        act: dict = {
+            "act_type": row.get("act_type", ""),
+            "date": row.get("date", ""),
+            "date_approx": row.get("date_approx", ""),
+            "place": row.get("place", ""),
+            "victim": {
+                "record_id": row.get("victim_record_id", ""),
+                "name": row.get("victim_name", ""),
+                "name_hangul": row.get("victim_name_hangul", ""),
+                "birth_date": row.get("victim_birth_date", ""),
+                "sex": row.get("victim_sex", ""),
+                "province": row.get("victim_province", ""),
+            },
+        }
+        if row.get("perpetrator") or row.get("involvement"):
+            act["involvements"] = [
+                {
+                    "perpetrator": row.get("perpetrator", ""),
+                    "involvement": row.get("involvement", ""),
+                }
+            ]
+        if any(row.get(c) for c in ("source", "source_reliability", "information_credibility")):
+            act["information"] = [
+                {
+                    "source": row.get("source", ""),
+                    "source_reliability": row.get("source_reliability", ""),
+                    "information_credibility": row.get("information_credibility", ""),
+                }
+            ]
+        acts.append(act)
+    return {
+        "external_id": event_id,
+        "title": _first(rows, "title"),
+        "description": _first(rows, "description"),
+        "date": first.get("date", ""),
+        "date_approx": first.get("date_approx", ""),
+        "place": first.get("place", ""),
+        "acts": acts,
+    }
+
+
+def _problems(error: InvalidInput, rows: list[tuple[int, dict[str, str]]]) -> list[RowProblem]:
+    found = []
+    for key, message in error.messages().items():
+        row, column = rows[0][0], key
+        if match := _ACT_KEY.match(key):
+            row = rows[int(match.group(1))][0]
+            column = _ACT_FIELDS.get(match.group(2) or "", match.group(2) or "act_type")
+        found.append(RowProblem(row, column, message))
+    return found
+
+
+def import_rows(
+    rows: list[dict[str, str]], organisation: Organisation, *, name: str
+) -> ImportResult:
+    """`import_incidents` of rows already read: all or none, every problem reported."""
+    result = ImportResult(name)
+    events: dict[str, list[tuple[int, dict[str, str]]]] = {}
+    for number, row in enumerate(rows, start=2):  # the header is row 1
+        if not row:
+            continue
+        event_id = row.get("event_id", "")
+        if not event_id:
+            result.problems.append(
+                RowProblem(number, "event_id", services.Problem("required").text())
+            )
+            continue
+        if len(event_id) > 128:
+            result.problems.append(
+                RowProblem(number, "event_id", services.Problem("too_long", limit=128).text())
+            )
+            continue
+        events.setdefault(event_id, []).append((number, row))
+    already = set(
+        Event.objects.filter(organisation=organisation, external_id__in=list(events)).values_list(
+            "external_id", flat=True
+        )
+    )
+    lookups = services.Lookups()
+    specs = []
+    for event_id, event_rows in events.items():
+        if event_id in already:
+            result.problems.append(
+                RowProblem(event_rows[0][0], "event_id", f"{event_id!r} was already imported")
+            )
+            continue
+        try:
+            specs.append(
+                services.validate_event(None, _event_data(event_id, event_rows), lookups=lookups)
+            )
+        except InvalidInput as exc:
+            result.problems.extend(_problems(exc, event_rows))
+    if result.problems:
+        # Dedupe (a first row's bad date is the event's and its act's) and sort by row.
+        unique = {(p.row, p.column): p for p in result.problems}
+        result.problems = sorted(
+            unique.values(),
+            key=lambda p: (p.row, COLUMNS.index(p.column) if p.column in COLUMNS else 99),
+        )
+        return result
+    sources: dict = {}
+    with transaction.atomic():
+        victims = services.earlier_victims(
+            organisation, (a.victim.record_id for s in specs for a in s.acts)
+        )
+        for spec in specs:
+            services.write_event(
+                spec,
+                organisation,
+                actor=None,
+                victims=victims,
+                sources=sources,
+                victims_known=True,
+            )
+        audit.record(
+            "import.incidents",
+            organisation_id=organisation.pk,
+            object_type="import",
+            detail={
+                "rows": sum(len(s.acts) for s in specs),
+                "events": len(specs),
+                "file": Path(name).name,
+            },
+        )
+    result.created = sum(len(s.acts) for s in specs)
+    return result

@@ -1,0 +1,1445 @@
+"""Events, acts, involvements and graded sources: the one place incidents are read and written.
+
+Every function takes the acting user, checks access here (so pages, API and CLI cannot
+differ) and writes the audit log. An event belongs to one organisation and is seen by that
+organisation only: another organisation's event or act is `NotFound` (404), never 403.
+(Sharing an event is not modelled yet; people's SharingGrant shares one person, and an event
+names several, so a grant on one victim must not reveal the others.)
+
+Victims are person records: a victim typed in a form becomes a person through
+`jikimi.people.services` (create_person + add_identity), an imported one through the
+person-record importer's creation (with its source record), so linkage sees them after the
+commit and a missing person who appears in an act raises the reappearance alert.
+
+`record_event` validates everything first (`validate_event`) and writes all or nothing in one
+transaction; every problem is a field-named, translated message (`InvalidInput`): nested
+fields are named by their path, e.g. `acts[1].information[0].source_reliability`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+import re
+import uuid
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.db import transaction
+from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.utils.translation import get_language, gettext
+
+from jikimi.accounts import services as accounts
+from jikimi.accounts.models import Organisation, User
+from jikimi.audit import services as audit
+from jikimi.core.codes import is_public_code
+from jikimi.core.crypto import blind_index, normalise_for_index
+from jikimi.core.errors import InvalidInput, NotFound
+from jikimi.lib import dates, gazetteer, records
+from jikimi.lib.i18n import gettext_noop
+from jikimi.people import services as people
+from jikimi.people.models import Person
+
+from .models import Act, Event, Information, Involvement, Place, PlaceName, Source, Term
+
+__all__ = [
+    "ActFilter",
+    "ActRow",
+    "InvalidInput",
+    "NotFound",
+    "acts_of_person",
+    "find_places",
+    "get_event",
+    "list_acts",
+    "list_events",
+    "list_terms",
+    "record_event",
+    "validate_event",
+]
+
+TITLE_MAX = 300
+DESCRIPTION_MAX = 20000
+DETAILS_MAX = 5000
+SOURCE_MAX = 300
+GRADES_RELIABILITY = "ABCDEF"
+GRADES_CREDIBILITY = "123456"
+
+# English templates (extracted with gettext_noop, translated when shown).
+MESSAGES: dict[str, str] = {
+    "required": gettext_noop("is empty (required)"),
+    "too_long": gettext_noop("longer than %(limit)s characters"),
+    "reliability": gettext_noop("%(value)s is not a grade A–F"),
+    "credibility": gettext_noop("%(value)s is not a grade 1–6"),
+    "unknown_place": gettext_noop(
+        "unknown place '%(value)s'; the nearest known places: %(nearest)s"
+    ),
+    "unknown_place_none": gettext_noop("unknown place '%(value)s' (no known place is close)"),
+    "unknown_term": gettext_noop("unknown term '%(value)s'; the nearest known terms: %(nearest)s"),
+    "unknown_term_none": gettext_noop("unknown term '%(value)s'; the known terms: %(nearest)s"),
+    "retired": gettext_noop("'%(value)s' is retired and cannot be used for new records"),
+    "coordinates": gettext_noop(
+        "'%(value)s' is not a latitude,longitude pair (-90..90, -180..180)"
+    ),
+    "no_acts": gettext_noop("an event needs at least one act"),
+    "not_a_list": gettext_noop("must be a list"),
+    "not_an_object": gettext_noop("must be an object"),
+    "no_person": gettext_noop("no person of code '%(value)s' that you can see"),
+    "no_victim": gettext_noop("a victim needs a person code or a name"),
+    "grade_without_source": gettext_noop("a grade needs a source: the source is empty"),
+    "number": gettext_noop("'%(value)s' is not a number"),
+    "positive": gettext_noop("must be between 0 and %(limit)s"),
+    "near_needed": gettext_noop("a distance needs a place to measure from (near)"),
+    "within_needed": gettext_noop("a place to measure from needs a distance in km (within_km)"),
+    "flag": gettext_noop("'%(value)s' is not 1 or 0"),
+}
+
+_COORDINATES = re.compile(r"^\s*(-?\d+(?:\.\d+)?)\s*,\s*(-?\d+(?:\.\d+)?)\s*$")
+
+
+class Problem(ValueError):
+    """One field's problem: `code` is a key of MESSAGES (or of dates.MESSAGES)."""
+
+    def __init__(self, code: str, **params: object) -> None:
+        self.code = code
+        self.params = params
+        super().__init__(self.text(str))
+
+    def text(self, translate=gettext) -> str:
+        template = MESSAGES.get(self.code) or dates.MESSAGES.get(self.code) or self.code
+        return translate(template) % self.params
+
+
+# --- Vocabularies and places ------------------------------------------------------------------
+
+
+def _label(obj: Term | Place) -> str:
+    return obj.label_en if (get_language() or "ko").startswith("en") else obj.label_ko
+
+
+class Lookups:
+    """The terms and place names, read once per validation (an import of many rows asks the
+    same questions again and again)."""
+
+    def __init__(self) -> None:
+        self._terms: dict[str, dict[str, Term]] = {}
+        self._places: dict[str, Place | None] = {}
+        self._place_names: list[str] | None = None
+
+    def term(self, vocabulary: str, text: str) -> Term:
+        """A term of `vocabulary` by its code or its Korean or English label."""
+        terms = self._terms.get(vocabulary)
+        if terms is None:
+            terms = {}
+            for term in Term.objects.filter(vocabulary=vocabulary).order_by("order"):
+                for name in (term.code, term.label_ko, term.label_en):
+                    terms.setdefault(gazetteer.name_key(name), term)
+            self._terms[vocabulary] = terms
+        found = terms.get(gazetteer.name_key(text))
+        if found is None:
+            live = [t for t in dict.fromkeys(terms.values()) if not t.retired]
+            names = [t.code for t in live] + [t.label_en for t in live] + [t.label_ko for t in live]
+            nearest = gazetteer.nearest_names(text, names)
+            if nearest:
+                raise Problem("unknown_term", value=text, nearest=", ".join(nearest))
+            raise Problem("unknown_term_none", value=text, nearest=", ".join(t.code for t in live))
+        if found.retired:
+            raise Problem("retired", value=text)
+        return found
+
+    def place(self, text: str) -> Place:
+        key = gazetteer.name_key(text)
+        if key not in self._places:
+            name = (
+                PlaceName.objects.filter(key=key, place__retired=False)
+                .select_related("place")
+                .order_by("place__code")
+                .first()
+            )
+            by_code = (
+                Place.objects.filter(code=text.strip(), retired=False).first()
+                if "\x00" not in text
+                else None
+            )
+            self._places[key] = by_code or (name.place if name else None)
+        found = self._places[key]
+        if found is None:
+            if self._place_names is None:
+                self._place_names = list(
+                    PlaceName.objects.filter(place__retired=False).values_list("name", flat=True)
+                )
+            nearest = gazetteer.nearest_names(text, self._place_names)
+            if nearest:
+                raise Problem("unknown_place", value=text, nearest=", ".join(nearest))
+            raise Problem("unknown_place_none", value=text)
+        return found
+
+
+@dataclass(frozen=True)
+class Where:
+    place: Place | None
+    lat: float | None
+    lon: float | None
+
+
+def read_where(text: str, lookups: Lookups) -> Where:
+    """A gazetteer name (any script), a place code, or `lat,lon`."""
+    if match := _COORDINATES.match(text):
+        lat, lon = float(match.group(1)), float(match.group(2))
+        if not (-90 <= lat <= 90 and -180 <= lon <= 180):
+            raise Problem("coordinates", value=text.strip())
+        return Where(None, lat, lon)
+    place = lookups.place(text)
+    return Where(place, place.lat, place.lon)
+
+
+@dataclass(frozen=True)
+class When:
+    range: dates.DateRange
+    approximate: bool
+
+    @property
+    def text(self) -> str:
+        return str(self.range)[:32]
+
+    @property
+    def precision(self) -> str:
+        # The coarser of the two ends: a range 2017-07/2017-07-16 is known to the month.
+        order = ["day", "month", "year"]
+        ends = (self.range.start.precision, self.range.end.precision)
+        return max((str(p) for p in ends), key=order.index)
+
+
+def read_when(text: str, approximate: bool = False) -> When:
+    """`YYYY`, `YYYY-MM`, `YYYY-MM-DD` or `start/end`; `~` marks an end approximate."""
+    try:
+        rng = dates.parse_date_range(text, not_after=dt.date.today())
+    except dates.DateError as exc:
+        raise Problem(exc.code, **exc.params) from None
+    approx = approximate or rng.start.approximate or rng.end.approximate
+    return When(rng, approx)
+
+
+def read_flag(value: object) -> bool:
+    if isinstance(value, bool):
+        return value
+    text = str(value if value is not None else "").strip().lower()
+    if text in ("", "0", "false", "no"):
+        return False
+    if text in ("1", "true", "yes"):
+        return True
+    raise Problem("flag", value=text)
+
+
+def read_grade(value: object, grades: str, code: str) -> str:
+    text = str(value if value is not None else "").strip().upper()
+    if text and (len(text) != 1 or text not in grades):
+        raise Problem(code, value=text)
+    return text
+
+
+# --- Validation --------------------------------------------------------------------------------
+
+
+@dataclass
+class VictimSpec:
+    person: Person | None = None  # an existing person the form named
+    record: records.PersonRecord | None = None  # a new one, normalised
+    record_id: str = ""
+
+
+@dataclass
+class InvolvementSpec:
+    perpetrator: Term
+    degree: Term | None = None
+    person: Person | None = None
+
+
+@dataclass
+class InformationSpec:
+    source_kind: Term | None
+    source_label: str
+    reliability: str
+    credibility: str
+
+
+@dataclass
+class ActSpec:
+    act_type: Term
+    victim: VictimSpec
+    when: When | None
+    where: Where | None
+    details: str
+    involvements: list[InvolvementSpec] = field(default_factory=list)
+    information: list[InformationSpec] = field(default_factory=list)
+
+
+@dataclass
+class EventSpec:
+    title: str
+    description: str
+    when: When
+    where: Where | None
+    acts: list[ActSpec]
+    involvements: list[InvolvementSpec] = field(default_factory=list)
+    information: list[InformationSpec] = field(default_factory=list)
+    external_id: str = ""
+
+
+class _Errors:
+    def __init__(self) -> None:
+        self.found: dict[str, str] = {}
+
+    def add(self, key: str, problem: Problem) -> None:
+        self.found.setdefault(key, problem.text())
+
+
+def _text(data: Mapping, key: str) -> str:
+    value = data.get(key)
+    return "" if value is None else str(value).strip()
+
+
+def _limited(data: Mapping, key: str, limit: int, errors: _Errors, path: str, *, required=False):
+    value = _text(data, key)
+    if required and not value:
+        errors.add(path, Problem("required"))
+    elif len(value) > limit:
+        errors.add(path, Problem("too_long", limit=limit))
+    return value
+
+
+def _items(data: Mapping, key: str, errors: _Errors, path: str) -> list[Mapping]:
+    value = data.get(key) or []
+    if not isinstance(value, list | tuple):
+        errors.add(path, Problem("not_a_list"))
+        return []
+    out = []
+    for i, item in enumerate(value):
+        if not isinstance(item, Mapping):
+            errors.add(f"{path}[{i}]", Problem("not_an_object"))
+        else:
+            out.append(item)
+    return out
+
+
+def _person(user: User | None, code: str, errors: _Errors, path: str) -> Person | None:
+    if user is None or not is_public_code(code.strip().upper()):
+        errors.add(path, Problem("no_person", value=code[:32]))
+        return None
+    try:
+        return people.get_person(user, code.strip().upper(), purpose="incident")
+    except NotFound:
+        errors.add(path, Problem("no_person", value=code[:32]))
+        return None
+
+
+def _victim(user: User | None, value: Any, errors: _Errors, path: str) -> VictimSpec:
+    if isinstance(value, str):
+        if not value.strip():
+            errors.add(path, Problem("no_victim"))
+            return VictimSpec()
+        return VictimSpec(person=_person(user, value, errors, path))
+    if not isinstance(value, Mapping):
+        errors.add(path, Problem("no_victim" if value is None else "not_an_object"))
+        return VictimSpec()
+    if code := _text(value, "person"):
+        return VictimSpec(person=_person(user, code, errors, f"{path}.person"))
+    name = _text(value, "name") or _text(value, "name_hangul")
+    if not name:
+        errors.add(f"{path}.name", Problem("no_victim"))
+        return VictimSpec()
+    row = {
+        "record_id": _text(value, "record_id") or "-",
+        "source": "incidents",
+        "name": name,
+        "name_hangul": _text(value, "name_hangul"),
+        "birth_date": _text(value, "birth_date"),
+        "sex": _text(value, "sex"),
+        "province": _text(value, "province"),
+    }
+    record, problems = records.parse_record(row, today=dt.date.today())
+    for problem in problems:
+        errors.found.setdefault(f"{path}.{problem.column}", problem.message(gettext))
+    return VictimSpec(record=record, record_id=_text(value, "record_id")[:128])
+
+
+def _involvements(
+    user: User | None, items: list[Mapping], lookups: Lookups, errors: _Errors, path: str
+) -> list[InvolvementSpec]:
+    out = []
+    for i, item in enumerate(items):
+        here = f"{path}[{i}]"
+        perpetrator = degree = None
+        person = None
+        text = _text(item, "perpetrator")
+        if not text:
+            errors.add(f"{here}.perpetrator", Problem("required"))
+        else:
+            try:
+                perpetrator = lookups.term("perpetrator", text)
+            except Problem as p:
+                errors.add(f"{here}.perpetrator", p)
+        if text := _text(item, "degree") or _text(item, "involvement"):
+            try:
+                degree = lookups.term("involvement", text)
+            except Problem as p:
+                errors.add(f"{here}.involvement", p)
+        if code := _text(item, "perpetrator_person"):
+            person = _person(user, code, errors, f"{here}.perpetrator_person")
+        if perpetrator is not None:
+            out.append(InvolvementSpec(perpetrator, degree, person))
+    return out
+
+
+def _information(
+    items: list[Mapping], lookups: Lookups, errors: _Errors, path: str
+) -> list[InformationSpec]:
+    out = []
+    for i, item in enumerate(items):
+        here = f"{path}[{i}]"
+        source = _limited(item, "source", SOURCE_MAX, errors, f"{here}.source")
+        grades = []
+        for key, allowed, code in (
+            ("source_reliability", GRADES_RELIABILITY, "reliability"),
+            ("information_credibility", GRADES_CREDIBILITY, "credibility"),
+        ):
+            try:
+                grades.append(read_grade(item.get(key), allowed, code))
+            except Problem as p:
+                errors.add(f"{here}.{key}", p)
+                grades.append("")
+        if not source:
+            if any(_text(item, k) for k in ("source_reliability", "information_credibility")):
+                errors.add(f"{here}.source", Problem("grade_without_source"))
+            continue
+        # A source written as a kind of the vocabulary (family_report, 가족 신고) is that
+        # kind; any other text is a named source without a kind.
+        kind = None
+        try:
+            kind = lookups.term("source_kind", source)
+        except Problem:
+            pass
+        out.append(InformationSpec(kind, "" if kind else source, grades[0], grades[1]))
+    return out
+
+
+def validate_event(
+    user: User | None, data: Mapping[str, Any], *, lookups: Lookups | None = None
+) -> EventSpec:
+    """Every field of an event and its acts read and checked; InvalidInput with every
+    problem by field path, or the clean specification `record_event` writes."""
+    lookups = lookups or Lookups()
+    errors = _Errors()
+    title = _limited(data, "title", TITLE_MAX, errors, "title", required=True)
+    description = _limited(data, "description", DESCRIPTION_MAX, errors, "description")
+    when = None
+    try:
+        approx = read_flag(data.get("date_approx"))
+    except Problem as p:
+        errors.add("date_approx", p)
+        approx = False
+    try:
+        when = read_when(_text(data, "date"), approx)
+    except Problem as p:
+        errors.add("date", p)
+    where = None
+    if place := _text(data, "place"):
+        try:
+            where = read_where(place, lookups)
+        except Problem as p:
+            errors.add("place", p)
+    acts: list[ActSpec] = []
+    act_items = _items(data, "acts", errors, "acts")
+    if not act_items and "acts" not in errors.found:
+        errors.add("acts", Problem("no_acts"))
+    for i, item in enumerate(act_items):
+        here = f"acts[{i}]"
+        act_type = None
+        text = _text(item, "act_type")
+        if not text:
+            errors.add(f"{here}.act_type", Problem("required"))
+        else:
+            try:
+                act_type = lookups.term("act_type", text)
+            except Problem as p:
+                errors.add(f"{here}.act_type", p)
+        victim = _victim(user, item.get("victim"), errors, f"{here}.victim")
+        act_when = act_where = None
+        if date := _text(item, "date"):
+            try:
+                act_when = read_when(date, read_flag(item.get("date_approx")))
+            except Problem as p:
+                errors.add(f"{here}.date", p)
+        if place := _text(item, "place"):
+            try:
+                act_where = read_where(place, lookups)
+            except Problem as p:
+                errors.add(f"{here}.place", p)
+        details = _limited(item, "victim_details", DETAILS_MAX, errors, f"{here}.victim_details")
+        involvements = _involvements(
+            user,
+            _items(item, "involvements", errors, f"{here}.involvements"),
+            lookups,
+            errors,
+            f"{here}.involvements",
+        )
+        information = _information(
+            _items(item, "information", errors, f"{here}.information"),
+            lookups,
+            errors,
+            f"{here}.information",
+        )
+        if act_type is not None:
+            acts.append(
+                ActSpec(act_type, victim, act_when, act_where, details, involvements, information)
+            )
+    involvements = _involvements(
+        user, _items(data, "involvements", errors, "involvements"), lookups, errors, "involvements"
+    )
+    information = _information(
+        _items(data, "information", errors, "information"), lookups, errors, "information"
+    )
+    if errors.found:
+        raise InvalidInput(errors.found)
+    assert when is not None
+    return EventSpec(
+        title,
+        description,
+        when,
+        where,
+        acts,
+        involvements,
+        information,
+        external_id=_text(data, "external_id")[:128],
+    )
+
+
+# --- Writes ------------------------------------------------------------------------------------
+
+
+def require_recorder(user: User) -> None:
+    """Who records incidents: the roles that edit people (their victims are people)."""
+    if not accounts.can_edit_people(user):
+        raise accounts.AccessDenied("only case workers, supervisors and admins record incidents")
+
+
+def record_event(
+    user: User,
+    *,
+    title: str,
+    description: str = "",
+    date: str,
+    date_approx: bool | str = False,
+    place: str = "",
+    acts: Sequence[Mapping[str, Any]] = (),
+    involvements: Sequence[Mapping[str, Any]] = (),
+    information: Sequence[Mapping[str, Any]] = (),
+) -> Event:
+    """Record an event with its acts, all or nothing.
+
+    An act: `{"act_type", "victim", "date"?, "date_approx"?, "place"?, "victim_details"?,
+    "involvements"?: [...], "information"?: [...]}`; the victim is a person code (an existing
+    person, reused) or `{"name", "name_hangul", "birth_date", "sex", "province"}` (a new
+    person record). An involvement: `{"perpetrator", "involvement"?, "perpetrator_person"?}`;
+    information: `{"source", "source_reliability"?, "information_credibility"?}`. Those at
+    the top level concern the whole event.
+    """
+    require_recorder(user)
+    spec = validate_event(
+        user,
+        {
+            "title": title,
+            "description": description,
+            "date": date,
+            "date_approx": date_approx,
+            "place": place,
+            "acts": list(acts),
+            "involvements": list(involvements),
+            "information": list(information),
+        },
+    )
+    organisation = Organisation.objects.get(pk=user.org_id)
+    with transaction.atomic():
+        event = write_event(spec, organisation, actor=user)
+    return event
+
+
+def write_event(
+    spec: EventSpec,
+    organisation: Organisation,
+    *,
+    actor: User | None,
+    victims: dict[str, Person] | None = None,
+    sources: dict[tuple, Source] | None = None,
+    victims_known: bool = False,
+) -> Event:
+    """Write a validated event (inside the caller's transaction). `victims` maps record ids
+    to the people already made for them (an import's rows name one victim several times;
+    `victims_known`: it holds every earlier victim of these ids, so none is looked up);
+    `sources` does the same for sources."""
+    victims = {} if victims is None else victims
+    sources = {} if sources is None else sources
+    event = Event(
+        organisation=organisation,
+        date_start=spec.when.range.start.earliest(),
+        date_end=spec.when.range.end.latest(),
+        date_precision=spec.when.precision,
+        date_approx=spec.when.approximate,
+        date_text=spec.when.text,
+        place=spec.where.place if spec.where else None,
+        lat=spec.where.lat if spec.where else None,
+        lon=spec.where.lon if spec.where else None,
+        external_id=spec.external_id,
+        created_by=actor,
+    )
+    event.title = spec.title
+    event.description = spec.description or None
+    event.save()
+    victim_codes = []
+    for act_spec in spec.acts:
+        when = act_spec.when or spec.when
+        where = act_spec.where or spec.where
+        victim = _victim_person(act_spec.victim, organisation, actor, victims, victims_known)
+        victim_codes.append(victim.code)
+        act = Act(
+            event=event,
+            organisation=organisation,
+            victim=victim,
+            act_type=act_spec.act_type,
+            date_start=when.range.start.earliest(),
+            date_end=when.range.end.latest(),
+            date_precision=when.precision,
+            date_approx=when.approximate,
+            date_text=when.text,
+            place=where.place if where else None,
+            lat=where.lat if where else None,
+            lon=where.lon if where else None,
+            victim_record_id=act_spec.victim.record_id,
+        )
+        act.victim_details = act_spec.details or None
+        act.save()
+        _write_links(event, act, act_spec.involvements, act_spec.information, sources)
+    _write_links(event, None, spec.involvements, spec.information, sources)
+    audit.record(
+        "incident.create",
+        actor=actor,
+        organisation_id=organisation.pk,
+        object_type="incident",
+        object_ref=event.code,
+        detail={"acts": len(spec.acts), "victims": sorted(set(victim_codes))},
+    )
+    return event
+
+
+def earlier_victims(organisation: Organisation, record_ids: Iterable[str]) -> dict[str, Person]:
+    """{victim record id: the person} of the acts already recorded with these ids."""
+    ids = sorted({r for r in record_ids if r})
+    found: dict[str, Person] = {}
+    for start in range(0, len(ids), 500):
+        for act in Act.objects.filter(
+            organisation=organisation, victim_record_id__in=ids[start : start + 500]
+        ).select_related("victim"):
+            found.setdefault(act.victim_record_id, act.victim)
+    return found
+
+
+def _victim_person(
+    spec: VictimSpec,
+    organisation: Organisation,
+    actor: User | None,
+    cache: dict[str, Person],
+    known: bool = False,
+) -> Person:
+    if spec.person is not None:
+        return spec.person
+    if spec.record_id and spec.record_id in cache:
+        return cache[spec.record_id]
+    if spec.record_id and not known:
+        earlier = (
+            Act.objects.filter(organisation=organisation, victim_record_id=spec.record_id)
+            .select_related("victim")
+            .first()
+        )
+        if earlier is not None:
+            cache[spec.record_id] = earlier.victim
+            return earlier.victim
+    record = spec.record
+    assert record is not None
+    if actor is not None:
+        person = _create_victim(actor, organisation, record)
+    else:
+        from jikimi.people.importer import create_record_person
+
+        person = create_record_person(
+            {
+                **{f: getattr(record, f) for f in records.COLUMNS},
+                "source": "incidents",
+                # The import's victim id, or a fresh one: a person record's id is unique
+                # per source within the organisation.
+                "record_id": spec.record_id or f"victim-{uuid.uuid4().hex[:12]}",
+                "birth_date": record.birth_date.iso() if record.birth_date else "",
+                "birth_year": record.birth_date.year if record.birth_date else None,
+            },
+            organisation,
+        )
+    if spec.record_id:
+        cache[spec.record_id] = person
+    return person
+
+
+def _create_victim(actor: User, organisation: Organisation, record: records.PersonRecord) -> Person:
+    """A victim typed in a form: a person through people's services, as a case worker would
+    create one (the identities start linkage after the commit)."""
+    person = people.create_person(
+        actor,
+        name=record.name,
+        organisation=organisation,
+        birth_year=record.birth_date.year if record.birth_date else None,
+        sex=record.sex,
+        province=record.province,
+    )
+    if record.name_hangul and record.name_hangul != record.name:
+        people.add_identity(
+            actor, person, kind="name", value=record.name_hangul, name_kind="sk_legal"
+        )
+    if record.birth_date:
+        people.add_identity(actor, person, kind="birth_date", value=record.birth_date.iso())
+    return person
+
+
+def _write_links(
+    event: Event,
+    act: Act | None,
+    involvements: Iterable[InvolvementSpec],
+    information: Iterable[InformationSpec],
+    sources: dict[tuple, Source],
+) -> None:
+    Involvement.objects.bulk_create(
+        Involvement(
+            event=event,
+            act=act,
+            perpetrator=inv.perpetrator,
+            degree=inv.degree,
+            perpetrator_person=inv.person,
+        )
+        for inv in involvements
+    )
+    for info in information:
+        source = _source(event.organisation_id, info, sources)
+        Information.objects.create(
+            event=event,
+            act=act,
+            source=source,
+            reliability=info.reliability,
+            credibility=info.credibility,
+        )
+
+
+def _source(organisation_id: int, info: InformationSpec, cache: dict[tuple, Source]) -> Source:
+    """One Source row per kind or name within an organisation, found again by the blind
+    index of its name."""
+    label_key = (
+        blind_index("incident_source", normalise_for_index(info.source_label))
+        if info.source_label
+        else ""
+    )
+    kind_id = info.source_kind.pk if info.source_kind else None
+    key = (organisation_id, kind_id, label_key)
+    if key not in cache:
+        source = Source.objects.filter(
+            organisation_id=organisation_id, kind_id=kind_id, label_key=label_key
+        ).first()
+        if source is None:
+            source = Source(organisation_id=organisation_id, kind_id=kind_id, label_key=label_key)
+            source.label = info.source_label or None
+            source.save()
+        cache[key] = source
+    return cache[key]
+
+
+# --- Reads -------------------------------------------------------------------------------------
+
+
+def _events_of(user: User) -> QuerySet[Event]:
+    if not user.is_authenticated or user.organisation_id is None:
+        return Event.objects.none()
+    return Event.objects.filter(organisation_id=user.organisation_id)
+
+
+def _acts_of(user: User) -> QuerySet[Act]:
+    if not user.is_authenticated or user.organisation_id is None:
+        return Act.objects.none()
+    return Act.objects.filter(organisation_id=user.organisation_id)
+
+
+def get_event(user: User, code: str) -> Event:
+    """The event of this code of the user's organisation; NotFound for any other."""
+    event = (
+        _events_of(user)
+        .filter(code=str(code).strip().upper()[:16])
+        .select_related("place", "organisation")
+        .first()
+    )
+    if event is None:
+        audit.record(
+            "incident.not_found", actor=user, object_type="incident", object_ref=str(code)[:64]
+        )
+        raise NotFound(code)
+    audit.record("incident.read", actor=user, object_type="incident", object_ref=event.code)
+    return event
+
+
+@dataclass
+class TermRef:
+    code: str
+    label: str
+
+
+def _term(term: Term | None) -> TermRef | None:
+    return TermRef(term.code, _label(term)) if term else None
+
+
+@dataclass
+class PlaceRef:
+    code: str
+    label: str
+    lat: float
+    lon: float
+
+
+def _place(place: Place | None) -> PlaceRef | None:
+    return PlaceRef(place.code, _label(place), place.lat, place.lon) if place else None
+
+
+@dataclass
+class InvolvementRow:
+    perpetrator: TermRef
+    degree: TermRef | None
+    perpetrator_person: str | None  # a person code
+
+
+@dataclass
+class InformationRow:
+    source_kind: TermRef | None
+    source: str | None  # a named source's name (roles that see identities only)
+    reliability: str
+    credibility: str
+
+
+@dataclass
+class ActRow:
+    id: str
+    event: str  # the event's code
+    act_type: TermRef
+    date: str
+    date_start: dt.date
+    date_end: dt.date
+    date_precision: str
+    date_approx: bool
+    place: PlaceRef | None
+    lat: float | None
+    lon: float | None
+    victim: str  # the person's code
+    victim_name: str | None  # None for roles that see pseudonymous data only
+    victim_details: str | None
+    involvements: list[InvolvementRow]
+    information: list[InformationRow]
+
+
+@dataclass
+class EventDetail:
+    code: str
+    title: str
+    description: str
+    date: str
+    date_start: dt.date
+    date_end: dt.date
+    date_precision: str
+    date_approx: bool
+    place: PlaceRef | None
+    lat: float | None
+    lon: float | None
+    created_at: dt.datetime
+    acts: list[ActRow]
+    involvements: list[InvolvementRow]
+    information: list[InformationRow]
+
+
+def _involvement_rows(items: Iterable[Involvement]) -> list[InvolvementRow]:
+    return [
+        InvolvementRow(
+            _term(i.perpetrator),  # type: ignore[arg-type]
+            _term(i.degree),
+            i.perpetrator_person.code if i.perpetrator_person else None,
+        )
+        for i in items
+    ]
+
+
+def _information_rows(user: User, items: Iterable[Information]) -> list[InformationRow]:
+    show = user.sees_identities
+    return [
+        InformationRow(
+            _term(i.source.kind),
+            (i.source.label if show else None),
+            i.reliability,
+            i.credibility,
+        )
+        for i in items
+    ]
+
+
+def _act_rows(user: User, acts: list[Act]) -> list[ActRow]:
+    """Rows of acts with their links, in a fixed number of queries."""
+    ids = [a.pk for a in acts]
+    events = {a.event_id for a in acts}
+    invs: dict[Any, list[Involvement]] = {}
+    for inv in Involvement.objects.filter(act_id__in=ids).select_related(
+        "perpetrator", "degree", "perpetrator_person"
+    ):
+        invs.setdefault(inv.act_id, []).append(inv)
+    infos: dict[Any, list[Information]] = {}
+    for info in Information.objects.filter(act_id__in=ids).select_related("source__kind"):
+        infos.setdefault(info.act_id, []).append(info)
+    names = people.display_names(user, [a.victim for a in acts])
+    codes = dict(Event.objects.filter(pk__in=events).values_list("pk", "code"))
+    show = user.sees_identities
+    return [
+        ActRow(
+            id=str(a.pk),
+            event=codes[a.event_id],
+            act_type=_term(a.act_type),  # type: ignore[arg-type]
+            date=a.date_text,
+            date_start=a.date_start,
+            date_end=a.date_end,
+            date_precision=a.date_precision,
+            date_approx=a.date_approx,
+            place=_place(a.place),
+            lat=a.lat,
+            lon=a.lon,
+            victim=a.victim.code,
+            victim_name=names.get(a.victim_id),
+            victim_details=a.victim_details if show else None,
+            involvements=_involvement_rows(invs.get(a.pk, [])),
+            information=_information_rows(user, infos.get(a.pk, [])),
+        )
+        for a in acts
+    ]
+
+
+def _act_query(qs: QuerySet[Act]) -> QuerySet[Act]:
+    return qs.select_related("act_type", "place", "victim").order_by("-date_start", "id")
+
+
+def event_detail(user: User, event: Event) -> EventDetail:
+    """An event got from `get_event`, with its acts and links, for a page or the API."""
+    if event.organisation_id != user.organisation_id:
+        raise NotFound(event.code)
+    acts = list(_act_query(Act.objects.filter(event=event)))
+    show = user.sees_identities
+    return EventDetail(
+        code=event.code,
+        # Titles and descriptions may name people: roles with pseudonymous data only get
+        # the event's structure (acts, dates, places, grades), not its text.
+        title=event.title if show else "",
+        description=(event.description or "") if show else "",
+        date=event.date_text,
+        date_start=event.date_start,
+        date_end=event.date_end,
+        date_precision=event.date_precision,
+        date_approx=event.date_approx,
+        place=_place(event.place),
+        lat=event.lat,
+        lon=event.lon,
+        created_at=event.created_at,
+        acts=_act_rows(user, acts),
+        involvements=_involvement_rows(
+            Involvement.objects.filter(event=event, act__isnull=True).select_related(
+                "perpetrator", "degree", "perpetrator_person"
+            )
+        ),
+        information=_information_rows(
+            user,
+            Information.objects.filter(event=event, act__isnull=True).select_related(
+                "source__kind"
+            ),
+        ),
+    )
+
+
+@dataclass
+class EventRow:
+    code: str
+    title: str
+    date: str
+    date_start: dt.date
+    place: PlaceRef | None
+    acts: int
+
+
+def list_events(user: User, *, offset: int = 0, limit: int = 50) -> tuple[list[EventRow], int]:
+    """The organisation's events, newest first, paginated."""
+    from django.db.models import Count
+
+    qs = _events_of(user).select_related("place").order_by("-date_start", "id")
+    total = qs.count()
+    events = list(qs.annotate(n_acts=Count("acts"))[offset : offset + limit])
+    show = user.sees_identities
+    audit.record(
+        "incident.list",
+        actor=user,
+        object_type="incident",
+        detail={"codes": [e.code for e in events]},
+    )
+    return [
+        EventRow(
+            e.code,
+            e.title if show else "",
+            e.date_text,
+            e.date_start,
+            _place(e.place),
+            e.n_acts,
+        )
+        for e in events
+    ], total
+
+
+# --- The act list and its filters ------------------------------------------------------------
+
+
+@dataclass
+class ActFilter:
+    """The filters of the act list, as typed (query parameters): every one optional."""
+
+    act_type: str = ""
+    date_from: str = ""
+    date_to: str = ""
+    place: str = ""  # a place (any name or code): acts there or in a place within it
+    near: str = ""  # a place or `lat,lon` …
+    within_km: str = ""  # … and the distance from it
+    perpetrator: str = ""
+    source_kind: str = ""
+    reliability: str = ""  # this grade or better (B: A or B)
+    victim: str = ""  # a person code
+    event: str = ""  # an event code
+
+    @classmethod
+    def from_mapping(cls, data: Mapping[str, Any]) -> ActFilter:
+        names = cls.__dataclass_fields__
+        return cls(
+            **{
+                k: str(v).replace("\x00", "").strip()
+                for k, v in data.items()
+                if k in names and v is not None
+            }
+        )
+
+
+MAX_KM = 20000.0
+
+
+@dataclass
+class _Within:
+    lat: float
+    lon: float
+    km: float
+
+
+def _descendants(place: Place) -> list[int]:
+    """The place and every place within it (the gazetteer is small: one query)."""
+    children: dict[int | None, list[int]] = {}
+    for pk, parent in Place.objects.values_list("pk", "parent_id"):
+        children.setdefault(parent, []).append(pk)
+    found, todo = [], [place.pk]
+    while todo:
+        pk = todo.pop()
+        found.append(pk)
+        todo.extend(children.get(pk, []))
+    return found
+
+
+def _linked(model: type[Involvement] | type[Information], condition: Q) -> Q:
+    """Acts with a row of `model` (an involvement, a piece of information) meeting
+    `condition`, on the act itself or on its whole event. Two EXISTS, each on one index
+    (act_id, event_id), where one EXISTS with an OR in it was a scan of the link table."""
+    on_act = model.objects.filter(condition, act_id=OuterRef("pk"))
+    on_event = model.objects.filter(condition, event_id=OuterRef("event_id"), act__isnull=True)
+    return Q(Exists(on_act)) | Q(Exists(on_event))
+
+
+def _filtered(user: User, flt: ActFilter) -> tuple[QuerySet[Act], _Within | None]:
+    lookups = Lookups()
+    errors = _Errors()
+    qs = _acts_of(user)
+    if flt.act_type:
+        try:
+            qs = qs.filter(act_type=lookups.term("act_type", flt.act_type))
+        except Problem as p:
+            errors.add("act_type", p)
+    for key, bound in (("date_from", "from"), ("date_to", "to")):
+        text = getattr(flt, key)
+        if not text:
+            continue
+        try:
+            day = dates.parse_partial_date(text, approximate=True)
+        except dates.DateError as exc:
+            errors.add(key, Problem(exc.code, **exc.params))
+            continue
+        # Acts whose dates overlap the period (an act of 2017-07 is in "from 2017-07-15").
+        if bound == "from":
+            qs = qs.filter(date_end__gte=day.earliest())
+        else:
+            qs = qs.filter(date_start__lte=day.latest())
+    if flt.place:
+        try:
+            qs = qs.filter(place_id__in=_descendants(lookups.place(flt.place)))
+        except Problem as p:
+            errors.add("place", p)
+    within = None
+    if flt.near or flt.within_km:
+        if not flt.near:
+            errors.add("near", Problem("near_needed"))
+        elif not flt.within_km:
+            errors.add("within_km", Problem("within_needed"))
+        else:
+            km = None
+            try:
+                km = float(flt.within_km)
+            except ValueError:
+                errors.add("within_km", Problem("number", value=flt.within_km[:32]))
+            if km is not None and not (0 <= km <= MAX_KM) or km is not None and math.isnan(km):
+                errors.add("within_km", Problem("positive", limit=int(MAX_KM)))
+                km = None
+            try:
+                where = read_where(flt.near, lookups)
+            except Problem as p:
+                errors.add("near", p)
+                where = None
+            if km is not None and where is not None:
+                assert where.lat is not None and where.lon is not None
+                within = _Within(where.lat, where.lon, km)
+                # The bounding box in SQL (indexed), the exact distance in Python after.
+                dlat = km / 111.0
+                dlon = km / (111.320 * max(math.cos(math.radians(where.lat)), 0.01))
+                qs = qs.filter(
+                    lat__gte=where.lat - dlat,
+                    lat__lte=where.lat + dlat,
+                    lon__gte=where.lon - dlon,
+                    lon__lte=where.lon + dlon,
+                )
+    if flt.perpetrator:
+        try:
+            qs = qs.filter(
+                _linked(Involvement, Q(perpetrator=lookups.term("perpetrator", flt.perpetrator)))
+            )
+        except Problem as p:
+            errors.add("perpetrator", p)
+    info_filter = Q()
+    if flt.source_kind:
+        try:
+            info_filter &= Q(source__kind=lookups.term("source_kind", flt.source_kind))
+        except Problem as p:
+            errors.add("source_kind", p)
+    if flt.reliability:
+        try:
+            grade = read_grade(flt.reliability, GRADES_RELIABILITY, "reliability")
+            info_filter &= Q(
+                reliability__in=list(GRADES_RELIABILITY[: GRADES_RELIABILITY.index(grade) + 1])
+            )
+        except Problem as p:
+            errors.add("reliability", p)
+    if info_filter:
+        qs = qs.filter(_linked(Information, info_filter))
+    if flt.victim:
+        qs = qs.filter(victim__code=flt.victim.upper()[:16])
+    if flt.event:
+        qs = qs.filter(event__code=flt.event.upper()[:16])
+    if errors.found:
+        raise InvalidInput(errors.found)
+    return qs, within
+
+
+COUNT_CAP = 10_000
+#: Beyond this many distinct coordinates in the box, the exact distance is checked act by act.
+MAX_POINTS = 500
+
+
+def _within(qs: QuerySet[Act], within: _Within) -> QuerySet[Act]:
+    """The acts of `qs` (already cut to the bounding box in SQL) within `within.km` on the
+    great circle. Acts share the coordinates of their gazetteer place, so the distance is
+    computed once per distinct point, and the query keeps the points that are close."""
+    points = list(qs.order_by().values_list("lat", "lon").distinct()[: MAX_POINTS + 1])
+    if len(points) > MAX_POINTS:
+        rows = qs.order_by().values_list("pk", "lat", "lon")
+        close_ids = [
+            pk
+            for pk, lat, lon in rows
+            if lat is not None
+            and lon is not None
+            and gazetteer.distance_km(within.lat, within.lon, lat, lon) <= within.km
+        ]
+        return qs.filter(pk__in=close_ids)
+    close = Q(pk__in=[])
+    for lat, lon in points:
+        if lat is not None and lon is not None:
+            if gazetteer.distance_km(within.lat, within.lon, lat, lon) <= within.km:
+                close |= Q(lat=lat, lon=lon)
+    return qs.filter(close)
+
+
+def list_acts(
+    user: User,
+    filters: ActFilter | Mapping[str, Any] | None = None,
+    *,
+    offset: int = 0,
+    limit: int = 50,
+) -> tuple[list[ActRow], int]:
+    """Acts of the user's organisation matching every filter given, newest first: (the page
+    of rows, how many match, counted up to COUNT_CAP). Bad filter values are InvalidInput
+    naming the filter."""
+    flt = filters if isinstance(filters, ActFilter) else ActFilter.from_mapping(filters or {})
+    qs, within = _filtered(user, flt)
+    if within is not None:
+        qs = _within(qs, within)
+    # Counted up to COUNT_CAP: beyond it a count is a scan of every matching act, for a
+    # number no page needs exactly. No order and no joins in the count's subquery.
+    total = qs.order_by().values("pk")[:COUNT_CAP].count()
+    acts = list(_act_query(qs)[offset : offset + limit])
+    rows = _act_rows(user, acts)
+    audit.record(
+        "incident.acts.list",
+        actor=user,
+        object_type="incident",
+        detail={
+            "filters": sorted(k for k, v in vars(flt).items() if v),
+            "results": total,
+            "victims": sorted({r.victim for r in rows}),
+        },
+    )
+    return rows, total
+
+
+def acts_of_person(user: User, person: Person) -> list[ActRow]:
+    """Every act of the user's organisation whose victim is this person (a person got from
+    `people.services.get_person`, which checked and audited the read)."""
+    acts = list(_act_query(_acts_of(user).filter(victim=person)))
+    audit.record(
+        "incident.acts.of_person",
+        actor=user,
+        object_type="person",
+        object_ref=person.code,
+        detail={"acts": len(acts)},
+    )
+    return _act_rows(user, acts)
+
+
+# --- Vocabularies and the gazetteer for forms and the API --------------------------------------
+
+
+def list_terms(vocabulary: str = "", *, include_retired: bool = False) -> list[Term]:
+    qs = Term.objects.all()
+    if vocabulary:
+        qs = qs.filter(vocabulary=vocabulary)
+    if not include_retired:
+        qs = qs.filter(retired=False)
+    return list(qs.order_by("vocabulary", "order", "code"))
+
+
+def find_places(query: str = "", *, limit: int = 50) -> list[Place]:
+    """Places whose name (any script: 투먼, Tumen, 图们) or code starts with `query`; all
+    places without one."""
+    qs = Place.objects.filter(retired=False)
+    key = gazetteer.name_key(query) if query else ""
+    if key:
+        qs = qs.filter(
+            Q(pk__in=PlaceName.objects.filter(key__startswith=key).values("place_id"))
+            | Q(code__istartswith=query.strip())
+        )
+    return list(qs.select_related("parent").order_by("country", "code")[:limit])
+
+
+def place_names(places: Sequence[Place]) -> dict[int, list[str]]:
+    names: dict[int, list[str]] = {}
+    for pk, name in PlaceName.objects.filter(place__in=places).values_list("place_id", "name"):
+        names.setdefault(pk, []).append(name)
+    return names
+
+
+# --- for the pages (incpages) ---
+
+
+def event_titles(user: User, codes: Iterable[str]) -> dict[str, str]:
+    """{event code: title} of the user's organisation's events among `codes`, for a page of
+    acts; none for roles that see pseudonymous data only (a title may name people)."""
+    if not user.sees_identities:
+        return {}
+    events = _events_of(user).filter(code__in=set(codes))
+    return {e.code: e.title for e in events.only("id", "code", "title")}
+
+
+def _in_use(field_model_pairs: Iterable[tuple[Any, str]]) -> set[int]:
+    used: set[int] = set()
+    for model, field_name in field_model_pairs:
+        used.update(
+            model.objects.filter(**{f"{field_name}__isnull": False})
+            .values_list(field_name, flat=True)
+            .distinct()
+        )
+    return used
+
+
+def terms_in_use() -> set[int]:
+    """The ids of terms some record carries (these cannot be deleted, only retired)."""
+    return _in_use(
+        [
+            (Act, "act_type"),
+            (Involvement, "perpetrator"),
+            (Involvement, "degree"),
+            (Source, "kind"),
+        ]
+    )
+
+
+def places_in_use() -> set[int]:
+    """The ids of places some record (or another place, as its parent) refers to."""
+    return _in_use([(Event, "place"), (Act, "place"), (Place, "parent")])
+
+
+# The grades are the fixed NATO (Admiralty) scale, stored as letters and digits: not edited.
+EDITABLE_VOCABULARIES = tuple(
+    v for v in gazetteer.VOCABULARIES if v not in ("source_reliability", "information_credibility")
+)
+
+
+def add_term(admin: User, vocabulary: str, *, code: str, label_ko: str, label_en: str) -> Term:
+    """A new term at the end of its vocabulary (the organisation's administrators)."""
+    accounts.require_admin(admin)
+    if vocabulary not in EDITABLE_VOCABULARIES:
+        raise InvalidInput({"vocabulary": gettext("unknown vocabulary")})
+    code = code.strip()
+    if Term.objects.filter(vocabulary=vocabulary, code=code).exists():
+        raise InvalidInput(
+            {"code": gettext("this vocabulary already has the code %(code)s") % {"code": code}}
+        )
+    last = Term.objects.filter(vocabulary=vocabulary).order_by("-order").first()
+    term = Term.objects.create(
+        vocabulary=vocabulary,
+        code=code,
+        label_ko=label_ko.strip(),
+        label_en=label_en.strip(),
+        order=(last.order + 1) if last else 0,
+    )
+    audit.record(
+        "incident.term.add", actor=admin, object_type="term", object_ref=f"{vocabulary}:{code}"
+    )
+    return term
+
+
+def add_place(
+    admin: User,
+    *,
+    code: str,
+    kind: str,
+    country: str,
+    label_ko: str,
+    label_en: str,
+    label_zh: str = "",
+    aliases: Sequence[str] = (),
+    lat: float,
+    lon: float,
+) -> Place:
+    """A new place of the gazetteer with every name it is found by (administrators). A name
+    that already names another place is refused: a name must find one place."""
+    accounts.require_admin(admin)
+    code = code.strip()
+    errors: dict[str, str] = {}
+    if Place.objects.filter(code=code).exists():
+        errors["code"] = gettext("a place already has the code %(code)s") % {"code": code}
+    names = [n.strip() for n in (label_ko, label_en, label_zh, *aliases) if n and n.strip()]
+    taken = dict(
+        PlaceName.objects.filter(key__in=[gazetteer.name_key(n) for n in names]).values_list(
+            "key", "place__code"
+        )
+    )
+    for field_name, value in (
+        ("label_ko", label_ko),
+        ("label_en", label_en),
+        ("label_zh", label_zh),
+    ):
+        if value and gazetteer.name_key(value) in taken:
+            errors[field_name] = gettext("%(name)s already names the place %(code)s") % {
+                "name": value,
+                "code": taken[gazetteer.name_key(value)],
+            }
+    for alias in aliases:
+        if gazetteer.name_key(alias) in taken:
+            errors.setdefault(
+                "aliases",
+                gettext("%(name)s already names the place %(code)s")
+                % {"name": alias, "code": taken[gazetteer.name_key(alias)]},
+            )
+    if errors:
+        raise InvalidInput(errors)
+    with transaction.atomic():
+        place = Place.objects.create(
+            code=code,
+            kind=kind,
+            country=country,
+            lat=lat,
+            lon=lon,
+            label_ko=label_ko.strip(),
+            label_en=label_en.strip(),
+            label_zh=(label_zh or "").strip(),
+        )
+        keys: set[str] = set()
+        for name in names:
+            key = gazetteer.name_key(name)
+            if key and key not in keys:
+                keys.add(key)
+                PlaceName.objects.create(place=place, name=name, key=key)
+        audit.record("incident.place.add", actor=admin, object_type="place", object_ref=code)
+    return place
+
+
+def _change(admin: User, obj: Term | Place, action: str, in_use: bool, ref: str):
+    """Retire, bring back, or delete one term or place; a used one is never deleted."""
+    from jikimi.core.errors import NON_FIELD
+
+    accounts.require_admin(admin)
+    if action == "retire":
+        obj.retired = True
+        obj.save(update_fields=["retired"])
+    elif action == "restore":
+        obj.retired = False
+        obj.save(update_fields=["retired"])
+    elif action == "delete":
+        if in_use:
+            raise InvalidInput(
+                {NON_FIELD: gettext("%(ref)s is used by records: retire it instead") % {"ref": ref}}
+            )
+        obj.delete()
+    else:
+        raise InvalidInput({NON_FIELD: gettext("unknown action")})
+    audit.record(
+        f"incident.{type(obj).__name__.lower()}.{action}",
+        actor=admin,
+        object_type=type(obj).__name__.lower(),
+        object_ref=ref,
+    )
+    return None if action == "delete" else obj
+
+
+def change_term(admin: User, term_id: int, action: str) -> Term | None:
+    accounts.require_admin(admin)
+    term = Term.objects.filter(pk=term_id).first()
+    if term is None:
+        raise NotFound(str(term_id))
+    return _change(admin, term, action, term.pk in terms_in_use(), f"{term.vocabulary}:{term.code}")
+
+
+def change_place(admin: User, place_id: int, action: str) -> Place | None:
+    accounts.require_admin(admin)
+    place = Place.objects.filter(pk=place_id).first()
+    if place is None:
+        raise NotFound(str(place_id))
+    return _change(admin, place, action, place.pk in places_in_use(), place.code)

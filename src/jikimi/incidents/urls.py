@@ -1,0 +1,17 @@
+"""The incident pages (built on top of services.py); mounted at /incidents/."""
+
+from __future__ import annotations
+
+from django.urls import path
+
+from . import views
+
+app_name = "incidents"
+
+urlpatterns = [
+    path("", views.event_list, name="list"),
+    path("new", views.event_new, name="new"),
+    path("new/act-row", views.act_row, name="act_row"),
+    path("person/<str:code>", views.person_acts, name="person"),
+    path("<str:code>", views.event_detail, name="detail"),
+]
