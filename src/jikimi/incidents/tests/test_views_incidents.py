@@ -88,7 +88,7 @@ def test_it_records_an_event_with_two_acts_a_perpetrator_and_a_graded_source(
     page = client.get(response["Location"]).content.decode()
     assert "Arrest near the Tumen bridge" in page and known.code in page and "이지현" in page
     assert "투먼" in page and "2018-06" in page and ">B2<" in page
-    assert "중국 공안국" in page  # the perpetrator's Korean label
+    assert "중국 공안" in page  # the perpetrator's Korean label
 
 
 @pytest.mark.parametrize(
@@ -367,23 +367,23 @@ def test_an_admin_adds_a_place_found_by_each_of_its_names(client, staff, login, 
     response = client.post(
         reverse("incidents_admin:places"),
         {
-            "code": "cn-sanhe",
+            "code": "cn-xiaoshan",
             "kind": "crossing",
             "country": "cn",
-            "label_ko": "싼허",
-            "label_en": "Sanhe",
-            "label_zh": "三合",
-            "aliases": "삼합",
+            "label_ko": "샤오산",
+            "label_en": "Xiaoshan crossing",
+            "label_zh": "小山口岸",
+            "aliases": "소산",
             "lat": "42.53",
             "lon": "129.42",
         },
     )
     assert response.status_code == 302
-    unused = Place.objects.get(code="cn-sanhe")
+    unused = Place.objects.get(code="cn-xiaoshan")
     assert unused.country == "CN"
     from jikimi.incidents import services
 
-    for name in ("싼허", "Sanhe", "三合", "삼합"):
+    for name in ("샤오산", "Xiaoshan crossing", "小山口岸", "소산"):
         event = services.record_event(
             staff["caseworker"],
             title="t",
