@@ -97,6 +97,9 @@ def world(staff, orgs, monkeypatch):
         detail={"channel_kind": "sms", "channel": "1"},
     )
     policy = alerts.default_policy(cw.organisation)
+    from jikimi.estimates import jobs
+
+    job = jobs.create_job(staff["supervisor"], lists=["A", "B"], method="bma")
     return {
         "code": a.code,
         "enrolment_id": str(enrolment.pk),
@@ -104,6 +107,7 @@ def world(staff, orgs, monkeypatch):
         "link_id": str(link.pk),
         "alert_id": alert.pk,
         "policy_id": policy.pk,
+        "job_id": str(job.pk),
     }
 
 

@@ -229,3 +229,44 @@ def test_the_check_in_pass_runs_while_a_job_is_running(staff, orgs):
     assert totals["processed"] == 1
     enrolment = Enrolment.objects.get(pk=enrolled.enrolment.pk)
     assert enrolment.phase == Phase.GRACE
+
+
+def test_the_api_queues_a_job_and_answers_its_result_when_done(api_client, api_token, staff, orgs):
+    build(orgs[0], MY3)
+    api_client.credentials(HTTP_AUTHORIZATION=f"Token {api_token(staff['analyst'])}")
+    body = {"lists": ["A", "B", "C"], "method": "bma", "level": 0.9}
+    response = api_client.post("/api/estimates/jobs/", body, format="json")
+    assert response.status_code == 202, response.content
+    job = EstimateJob.objects.get()
+    assert response["Location"] == f"/api/estimates/jobs/{job.pk}/"
+    assert response.json()["state"] == "queued" and response.json()["result"] is None
+    run_jobs()
+    done = api_client.get(response["Location"], HTTP_ACCEPT_LANGUAGE="en").json()
+    assert done["state"] == "done" and done["progress"] == 1.0 and done["error"] is None
+    sync = api_client.post("/api/estimates/", body, format="json", HTTP_ACCEPT_LANGUAGE="en")
+    assert done["result"] == sync.json()
+    assert done["page"] == f"/estimates/jobs/{job.pk}/"
+
+
+def test_the_api_refuses_bad_input_with_a_field_error_and_queues_nothing(
+    api_client, api_token, staff, orgs
+):
+    build(orgs[0], MY3)
+    api_client.credentials(HTTP_AUTHORIZATION=f"Token {api_token(staff['analyst'])}")
+    bad = {"lists": ["A", "B", "C"], "method": "lcmcr", "interval": "bootstrap"}
+    response = api_client.post("/api/estimates/jobs/", bad, format="json")
+    assert response.status_code == 400 and "interval" in response.json()
+    unknown = api_client.post("/api/estimates/jobs/", {"lists": ["A", "Q"]}, format="json")
+    assert unknown.status_code == 400 and "lists" in unknown.json()
+    assert api_client.get("/api/estimates/jobs/not-a-uuid/").status_code == 404
+    api_client.credentials(HTTP_AUTHORIZATION=f"Token {api_token(staff['caseworker'])}")
+    assert api_client.post("/api/estimates/jobs/", bad, format="json").status_code == 403
+    assert not EstimateJob.objects.exists()
+
+
+def test_the_jobs_are_in_the_openapi_schema(api_client, api_token, staff):
+    api_client.credentials(HTTP_AUTHORIZATION=f"Token {api_token(staff['analyst'])}")
+    paths = api_client.get("/api/schema/", {"format": "json"}).json()["paths"]
+    assert "202" in paths["/api/estimates/jobs/"]["post"]["responses"]
+    job = paths["/api/estimates/jobs/{job_id}/"]["get"]["responses"]
+    assert {"200", "404"} <= set(job)
