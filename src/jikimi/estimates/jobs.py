@@ -32,6 +32,7 @@ from typing import Any
 
 import numpy as np
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db.models import F, Q
 from django.http import Http404
 from django.utils import timezone, translation
@@ -109,12 +110,8 @@ def get_job(user: User, job_id) -> EstimateJob:
     inapp.require_estimates(user)
     try:
         return EstimateJob.objects.get(pk=job_id, organisation_id=user.organisation_id)
-    except (EstimateJob.DoesNotExist, ValueError, TypeError) as exc:
-        raise Http404("no such job") from exc
-    except Exception as exc:  # a malformed UUID on some backends: ValidationError
-        if exc.__class__.__name__ == "ValidationError":
-            raise Http404("no such job") from exc
-        raise
+    except (EstimateJob.DoesNotExist, ValidationError, ValueError, TypeError) as exc:
+        raise Http404("no such job") from exc  # a malformed id reads as no such job
 
 
 def recent_jobs(user: User, limit: int = RECENT_JOBS) -> list[EstimateJob]:
@@ -311,7 +308,7 @@ def _json_safe(value: Any) -> Any:
     return value
 
 
-def _in_each_language(text: Callable[[], str]) -> dict[str, str]:
+def _in_each_language(text: Callable[[], object]) -> dict[str, str]:
     texts = {}
     for code, _name in settings.LANGUAGES:
         with translation.override(code):
@@ -340,7 +337,7 @@ def _mp_context():
     return multiprocessing.get_context("spawn")
 
 
-def _fail(job_id, text: Callable[[], str], field_name: str | None = None) -> None:
+def _fail(job_id, text: Callable[[], object], field_name: str | None = None) -> None:
     EstimateJob.objects.filter(pk=job_id, worker=WORKER_ID, state=JobState.RUNNING).update(
         state=JobState.FAILED,
         finished_at=timezone.now(),
