@@ -39,7 +39,7 @@ from jikimi.people.services import visible_people
 from .loglinear import NoFiniteEstimate
 from .messages import Message, is_passed_check, localised
 from .runner import EstimateOutcome, compute_estimate
-from .services import METHODS, Estimate
+from .services import METHODS, Estimate, estimate_population
 from .tables import MAX_LISTS, CaptureTable, table_from_counts
 
 ESTIMATE_ROLES = (Role.ANALYST, Role.SUPERVISOR, Role.ADMIN)
@@ -454,7 +454,7 @@ def _cached_estimate(
     hit = cache.get(key)
     if hit is not None:
         return hit
-    value = compute_estimate(table, method, level, seed, opts)
+    value = compute_estimate(table, method, level, seed, opts, engine=estimate_population)
     cache.set(key, value, CACHE_SECONDS)
     return value
 

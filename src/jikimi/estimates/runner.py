@@ -10,7 +10,7 @@ The monitor (``jobs.job_pass``) counts the capture histories itself, then starts
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from .loglinear import NoFiniteEstimate
@@ -31,12 +31,11 @@ def compute_estimate(
     seed,
     opts: dict,
     progress: Progress | None = None,
+    engine: Callable[..., Estimate] = estimate_population,
 ) -> EstimateOutcome:
-    """``estimate_population`` on a table, or the error that stopped it."""
+    """``engine`` (``estimate_population``) on a table, or the error that stopped it."""
     try:
-        estimate = estimate_population(
-            table, method=method, level=level, seed=seed, progress=progress, **opts
-        )
+        estimate = engine(table, method=method, level=level, seed=seed, progress=progress, **opts)
     except (NoFiniteEstimate, EstimationInputError, ValueError) as exc:
         return None, exc
     return estimate, None

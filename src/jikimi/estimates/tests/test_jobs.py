@@ -270,3 +270,25 @@ def test_the_jobs_are_in_the_openapi_schema(api_client, api_token, staff):
     assert "202" in paths["/api/estimates/jobs/"]["post"]["responses"]
     job = paths["/api/estimates/jobs/{job_id}/"]["get"]["responses"]
     assert {"200", "404"} <= set(job)
+
+
+@pytest.mark.parametrize(
+    ("method", "opts", "stage"),
+    [("stepwise", {"bootstrap": 60}, "bootstrap"), ("bma", {}, "grid")],
+)
+def test_the_progress_callback_changes_no_number(method, opts, stage):
+    from jikimi.estimates.services import estimate_population
+    from jikimi.estimates.tables import read_capture_csv
+
+    from .mse_db import table_path
+
+    table = read_capture_csv(table_path(MY3))
+    heard: list[tuple[float, str]] = []
+    with_progress = estimate_population(
+        table, method=method, seed=3, progress=lambda f, s: heard.append((f, s)), **opts
+    )
+    without = estimate_population(table, method=method, seed=3, **opts)
+    assert with_progress.to_json_dict() == without.to_json_dict()
+    assert stage in {s for _f, s in heard}
+    fractions = [f for f, _s in heard]
+    assert fractions == sorted(fractions) and all(0 <= f < 1 for f in fractions)
