@@ -292,3 +292,20 @@ def test_the_progress_callback_changes_no_number(method, opts, stage):
     assert stage in {s for _f, s in heard}
     fractions = [f for f, _s in heard]
     assert fractions == sorted(fractions) and all(0 <= f < 1 for f in fractions)
+
+
+def test_a_child_that_dies_fails_the_job_with_its_reason(staff, orgs):
+    import os
+    import signal
+
+    build(orgs[0], MY3)
+    job = jobs.create_job(staff["analyst"], lists=["A", "B", "C"], method="lcmcr")
+    jobs.job_pass({})
+    process = next(iter(jobs._running.values())).process
+    os.kill(process.pid, signal.SIGKILL)
+    process.join(timeout=10)
+    jobs.job_pass({})
+    job.refresh_from_db()
+    assert job.state == JobState.FAILED and not jobs.running_here()
+    with translation.override("en"):
+        assert "stopped unexpectedly (exit code -9)" in jobs.error_text(job)[1]
