@@ -89,9 +89,7 @@ def estimate_page(request: HttpRequest) -> HttpResponse:
     submitted = "lists" in source or "method" in source
     form = EstimateForm(_form_data(source) if submitted else None, available=available)
     context: dict = {"form": form, "available": available, "result": None}
-    context["jobs"] = [
-        (job, jobs.stage_label(job.stage)) for job in jobs.recent_jobs(request.user, limit=5)
-    ]
+    context["jobs"] = _job_rows(jobs.recent_jobs(request.user, limit=5))
     if submitted and form.is_valid():
         values = _request_values(form.cleaned_data)
         query = _query(form.cleaned_data)
@@ -122,6 +120,11 @@ def _query(data: dict) -> str:
     if data.get("seed") is not None:
         query["seed"] = str(data["seed"])
     return query.urlencode()
+
+
+def _job_rows(recent) -> list[tuple]:
+    """(job, its method's name) for the job table."""
+    return [(job, method_label(job.params.get("method", ""))) for job in recent]
 
 
 def _job_context(request: HttpRequest, job) -> dict:
@@ -169,7 +172,7 @@ def job_cancel(request: HttpRequest, job_id) -> HttpResponse:
 @login_required
 @require_GET
 def job_list(request: HttpRequest) -> HttpResponse:
-    items = [(job, jobs.stage_label(job.stage)) for job in jobs.recent_jobs(request.user)]
+    items = _job_rows(jobs.recent_jobs(request.user))
     return render(request, "estimates/jobs.html", {"items": items})
 
 
