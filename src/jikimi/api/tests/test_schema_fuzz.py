@@ -77,6 +77,9 @@ def world(staff, orgs, monkeypatch):
 
     monkeypatch.setattr(inapp, "default_cluster_of", lambda: lambda ids: {})  # no linkage run
     _lists(orgs[0])
+    from jikimi.estimates import jobs
+
+    job = jobs.create_job(staff["supervisor"], lists=["A", "B"], method="bma")
     from jikimi.alerts import services as alerts
     from jikimi.checkins import services as checkins
     from jikimi.linkage.models import PersonLink, ReviewItem
@@ -97,9 +100,6 @@ def world(staff, orgs, monkeypatch):
         detail={"channel_kind": "sms", "channel": "1"},
     )
     policy = alerts.default_policy(cw.organisation)
-    from jikimi.estimates import jobs
-
-    job = jobs.create_job(staff["supervisor"], lists=["A", "B"], method="bma")
     return {
         "code": a.code,
         "enrolment_id": str(enrolment.pk),
