@@ -9,12 +9,14 @@ organisation's data and persons shared with it. Bad input: 400 with a field erro
 
 from __future__ import annotations
 
+from django.urls import reverse
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from . import inapp
+from . import inapp, jobs
+from .models import JobState
 from .services import METHODS
 
 
@@ -99,3 +101,81 @@ class EstimateView(APIView):
     @extend_schema(request=EstimateRequestSerializer, responses=EstimateResponseSerializer)
     def post(self, request):
         return self._run(request, request.data)
+
+
+# --- Background jobs: POST /api/estimates/jobs/ → 202 + Location; GET the job --------------
+
+
+class JobErrorSerializer(serializers.Serializer):
+    field = serializers.CharField(allow_null=True)
+    message = serializers.CharField()
+
+
+class EstimateJobSerializer(serializers.Serializer):
+    id = serializers.UUIDField()
+    url = serializers.CharField(help_text="this job in the API")
+    page = serializers.CharField(help_text="this job's page")
+    state = serializers.ChoiceField(choices=[s.value for s in JobState])
+    progress = serializers.FloatField(help_text="0 to 1")
+    stage = serializers.CharField(help_text="what the computation is doing, translated")
+    params = EstimateRequestSerializer()
+    created_at = serializers.DateTimeField()
+    started_at = serializers.DateTimeField(allow_null=True)
+    finished_at = serializers.DateTimeField(allow_null=True)
+    result = EstimateResponseSerializer(
+        allow_null=True, help_text="when done: the same answer as GET /api/estimates/"
+    )
+    error = JobErrorSerializer(allow_null=True, help_text="when failed: why")
+
+
+def _job_data(request, job) -> dict:
+    result = jobs.job_estimate(job)
+    error = None
+    if job.state == JobState.FAILED:
+        field_name, message = jobs.error_text(job)
+        error = {"field": field_name, "message": message}
+    return {
+        "id": str(job.pk),
+        "url": reverse("estimates-job-api", args=[job.pk]),
+        "page": reverse("estimates:job", args=[job.pk]),
+        "state": job.state,
+        "progress": round(job.progress, 3),
+        "stage": jobs.stage_label(job.stage),
+        "params": job.params,
+        "created_at": job.created_at,
+        "started_at": job.started_at,
+        "finished_at": job.finished_at,
+        "result": None if result is None else result.to_json_dict(),
+        "error": error,
+    }
+
+
+class EstimateJobsView(APIView):
+    @extend_schema(
+        request=EstimateRequestSerializer,
+        responses={202: EstimateJobSerializer},
+        description="Queue a long estimate; the monitor runs it. Answers 202 with the job "
+        "(Location: the job's address); poll it until `state` is done or failed.",
+    )
+    def post(self, request):
+        inapp.require_estimates(request.user)
+        ser = EstimateRequestSerializer(data=request.data)
+        ser.is_valid(raise_exception=True)
+        values = ser.validated_data
+        job = jobs.create_job(
+            request.user,
+            lists=values["lists"],
+            method=values["method"],
+            level=values["level"],
+            stratify_by=values.get("stratify_by") or None,
+            seed=values.get("seed"),
+            interval=values["interval"],
+        )
+        data = _job_data(request, job)
+        return Response(data, status=202, headers={"Location": data["url"]})
+
+
+class EstimateJobView(APIView):
+    @extend_schema(responses=EstimateJobSerializer)
+    def get(self, request, job_id):
+        return Response(_job_data(request, jobs.get_job(request.user, job_id)))

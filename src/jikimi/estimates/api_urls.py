@@ -6,4 +6,6 @@ from . import api
 
 urlpatterns = [
     path("", api.EstimateView.as_view(), name="estimates-api"),
+    path("jobs/", api.EstimateJobsView.as_view(), name="estimates-jobs-api"),
+    path("jobs/<uuid:job_id>/", api.EstimateJobView.as_view(), name="estimates-job-api"),
 ]

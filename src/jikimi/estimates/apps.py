@@ -4,3 +4,11 @@ from django.apps import AppConfig
 class EstimatesConfig(AppConfig):
     name = "jikimi.estimates"
     label = "estimates"
+
+    def ready(self) -> None:
+        from jikimi.core.lazy import lazy
+        from jikimi.core.monitor import register_pass
+
+        # Long estimates (bootstrap, BMA, LCMCR) run in a child process this pass starts and
+        # looks after on every loop; it never waits for one, so check-ins keep their pace.
+        register_pass("estimates.jobs", lazy("jikimi.estimates.jobs:job_pass"), order=80)

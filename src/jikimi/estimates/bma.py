@@ -28,6 +28,7 @@ import numpy as np
 from scipy import special
 
 from .messages import _
+from .options import Progress
 from .tables import CaptureTable
 
 MAX_LISTS = 6
@@ -190,6 +191,7 @@ def posterior(
     grid_min: int = 0,
     grid_max: int | None = None,
     adaptive: bool = True,
+    progress: Progress | None = None,
 ) -> BmaPosterior:
     """Posterior of ``N`` averaged over all decomposable graphs.
 
@@ -245,6 +247,10 @@ def posterior(
         log_by_n = np.empty(len(missing))
         log_by_graph_blocks = []
         for start in range(0, len(missing), CHUNK):
+            if progress is not None:
+                # Each widening may be the last: it covers half of what is left, never back.
+                done = 1 - 0.5**_widening + 0.5 ** (_widening + 1) * start / len(missing)
+                progress(done, "grid")
             block = coef @ _log_marginals(margins, missing[start : start + CHUNK])
             block += log_extra[start : start + CHUNK]
             # One exp per cell, shared by both marginal sums (scipy's logsumexp would do two).
@@ -273,7 +279,7 @@ def describe_graph(graph: DecomposableGraph, lists) -> str:
     )
 
 
-def estimate(table: CaptureTable, level: float = 0.95, **opts):
+def estimate(table: CaptureTable, level: float = 0.95, progress: Progress | None = None, **opts):
     """Model-averaged posterior median and equal-tailed credible interval as an Estimate."""
     from .services import Estimate
 
@@ -286,6 +292,7 @@ def estimate(table: CaptureTable, level: float = 0.95, **opts):
         prior_b=opts.get("prior_b"),
         grid_min=int(opts.get("grid_min", 0)),
         grid_max=opts.get("grid_max"),
+        progress=progress,
     )
     delta = 2.0**-table.k if delta is None else delta
     alpha = 1 - level

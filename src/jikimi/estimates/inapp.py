@@ -38,7 +38,8 @@ from jikimi.people.services import visible_people
 
 from .loglinear import NoFiniteEstimate
 from .messages import Message, is_passed_check, localised
-from .services import METHODS, Estimate, EstimationInputError, estimate_population
+from .runner import EstimateOutcome, compute_estimate
+from .services import METHODS, Estimate, estimate_population
 from .tables import MAX_LISTS, CaptureTable, table_from_counts
 
 ESTIMATE_ROLES = (Role.ANALYST, Role.SUPERVISOR, Role.ADMIN)
@@ -161,32 +162,15 @@ class CaptureHistories:
     warnings: list[str] = field(default_factory=list)
 
 
-def capture_histories(
-    user: User,
-    *,
-    lists: Sequence[str] | Mapping[str, Sequence[str]],
-    stratify_by: str | None = None,
-    cluster_of: ClusterFn | None = None,
-) -> CaptureHistories:
-    """Cross-tabulate the user's people by the lists they appear on.
-
-    Steps: 1. check the role and the request (at least two lists, each a source the user's data
-    has, at most ``MAX_LISTS``); 2. collect the visible people's source records on those lists;
-    3. join people into individuals with ``cluster_of`` (default: the linkage app's
-    ``person_clusters``; without one each person is an individual, with a warning) — an
-    individual is on a list when any of its people is; 4. count each individual's capture
-    pattern, in total and in its stratum (the most common non-empty value of its people; none:
-    ``unknown``, so the strata always sum to the total).
-    """
+def _check_lists(user: User, sources: dict[str, tuple[str, ...]], stratify_by: str | None) -> None:
+    """The role, then the lists (two to ``MAX_LISTS``, each a source the user's data has, no
+    source in two lists) and the stratification: ``EstimateRequestError`` naming the field."""
     require_estimates(user)
-    sources = _normalise_lists(lists)
     errors: dict[str, str] = {}
     if len(sources) < 2:
         errors["lists"] = _("choose at least two lists")
     elif len(sources) > MAX_LISTS:
         errors["lists"] = _("choose at most %(n)d lists") % {"n": MAX_LISTS}
-    if stratify_by in ("", "none"):
-        stratify_by = None
     if stratify_by is not None and stratify_by not in STRATIFY_CHOICES:
         errors["stratify_by"] = _("choose one of %(choices)s") % {
             "choices": ", ".join(STRATIFY_CHOICES)
@@ -204,6 +188,29 @@ def capture_histories(
                 list_of_source[source] = name
     if errors:
         raise EstimateRequestError(errors)
+
+
+def capture_histories(
+    user: User,
+    *,
+    lists: Sequence[str] | Mapping[str, Sequence[str]],
+    stratify_by: str | None = None,
+    cluster_of: ClusterFn | None = None,
+) -> CaptureHistories:
+    """Cross-tabulate the user's people by the lists they appear on.
+
+    Steps: 1. check the role and the request (at least two lists, each a source the user's data
+    has, at most ``MAX_LISTS``); 2. collect the visible people's source records on those lists;
+    3. join people into individuals with ``cluster_of`` (default: the linkage app's
+    ``person_clusters``; without one each person is an individual, with a warning) — an
+    individual is on a list when any of its people is; 4. count each individual's capture
+    pattern, in total and in its stratum (the most common non-empty value of its people; none:
+    ``unknown``, so the strata always sum to the total).
+    """
+    sources = _normalise_lists(lists)
+    if stratify_by in ("", "none"):
+        stratify_by = None
+    _check_lists(user, sources, stratify_by)
 
     names = tuple(sources)
     position = {source: names.index(name) for name, group in sources.items() for source in group}
@@ -359,10 +366,10 @@ class InAppEstimate:
         return data
 
 
-def _estimate_one(
-    stratum: str | None, table: CaptureTable, method: str, level: float, seed, opts: dict
-) -> StratumResult:
-    """One table's estimate, or the reason there is none (in English: see ``localise``)."""
+def _planned(
+    stratum: str | None, table: CaptureTable, method: str, opts: dict
+) -> StratumResult | dict:
+    """The reason a table gets no estimate without running one, or the options to run it."""
     if stratum is not None and table.observed < MIN_STRATUM_OBSERVED:
         return StratumResult(
             stratum,
@@ -385,11 +392,21 @@ def _estimate_one(
     ):
         # Strata: the sampler's quick chain, rerun at full length if it fails the check.
         opts = {**opts, "quick": True}
-    estimate, reason = _cached_estimate(table, method, level, seed, opts)
+    return opts
+
+
+def _outcome(
+    stratum: str | None,
+    table: CaptureTable,
+    estimate: Estimate | None,
+    reason: Exception | None,
+) -> StratumResult:
+    """One table's result from what the engine gave (in English: see ``localise``)."""
     if reason is not None:
         if stratum is None and not isinstance(reason, NoFiniteEstimate):
             raise EstimateRequestError({"method": localised(reason.args[0], gettext)})
         return StratumResult(stratum, table, reason=_reason(reason))
+    assert estimate is not None  # noqa: S101 - one of the two is always set
     if not math.isfinite(estimate.estimate):
         return StratumResult(
             stratum, table, reason=Message(gettext_noop("no finite estimate exists"))
@@ -397,15 +414,23 @@ def _estimate_one(
     return StratumResult(stratum, table, estimate=estimate)
 
 
+def _estimate_one(
+    stratum: str | None, table: CaptureTable, method: str, level: float, seed, opts: dict
+) -> StratumResult:
+    """One table's estimate, or the reason there is none (in English: see ``localise``)."""
+    planned = _planned(stratum, table, method, opts)
+    if isinstance(planned, StratumResult):
+        return planned
+    estimate, reason = _cached_estimate(table, method, level, seed, planned)
+    return _outcome(stratum, table, estimate, reason)
+
+
 def _reason(exc: Exception) -> str:
     return exc.args[0] if exc.args else str(exc)
 
 
-def _cached_estimate(
-    table: CaptureTable, method: str, level: float, seed, opts: dict
-) -> tuple[Estimate | None, Exception | None]:
-    """``estimate_population`` on a table, or the error that stopped it; cached by the table's
-    counts and every option, so the same request gives the same numbers without rerunning."""
+def cache_key(table: CaptureTable, method: str, level: float, seed, opts: dict) -> str:
+    """The results cache's key for one table and every option that changes its numbers."""
     key_text = repr(
         (
             CACHE_VERSION,
@@ -417,14 +442,19 @@ def _cached_estimate(
             sorted(opts.items()),
         )
     )
-    key = "jikimi:estimate:" + hashlib.sha256(key_text.encode()).hexdigest()
+    return "jikimi:estimate:" + hashlib.sha256(key_text.encode()).hexdigest()
+
+
+def _cached_estimate(
+    table: CaptureTable, method: str, level: float, seed, opts: dict
+) -> EstimateOutcome:
+    """``estimate_population`` on a table, or the error that stopped it; cached by the table's
+    counts and every option, so the same request gives the same numbers without rerunning."""
+    key = cache_key(table, method, level, seed, opts)
     hit = cache.get(key)
     if hit is not None:
         return hit
-    try:
-        value = (estimate_population(table, method=method, level=level, seed=seed, **opts), None)
-    except (NoFiniteEstimate, EstimationInputError, ValueError) as exc:
-        value = (None, exc)
+    value = compute_estimate(table, method, level, seed, opts, engine=estimate_population)
     cache.set(key, value, CACHE_SECONDS)
     return value
 
@@ -442,6 +472,19 @@ def localise(result: StratumResult) -> StratumResult:
     )
 
 
+def localise_estimate(result: InAppEstimate) -> InAppEstimate:
+    """Every message of an in-app estimate in the active language (its warnings, reasons)."""
+    histories = dataclasses.replace(
+        result.histories, warnings=[localised(w, gettext) for w in result.histories.warnings]
+    )
+    return dataclasses.replace(
+        result,
+        histories=histories,
+        total=localise(result.total),
+        strata=[localise(s) for s in result.strata],
+    )
+
+
 # How the stepwise interval is made: "model", the Wald interval conditional on the chosen
 # model (fast); "bootstrap", BCa over resampled tables with the model chosen anew on each
 # (docs/estimates.md: 84.5% against 75.5% coverage when a dependence is found only sometimes).
@@ -449,7 +492,36 @@ INTERVALS = ("model", "bootstrap")
 BOOTSTRAP_REPLICATES = 500
 
 
-def run_estimate(
+@dataclass
+class EstimateRequest:
+    """A checked request: what the page, the API and a background job all run."""
+
+    lists: Any  # as given: names, or {list name: [sources]}
+    method: str
+    level: float
+    stratify_by: str | None
+    seed: int | None
+    interval: str
+    opts: dict = field(default_factory=dict)
+
+    def params(self) -> dict:
+        """The request as JSON (a background job keeps it): what ``check_request`` takes."""
+        lists = (
+            {str(k): [str(s) for s in v] for k, v in self.lists.items()}
+            if isinstance(self.lists, Mapping)
+            else [str(name) for name in self.lists]
+        )
+        return {
+            "lists": lists,
+            "method": self.method,
+            "level": self.level,
+            "stratify_by": self.stratify_by,
+            "seed": self.seed,
+            "interval": self.interval,
+        }
+
+
+def check_request(
     user: User,
     *,
     lists,
@@ -457,17 +529,14 @@ def run_estimate(
     level: float = 0.95,
     stratify_by: str | None = None,
     seed: int | None = None,
-    cluster_of: ClusterFn | None = None,
     interval: str = "model",
+    check_lists: bool = False,
     **opts,
-) -> InAppEstimate:
-    """Capture histories for the user's data, then one estimate for the total and each stratum.
+) -> EstimateRequest:
+    """The request's values, checked (``EstimateRequestError`` naming each bad field).
 
-    A stratum with fewer than ``MIN_STRATUM_OBSERVED`` people, or whose lists fail the
-    existence check, carries the reason instead of a number; so can the total. Reasons and
-    warnings are in the active language. With ``lcmcr`` each stratum runs the sampler's quick
-    chain (``lcmcr.QUICK``, with the full chain when it fails the convergence check); the
-    total runs the full chain, as the command does.
+    With ``check_lists`` the lists and the stratification are checked against the user's
+    data too (as ``capture_histories`` does), so that a background job is refused at once.
     """
     errors: dict[str, str] = {}
     if method not in METHODS:
@@ -495,30 +564,135 @@ def run_estimate(
     if errors:
         require_estimates(user)
         raise EstimateRequestError(errors)
-    histories = capture_histories(user, lists=lists, stratify_by=stratify_by, cluster_of=cluster_of)
-    total = localise(_estimate_one(None, histories.total, method, level, seed, opts))
-    strata = [
-        localise(_estimate_one(key, table, method, level, seed, opts))
-        for key, table in histories.strata.items()
-    ]
-    histories = dataclasses.replace(
-        histories, warnings=[localised(w, gettext) for w in histories.warnings]
+    if stratify_by in ("", "none"):
+        stratify_by = None
+    if check_lists:
+        _check_lists(user, _normalise_lists(lists), stratify_by)
+    return EstimateRequest(lists, method, level, stratify_by, seed, interval, opts)
+
+
+@dataclass
+class EstimatePlan:
+    """What a request needs computed: per table (the total first, then each stratum), the
+    result already known (a reason) or the options to run the engine with."""
+
+    request: EstimateRequest
+    histories: CaptureHistories
+    items: list[tuple[str | None, CaptureTable, StratumResult | dict]]
+
+    def pending(self) -> list[tuple[int, CaptureTable, dict]]:
+        """The tables the engine must run on: (position in ``items``, table, options)."""
+        return [
+            (i, table, planned)
+            for i, (_stratum, table, planned) in enumerate(self.items)
+            if not isinstance(planned, StratumResult)
+        ]
+
+
+def plan_estimate(
+    user: User, request: EstimateRequest, *, cluster_of: ClusterFn | None = None
+) -> EstimatePlan:
+    """The capture histories of a checked request and what each table needs."""
+    histories = capture_histories(
+        user, lists=request.lists, stratify_by=request.stratify_by, cluster_of=cluster_of
     )
+    tables: list[tuple[str | None, CaptureTable]] = [(None, histories.total)]
+    tables += list(histories.strata.items())
+    items = [
+        (key, table, _planned(key, table, request.method, request.opts)) for key, table in tables
+    ]
+    return EstimatePlan(request, histories, items)
+
+
+def finish_plan(
+    user: User, plan: EstimatePlan, outcomes: Mapping[int, EstimateOutcome]
+) -> InAppEstimate:
+    """The in-app estimate from the engine's outcomes (messages still in English), audited
+    as ``estimate.run``. The total's input error raises ``EstimateRequestError``."""
+    results = []
+    for i, (key, table, planned) in enumerate(plan.items):
+        if isinstance(planned, StratumResult):
+            results.append(planned)
+        else:
+            estimate, reason = outcomes[i]
+            results.append(_outcome(key, table, estimate, reason))
+    request, histories = plan.request, plan.histories
     audit.record(
         "estimate.run",
         actor=user,
         object_type="estimate",
         detail={
             "lists": {name: list(group) for name, group in histories.sources.items()},
-            "method": method,
-            "level": level,
+            "method": request.method,
+            "level": request.level,
             "stratify_by": histories.stratify_by,
-            "seed": seed,
-            "interval": interval,
+            "seed": request.seed,
+            "interval": request.interval,
             "observed": histories.total.observed,
         },
     )
-    return InAppEstimate(histories, method, level, seed, total, strata)
+    return InAppEstimate(
+        histories, request.method, request.level, request.seed, results[0], results[1:]
+    )
+
+
+def cached_outcomes(plan: EstimatePlan) -> dict[int, EstimateOutcome]:
+    """Of the tables the plan must run, those whose result the cache already holds."""
+    request = plan.request
+    found = {}
+    for i, table, opts in plan.pending():
+        hit = cache.get(cache_key(table, request.method, request.level, request.seed, opts))
+        if hit is not None:
+            found[i] = hit
+    return found
+
+
+def store_outcome(plan: EstimatePlan, i: int, outcome: EstimateOutcome) -> None:
+    """Keep a table's computed result in the cache, as a request computing it would."""
+    request = plan.request
+    _stratum, table, opts = plan.items[i]
+    assert isinstance(opts, dict)  # noqa: S101 - only pending items are computed
+    key = cache_key(table, request.method, request.level, request.seed, opts)
+    cache.set(key, outcome, CACHE_SECONDS)
+
+
+def run_estimate(
+    user: User,
+    *,
+    lists,
+    method: str = "stepwise",
+    level: float = 0.95,
+    stratify_by: str | None = None,
+    seed: int | None = None,
+    cluster_of: ClusterFn | None = None,
+    interval: str = "model",
+    **opts,
+) -> InAppEstimate:
+    """Capture histories for the user's data, then one estimate for the total and each stratum.
+
+    A stratum with fewer than ``MIN_STRATUM_OBSERVED`` people, or whose lists fail the
+    existence check, carries the reason instead of a number; so can the total. Reasons and
+    warnings are in the active language. With ``lcmcr`` each stratum runs the sampler's quick
+    chain (``lcmcr.QUICK``, with the full chain when it fails the convergence check); the
+    total runs the full chain, as the command does.
+    """
+    request = check_request(
+        user,
+        lists=lists,
+        method=method,
+        level=level,
+        stratify_by=stratify_by,
+        seed=seed,
+        interval=interval,
+        **opts,
+    )
+    plan = plan_estimate(user, request, cluster_of=cluster_of)
+    outcomes: dict[int, EstimateOutcome] = {}
+    for i, table, planned in plan.pending():
+        outcomes[i] = _cached_estimate(table, request.method, request.level, request.seed, planned)
+        if i == 0:  # the total's input error stops the request before the strata run
+            _outcome(None, table, *outcomes[i])
+    return localise_estimate(finish_plan(user, plan, outcomes))
 
 
 # --- Presentation helpers (pages, CSV) ------------------------------------------------------

@@ -22,6 +22,7 @@ import numba
 import numpy as np
 
 from .messages import CONVERGED, _
+from .options import Progress
 from .tables import CaptureTable
 
 
@@ -248,12 +249,20 @@ def converged(post: LcmcrPosterior) -> bool:
     return post.rhat < 1.05 and post.ess >= 100
 
 
-def estimate(table: CaptureTable, level: float = 0.95, seed: int = 12345, **opts):
+def estimate(
+    table: CaptureTable,
+    level: float = 0.95,
+    seed: int = 12345,
+    progress: Progress | None = None,
+    **opts,
+):
     """Posterior median and equal-tailed credible interval, with the convergence check.
 
     With ``quick=True`` (strata in the app) the sampler first runs the short chain ``QUICK``
     (12,000 iterations instead of 110,000); if that chain fails the convergence check, the
     default chain is run instead, so a quick result is never one the check flags.
+    ``progress`` hears of each chain as it starts, by its share of the iterations (the chain
+    itself is one compiled loop; it is not interrupted).
     """
     from .services import Estimate
 
@@ -264,12 +273,17 @@ def estimate(table: CaptureTable, level: float = 0.95, seed: int = 12345, **opts
     quick = bool(opts.get("quick")) and not any(opts.get(n) is not None for n in QUICK)
     post = None
     if quick:
+        if progress is not None:
+            progress(0.0, "quick_sampling")
         post = sample(table, seed=seed, **{**settings, **QUICK})
         if converged(post):
             settings.update(QUICK)
         else:
             post = None
     if post is None:
+        if progress is not None:
+            quick_share = _iterations({**settings, **QUICK}) if quick else 0
+            progress(quick_share / (quick_share + _iterations(settings)), "sampling")
         post = sample(table, seed=seed, **settings)
     alpha = 1 - level
     diagnostic = {"rhat": f"{post.rhat:.3f}", "ess": f"{post.ess:.0f}", "draws": len(post.totals)}

@@ -15,7 +15,7 @@ import numpy as np
 from . import loglinear
 from .loglinear import NoFiniteEstimate
 from .messages import _
-from .options import DEFAULT_SEED, METHODS  # re-exported: callers import them from here
+from .options import DEFAULT_SEED, METHODS, Progress  # re-exported: callers import them here
 from .tables import CaptureTable
 
 
@@ -82,6 +82,7 @@ def estimate_population(
     method: str = "stepwise",
     level: float = 0.95,
     seed: int | None = None,
+    progress: Progress | None = None,
     **opts,
 ) -> Estimate:
     """Estimate the total population (observed plus never listed) from a capture table.
@@ -96,6 +97,9 @@ def estimate_population(
     ``"negbin"`` with ``prior_a``/``prior_b``), ``grid_max``; ``lcmcr``: ``classes``, ``a``,
     ``b``, ``burnin``, ``samples``, ``thin``, ``quick`` (the short chain when it passes the
     convergence check, see ``lcmcr.estimate``).
+
+    ``progress(fraction, stage)``, when given, hears how far the long methods are (bootstrap
+    replicates, the BMA grid, the LCMCR chains); it changes no number.
     """
     if method not in METHODS:
         raise EstimationInputError(
@@ -129,7 +133,7 @@ def estimate_population(
         replicates = int(opts.get("bootstrap", 0) or 0)
         if replicates:
             interval, details = loglinear.bca_interval(
-                table, fit.estimate, replicates, level, seed, p_threshold, rule
+                table, fit.estimate, replicates, level, seed, p_threshold, rule, progress
             )
             result.details["wald_interval"] = result.interval
             result.details["bootstrap"] = details
@@ -153,11 +157,11 @@ def estimate_population(
     elif method == "bma":
         from . import bma
 
-        result = bma.estimate(table, level=level, **opts)
+        result = bma.estimate(table, level=level, progress=progress, **opts)
     else:
         from . import lcmcr
 
-        result = lcmcr.estimate(table, level=level, seed=seed, **opts)
+        result = lcmcr.estimate(table, level=level, seed=seed, progress=progress, **opts)
 
     result.warnings[:0] = warnings
     _general_warnings(table, result)

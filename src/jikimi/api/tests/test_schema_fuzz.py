@@ -77,6 +77,9 @@ def world(staff, orgs, monkeypatch):
 
     monkeypatch.setattr(inapp, "default_cluster_of", lambda: lambda ids: {})  # no linkage run
     _lists(orgs[0])
+    from jikimi.estimates import jobs
+
+    job = jobs.create_job(staff["supervisor"], lists=["A", "B"], method="bma")
     from jikimi.alerts import services as alerts
     from jikimi.checkins import services as checkins
     from jikimi.linkage.models import PersonLink, ReviewItem
@@ -114,6 +117,7 @@ def world(staff, orgs, monkeypatch):
         "link_id": str(link.pk),
         "alert_id": alert.pk,
         "policy_id": policy.pk,
+        "job_id": str(job.pk),
     }
 
 

@@ -17,6 +17,7 @@ import pytest
 
 from jikimi.core.tests.browser import (
     BROWSER_MARKS,
+    DESKTOP,
     PHONE,
     SHOTS,
     TWO_CASES,
@@ -155,4 +156,49 @@ def test_the_estimates_page_passes_the_page_checks(
     assert page.locator("table.strata tbody tr").count() == 2
     assert page.locator("[data-conditional]").is_visible()
     check_page(page, problems, shot=f"estimates-strata-{tag}")
+    page.context.close()
+
+
+@pytest.mark.parametrize("viewport", [DESKTOP, PHONE], ids=["ko-desktop", "ko-phone"])
+def test_a_bootstrap_estimate_runs_as_a_job_and_its_page_shows_the_result(
+    live_server, staff, linked, browser, viewport
+):
+    """The form starts a BCa bootstrap job; its page follows the progress by itself (htmx
+    polls the status fragment) while the monitor's pass runs it, then shows the result."""
+    from django.core.cache import cache
+
+    from jikimi.conftest import PASSWORD
+    from jikimi.estimates import jobs
+
+    cache.clear()  # a result cached by the other case would answer inline, with no job
+    base = live_server.url
+    tag = "phone" if viewport is PHONE else "desktop"
+    problems: list[str] = []
+    page = new_page(browser, problems, locale="ko-KR", viewport=viewport)
+    sign_in(page, base, staff["analyst"], PASSWORD, next_path="/estimates/")
+    for name in ("A", "B", "C"):
+        page.check(f"input[name=lists][value={name}]")
+    page.select_option("select[name=interval]", "bootstrap")
+    page.click("form.estimate-form button[type=submit]")
+    page.wait_for_selector("#job-status[data-job-state=queued]")
+    assert re.search(r"/estimates/jobs/[0-9a-f-]{36}/$", page.url)
+    assert page.locator("progress").is_visible() and page.locator("a[data-refresh]").is_visible()
+    check_page(page, problems, shot=f"estimates-job-waiting-ko-{tag}")
+    for _ in range(600):  # the monitor's loop, here; the page polls on its own
+        jobs.job_pass({})
+        if page.locator("section.estimate-result").count():
+            break
+        page.wait_for_timeout(200)
+    try:
+        page.wait_for_selector("section.estimate-result", timeout=5000)
+    finally:
+        for run in list(jobs._running.values()):
+            jobs._stop(run)
+    assert page.locator("#job-status[data-job-state=done]").count() == 1
+    assert "BCa" in page.locator("section.estimate-result").inner_text()
+    assert re.fullmatch(r"[\d.,]+ – [\d.,]+", page.locator("[data-interval]").first.inner_text())
+    check_page(page, problems, shot=f"estimates-job-done-ko-{tag}")
+    page.goto(f"{base}/estimates/jobs/")
+    assert page.locator("table.job-table tbody tr").count() == 1
+    check_page(page, problems, shot=f"estimates-jobs-ko-{tag}")
     page.context.close()
