@@ -66,7 +66,9 @@ def login():
     def _login(client, user):
         client.force_login(user)
         session = client.session
-        session[DEVICE_ID_SESSION_KEY] = totp_device(user).persistent_id
+        device = totp_device(user)
+        assert device is not None, f"{user.username} has no TOTP device"
+        session[DEVICE_ID_SESSION_KEY] = device.persistent_id
         session.save()
         return client
 

@@ -121,7 +121,8 @@ if os.environ.get("DATABASE_URL"):
 else:
     # WAL, IMMEDIATE transactions, a busy timeout and synchronous=FULL: the rules for several
     # processes on one file are in jikimi.core.db.
-    DATABASES = {"default": sqlite_database(JIKIMI_HOME / "jikimi.sqlite3")}
+    # (django-stubs' DBConfig type lacks some keys of SQLite's options)
+    DATABASES = {"default": sqlite_database(JIKIMI_HOME / "jikimi.sqlite3")}  # type: ignore[dict-item]
 if name := os.environ.get("JIKIMI_TEST_DB_NAME"):
     DATABASES["default"]["TEST"] = {"NAME": name}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"

@@ -13,7 +13,10 @@ def healthz(request):
 
 @cache
 def _favicon() -> bytes:
-    with open(finders.find("jikimi/favicon.svg"), "rb") as f:
+    path = finders.find("jikimi/favicon.svg")
+    if not isinstance(path, str):
+        raise RuntimeError("jikimi/favicon.svg is missing from the static files")
+    with open(path, "rb") as f:
         return f.read()
 
 

@@ -266,7 +266,7 @@ def capture_histories(
             )
             by_stratum.setdefault(key, Counter())[pattern] += 1
 
-    if conflicts:
+    if conflicts and stratify_by:  # (only a stratified count has conflicts)
         warnings.append(
             Message(
                 gettext_noop(

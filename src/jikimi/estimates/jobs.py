@@ -84,7 +84,7 @@ def create_job(user: User, **params) -> EstimateJob:
     inapp.require_estimates(user)
     request = inapp.check_request(user, check_lists=True, **params)
     job = EstimateJob.objects.create(
-        organisation_id=user.organisation_id,
+        organisation_id=user.org_id,
         user=user,
         params=request.params(),
         stage="queued",
@@ -109,7 +109,7 @@ def get_job(user: User, job_id) -> EstimateJob:
     """The organisation's job; ``Http404`` for another organisation's (never 403)."""
     inapp.require_estimates(user)
     try:
-        return EstimateJob.objects.get(pk=job_id, organisation_id=user.organisation_id)
+        return EstimateJob.objects.get(pk=job_id, organisation_id=user.org_id)
     except (EstimateJob.DoesNotExist, ValidationError, ValueError, TypeError) as exc:
         raise Http404("no such job") from exc  # a malformed id reads as no such job
 
@@ -117,7 +117,7 @@ def get_job(user: User, job_id) -> EstimateJob:
 def recent_jobs(user: User, limit: int = RECENT_JOBS) -> list[EstimateJob]:
     inapp.require_estimates(user)
     return list(
-        EstimateJob.objects.filter(organisation_id=user.organisation_id)
+        EstimateJob.objects.filter(organisation_id=user.org_id)
         .select_related("user")
         .order_by("-created_at")[:limit]
     )

@@ -12,11 +12,12 @@ from __future__ import annotations
 import csv
 
 from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse, QueryDict
+from django.http import HttpResponse, QueryDict
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from jikimi.accounts.http import StaffRequest
 from jikimi.accounts.services import recently_authenticated, suppression_threshold
 from jikimi.accounts.views import reauth_redirect
 from jikimi.lib.spreadsheet import neutralise_formula  # a list name is free text
@@ -29,19 +30,19 @@ from .models import JobState
 from .presentation import conditional_note, describe, method_label
 
 
-def _available(request: HttpRequest) -> list[tuple[str, int]]:
+def _available(request: StaffRequest) -> list[tuple[str, int]]:
     return inapp.available_lists(request.user)  # AccessDenied → 403 (ServiceErrorMiddleware)
 
 
 def _attach_errors(form: EstimateForm, exc: inapp.EstimateRequestError) -> None:
     for name, message in exc.errors.items():
-        form.add_error(name if name in form.fields else None, message)
+        form.add_error(name if name in form.fields else None, str(message))
 
 
-def result_context(request: HttpRequest, result: inapp.InAppEstimate, csv_query: str) -> dict:
+def result_context(request: StaffRequest, result: inapp.InAppEstimate, csv_query: str) -> dict:
     """What the page shows of a result (the page's inline run and a finished job alike)."""
     table = result.histories.total
-    below = suppression_threshold(request.user.organisation_id)
+    below = suppression_threshold(request.user.org_id)
     return {
         "result": result,
         "chart": upset_chart(table, below),
@@ -81,7 +82,7 @@ def _form_data(source) -> object:
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def estimate_page(request: HttpRequest) -> HttpResponse:
+def estimate_page(request: StaffRequest) -> HttpResponse:
     """GET: the form, and a quick result inline (a bookmark); POST: a long estimate becomes
     a background job (redirect to its page), a quick one redirects to its inline GET."""
     available = _available(request)
@@ -127,7 +128,7 @@ def _job_rows(recent) -> list[tuple]:
     return [(job, method_label(job.params.get("method", ""))) for job in recent]
 
 
-def _job_context(request: HttpRequest, job) -> dict:
+def _job_context(request: StaffRequest, job) -> dict:
     field_name, error = jobs.error_text(job) if job.state == JobState.FAILED else (None, "")
     return {
         "job": job,
@@ -141,7 +142,7 @@ def _job_context(request: HttpRequest, job) -> dict:
 
 @login_required
 @require_GET
-def job_page(request: HttpRequest, job_id) -> HttpResponse:
+def job_page(request: StaffRequest, job_id) -> HttpResponse:
     """A job's progress while it runs (the fragment below polls), then its result."""
     job = jobs.get_job(request.user, job_id)
     context = _job_context(request, job)
@@ -153,7 +154,7 @@ def job_page(request: HttpRequest, job_id) -> HttpResponse:
 
 @login_required
 @require_GET
-def job_status(request: HttpRequest, job_id) -> HttpResponse:
+def job_status(request: StaffRequest, job_id) -> HttpResponse:
     """The progress fragment htmx polls; once the job is finished the whole page reloads."""
     job = jobs.get_job(request.user, job_id)
     response = render(request, "estimates/_job_status.html", _job_context(request, job))
@@ -164,21 +165,21 @@ def job_status(request: HttpRequest, job_id) -> HttpResponse:
 
 @login_required
 @require_POST
-def job_cancel(request: HttpRequest, job_id) -> HttpResponse:
+def job_cancel(request: StaffRequest, job_id) -> HttpResponse:
     job = jobs.cancel_job(request.user, job_id)
     return redirect("estimates:job", job_id=job.pk)
 
 
 @login_required
 @require_GET
-def job_list(request: HttpRequest) -> HttpResponse:
+def job_list(request: StaffRequest) -> HttpResponse:
     items = _job_rows(jobs.recent_jobs(request.user))
     return render(request, "estimates/jobs.html", {"items": items})
 
 
 @login_required
 @require_GET
-def table_csv(request: HttpRequest) -> HttpResponse:
+def table_csv(request: StaffRequest) -> HttpResponse:
     """The capture-history table, unsuppressed: internal, for the analyst only.
 
     The layout is the capture-history CSV of DESIGN §8 (one 0/1 column per list, then
@@ -193,7 +194,7 @@ def table_csv(request: HttpRequest) -> HttpResponse:
     form = EstimateForm(request.GET, available=_available(request))
     if not form.is_valid():
         return HttpResponse(
-            "; ".join(f"{k}: {' '.join(v)}" for k, v in form.errors.items()),
+            "; ".join(f"{k}: {' '.join(str(m) for m in v)}" for k, v in form.errors.items()),
             status=400,
             content_type="text/plain; charset=utf-8",
         )
