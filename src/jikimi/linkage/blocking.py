@@ -50,8 +50,9 @@ def _prediction_blocking_rules(blocking_columns: Sequence[str] = ()) -> list[Any
         block_on("surname_group", "given_typo"),
         block_on("given_typo", "birth_year"),
         block_on("surname_group", "given_skel", "birth_year"),
-        # ... and, for records without a year, with the first syllable ("Soon-j", "Sun-ji").
-        block_on("surname_group", "given_skel", "given_syl1"),
+        # ... and, for records without a year, with the first two folded letters ("Soon-j" and
+        # "Sun-ji", "Gyeogn-guk" and 김경국).
+        block_on("surname_group", "given_skel", "given_head"),
         # Extra identifier columns whose values are rare enough (`blocking_extra_columns`).
         *(block_on(extra_column(column)) for column in blocking_columns),
     ]

@@ -30,9 +30,11 @@ _NAME_COLUMNS = (
     "given_syl2",
     "jamo",
     # Typo-tolerant keys of the given name (`korean.typo_keys`): folded letters, their
-    # consonant skeleton, and the fine code of a Hangul given name.
+    # consonant skeleton, their first two letters (blocking), and the fine code of a Hangul
+    # given name.
     "given_typo",
     "given_skel",
+    "given_head",
     "given_hangul",
 )
 DERIVED_COLUMNS = (
@@ -122,6 +124,7 @@ def _name_columns(name: str, name_hangul: str) -> dict[str, Any]:
         "jamo": best.jamo or None,
         "given_typo": typo.fold or None,
         "given_skel": typo.skeleton or None,
+        "given_head": typo.fold[:2] or None,
         "given_hangul": typo.hangul,
     }
 
