@@ -35,6 +35,7 @@ _NAME_COLUMNS = (
     "given_typo",
     "given_skel",
     "given_head",
+    "given_dels",
     "given_hangul",
 )
 DERIVED_COLUMNS = (
@@ -125,6 +126,7 @@ def _name_columns(name: str, name_hangul: str) -> dict[str, Any]:
         "given_typo": typo.fold or None,
         "given_skel": typo.skeleton or None,
         "given_head": typo.fold[:2] or None,
+        "given_dels": list(typo.deletions) or None,
         "given_hangul": typo.hangul,
     }
 
