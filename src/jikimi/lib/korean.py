@@ -749,17 +749,6 @@ class TypoKeys:
     skeleton: str = ""
     hangul: str | None = None
 
-    @property
-    def deletions(self) -> tuple[str, ...]:
-        """The fold and every string one letter shorter (a symmetric-deletion key set): two
-        folds one edit apart (a letter dropped, added or substituted) share one of them."""
-        if not self.fold:
-            return ()
-        variants = {self.fold}
-        if len(self.fold) > 3:
-            variants.update(self.fold[:i] + self.fold[i + 1 :] for i in range(len(self.fold)))
-        return tuple(sorted(variants))
-
 
 @lru_cache(maxsize=1 << 17)
 def typo_keys(text: str | None) -> TypoKeys:

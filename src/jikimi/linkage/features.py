@@ -30,12 +30,10 @@ _NAME_COLUMNS = (
     "given_syl2",
     "jamo",
     # Typo-tolerant keys of the given name (`korean.typo_keys`): folded letters, their
-    # consonant skeleton, their first two letters (blocking), and the fine code of a Hangul
+    # consonant skeleton, and the fine code of a Hangul
     # given name.
     "given_typo",
     "given_skel",
-    "given_head",
-    "given_dels",
     "given_hangul",
 )
 DERIVED_COLUMNS = (
@@ -125,8 +123,6 @@ def _name_columns(name: str, name_hangul: str) -> dict[str, Any]:
         "jamo": best.jamo or None,
         "given_typo": typo.fold or None,
         "given_skel": typo.skeleton or None,
-        "given_head": typo.fold[:2] or None,
-        "given_dels": list(typo.deletions) or None,
         "given_hangul": typo.hangul,
     }
 

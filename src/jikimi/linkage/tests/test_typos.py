@@ -83,13 +83,14 @@ def _link(records: list[dict[str, str]], tmp_path: Path) -> dict[str, str]:
     return dict(zip(result.clusters["record_id"], result.clusters["cluster_id"], strict=True))
 
 
-def test_a_typod_name_only_record_blocks_with_its_partner(tmp_path: Path) -> None:
-    """A media record with nothing but a typo'd name is scored against its case file."""
+def test_a_typod_name_blocks_with_its_partner(tmp_path: Path) -> None:
+    """A record with a typo'd name and a year, and a media record with nothing but a name
+    (whose fold agrees), are scored against their case files."""
     data = fieldlists.generate(400, seed=3)
     records = list(data.records)
     extra = [
         ("T1", "case_file", "Kim Gyeong-guk", "김경국", "1971-03-05"),
-        ("T2", "nk_media", "Kim Gyeogn-guk", "", ""),
+        ("T2", "foreign_media", "Kim Gyeogn-guk", "", "1971"),
         ("T3", "case_file", "Nam Sun-seon", "남순선", "1961-09-26"),
         ("T4", "ngo_list", "Nam Sun-seonn", "", ""),
     ]
