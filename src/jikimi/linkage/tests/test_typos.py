@@ -114,8 +114,8 @@ def test_a_typod_name_blocks_with_its_partner(tmp_path: Path) -> None:
     assert frozenset({"T3", "T4"}) in scored
 
 
-# Measured 0.8815 on `fieldlists.generate(1500, seed=21)` (3,478 records; P 0.917, R 0.849):
-# the floor leaves a margin of 0.02 for platform noise, well above the old engine on such data.
+# Measured 0.8819 on `fieldlists.generate(1500, seed=21)` (3,478 records; P 0.918, R 0.849):
+# the floor leaves a margin of 0.02 for platform noise.
 F1_FLOOR = 0.86
 
 
