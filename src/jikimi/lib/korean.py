@@ -44,6 +44,9 @@ __all__ = [
     "index_keys",
     "search_keys",
     "surname_hangul",
+    "TypoKeys",
+    "typo_fold",
+    "typo_keys",
 ]
 
 # --- Hangul arithmetic (Unicode: syllable = 0xAC00 + (initial * 21 + vowel) * 28 + final) ----
@@ -706,6 +709,72 @@ def search_keys(text: str | None) -> set[str]:
 def index_keys(text: str | None) -> set[str]:
     """Keys to store for a name: `search_keys` plus the `g:` keys of its given name."""
     return _keys(text, index=True)
+
+
+# --- Typo-tolerant keys of the given name (linkage; search keys are untouched) ---------------
+#
+# A romanised given name with a typing error ("Gyeogn-guk", "Suu-sun", "Sun-seonn", "Ilomi")
+# is often no valid syllable sequence, and its syllable readings then say little. These keys
+# work on the letters instead, folded so that what romanisation systems and the ear disagree
+# on costs nothing (voicing and aspiration, ㅓ/ㅗ/ㅜ/ㅡ as o, ㄹ as r/l, doubled letters) and a
+# slip costs one edit: "Gyeogn-guk" → kyoknkok, 김경국 → kyonkok (1 apart), "Suu-sun" → soson
+# and 김숙순 → sokson (1), "Ilomi" → iromi and "Il Mi" → irmi (1). The consonant skeleton
+# (kyonkok → knk) survives any slip on a vowel and blocks such pairs together.
+
+_TYPO_FOLDS = (
+    ("tch", "c"), ("ch", "c"), ("sh", "s"), ("ph", "p"), ("kh", "k"), ("th", "t"), ("j", "c"),
+    ("z", "c"), ("q", "k"), ("g", "k"), ("d", "t"), ("b", "p"), ("f", "p"), ("v", "p"),
+    ("l", "r"), ("x", "s"), ("eo", "o"), ("eu", "o"), ("ou", "o"), ("u", "o"), ("ae", "e"),
+    ("ai", "e"), ("ee", "i"), ("oi", "we"), ("yi", "i"),
+)  # fmt: skip
+_DOUBLES_RE = re.compile(r"(.)\1+")
+_VOWELS_RE = re.compile(r"[aeiouwy]+")
+
+
+def typo_fold(text: str) -> str:
+    """The letters of romanised text, folded for typo-tolerant comparison (ASCII)."""
+    folded = _fold_latin(text)
+    for src, dst in _TYPO_FOLDS:
+        folded = folded.replace(src, dst)
+    return _DOUBLES_RE.sub(r"\1", folded)
+
+
+@dataclass(frozen=True)
+class TypoKeys:
+    """`fold`: the given name's folded letters (compared by edit distance); `skeleton`: its
+    consonants (a blocking key); `hangul`: the fine code of a given name written in Hangul
+    (two Hangul spellings that differ are two names, not two spellings)."""
+
+    fold: str = ""
+    skeleton: str = ""
+    hangul: str | None = None
+
+
+@lru_cache(maxsize=1 << 17)
+def typo_keys(text: str | None) -> TypoKeys:
+    """Typo-tolerant keys of the given name of a full name (Hangul or any romanisation), the
+    split `normalise_name` prefers (surname first or last)."""
+    if not text:
+        return TypoKeys()
+    tokens = _tokens(text)
+    if not tokens:
+        return TypoKeys()
+    hangul_code = None
+    if is_hangul(text):
+        parts = normalise_name(text)
+        if not parts.hangul:
+            return TypoKeys()
+        surname = next(iter(parts.surname_hangul), "")
+        given = parts.hangul[len(surname) :]
+        letters = "".join(romanise_syllables(given, "rr"))
+        hangul_code = "".join(hangul_syllable_codes(given)) or None
+    else:
+        splits = _latin_split(tokens)
+        given_tokens = splits[0][1] if splits else tokens
+        letters = "".join(given_tokens)
+    fold = typo_fold(letters)
+    skeleton = _DOUBLES_RE.sub(r"\1", _VOWELS_RE.sub("", fold))
+    return TypoKeys(fold, skeleton, hangul_code)
 
 
 # --- Provinces ------------------------------------------------------------------------------

@@ -29,6 +29,12 @@ _NAME_COLUMNS = (
     "given_syl1",
     "given_syl2",
     "jamo",
+    # Typo-tolerant keys of the given name (`korean.typo_keys`): folded letters, their
+    # consonant skeleton, and the fine code of a Hangul
+    # given name.
+    "given_typo",
+    "given_skel",
+    "given_hangul",
 )
 DERIVED_COLUMNS = (
     "record_id",
@@ -104,6 +110,9 @@ def _name_columns(name: str, name_hangul: str) -> dict[str, Any]:
         givens |= alt_givens
     surname_keys, given_keys = sorted(surnames), sorted(givens)
     syllables = [korean.coarse(s) for s in best.given_syllables]
+    typo = korean.typo_keys(name_hangul) if not hangul.is_empty and name_hangul else None
+    if typo is None or not typo.fold:
+        typo = korean.typo_keys(name)
     return {
         "surname_group": best.surname_group or None,
         "surname_keys": surname_keys or None,
@@ -112,6 +121,9 @@ def _name_columns(name: str, name_hangul: str) -> dict[str, Any]:
         "given_syl1": syllables[0] if syllables else None,
         "given_syl2": syllables[1] if len(syllables) > 1 else None,
         "jamo": best.jamo or None,
+        "given_typo": typo.fold or None,
+        "given_skel": typo.skeleton or None,
+        "given_hangul": typo.hangul,
     }
 
 

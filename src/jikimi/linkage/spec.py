@@ -266,13 +266,28 @@ def _name_comparison(
     """Surname or given name: fine keys intersect (any reading of either spelling), coarse
     key equal, one or two letters apart on the coarse key, [alias,] else."""
     alias = name == "given_name"
+    exact: Expr = Equal(key)
+    lev1: Expr = Levenshtein(key, 1)
+    lev2: Expr = Levenshtein(key, 2)
+    if alias:
+        # Typing errors (issue #13): the folded letters (`korean.typo_keys`) equal or one
+        # edit apart count as the coarse key would, since a typo'd token's syllable readings
+        # say little ("Gyeogn-guk" for 김경국). Two Hangul given names that differ are two
+        # names, not two spellings: never "Same" (백국설 and 백국솔 share the coarse key).
+        exact = all_of(
+            any_of(Equal(key), Equal("given_typo")),
+            any_of(IsNull("given_hangul"), Equal("given_hangul")),
+        )
+        lev1 = any_of(lev1, Levenshtein("given_typo", 1))
+        # Two letters swapped ("Rim-jni") are two edits.
+        lev2 = any_of(lev2, Levenshtein("given_typo", 2))
     levels = [
         Level(
             "keys_intersect", gettext_noop("Same name in another spelling"), Intersect(fine, key)
         ),
-        Level("exact", gettext_noop("Same"), Equal(key)),
-        Level("lev1", gettext_noop("One letter apart"), Levenshtein(key, 1)),
-        Level("lev2", gettext_noop("Two letters apart"), Levenshtein(key, 2)),
+        Level("exact", gettext_noop("Same"), exact),
+        Level("lev1", gettext_noop("One letter apart"), lev1),
+        Level("lev2", gettext_noop("Two letters apart"), lev2),
     ]
     if alias:
         # A given name that disagrees outright is weaker evidence against a match when a

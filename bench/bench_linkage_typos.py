@@ -1,0 +1,217 @@
+"""Linkage on the independent "field lists" generator (`jikimi.linkage.fieldlists`): F1,
+precision and recall overall and per error kind, on the tuning seeds and the held-out seed,
+for this engine, the previous engine and plain Splink (Jaro-Winkler on the raw name); the
+reliability curve of the match probabilities; wall time and peak RSS.
+
+Each result is one JSON line on stdout. Environment:
+`BENCH_TYPOS_PEOPLE` (default 3000 people, about 7,000 records per seed),
+`BENCH_TYPOS_SEEDS` (default the tuning seeds 11,12,13 and the held-out 777),
+`BENCH_TYPOS_PREVIOUS` (a source tree, default `/work/main/src` when it exists: the engine
+before this change, run in a child process on the same records; empty to skip),
+`BENCH_TYPOS_BASELINE` (1: run plain Splink too; default 1),
+`BENCH_TYPOS_SPEED` (default 100000 records; comma-separated sizes; 0 skips), each timing in
+a child process so its peak RSS is its own.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "src"))
+sys.path.insert(0, str(ROOT / "bench"))
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "jikimi.settings")
+os.environ.setdefault("JIKIMI_TESTING", "1")
+
+FIELDS = [
+    "record_id", "source", "name", "name_hangul", "birth_date", "sex", "province", "county",
+    "defection_year", "phone", "notes",
+]  # fmt: skip
+
+# Run by the child process against another source tree: link one CSV, write the clusters.
+_CHILD = """
+import sys, os, csv
+sys.path.insert(0, sys.argv[1])
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "jikimi.settings")
+os.environ.setdefault("JIKIMI_TESTING", "1")
+import django
+django.setup()
+from jikimi.linkage.services import link_records
+result = link_records([sys.argv[2]], progress=False)
+result.clusters.to_csv(sys.argv[3], index=False)
+"""
+
+
+def _write(records: list[dict[str, str]], path: Path) -> None:
+    with path.open("w", encoding="utf-8", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=FIELDS)
+        writer.writeheader()
+        writer.writerows(records)
+
+
+def _link_with(src: str, path: Path) -> dict[str, str]:
+    out = path.with_suffix(".clusters.csv")
+    subprocess.run([sys.executable, "-c", _CHILD, src, str(path), str(out)], check=True)
+    with out.open(encoding="utf-8") as handle:
+        return {row["record_id"]: row["cluster_id"] for row in csv.DictReader(handle)}
+
+
+def _line(
+    model: str, seed: int, scores: dict[str, dict[str, float | int]], **extra: object
+) -> None:
+    from jikimi.linkage import fieldlists
+
+    held_out = seed == fieldlists.HELD_OUT_SEED
+    print(
+        json.dumps(
+            {
+                "bench": "linkage_typos",
+                "model": model,
+                "seed": seed,
+                "held_out": held_out,
+                **extra,
+                "overall": scores["overall"],
+                "by_kind": {k: v for k, v in scores.items() if k != "overall"},
+            }  # fmt: skip
+        ),
+        flush=True,
+    )
+
+
+def reliability(pairs: object, truth: dict[str, str]) -> list[dict[str, float | int]]:
+    """Deciles of match_probability against the observed share of true pairs."""
+    import pandas as pd
+
+    frame = pd.DataFrame(pairs)
+    frame = frame.assign(
+        true=[
+            truth[a] == truth[b]
+            for a, b in zip(frame["record_id_l"], frame["record_id_r"], strict=True)
+        ]
+    )
+    bins = [0.0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 0.95, 0.99, 1.0]
+    frame["bin"] = pd.cut(frame["match_probability"], bins, include_lowest=True)
+    out = []
+    for interval, group in frame.groupby("bin", observed=True):
+        out.append(
+            {
+                "from": float(interval.left),
+                "to": float(interval.right),
+                "pairs": len(group),
+                "mean_probability": round(float(group["match_probability"].mean()), 4),
+                "observed": round(float(group["true"].mean()), 4),
+            }
+        )
+    return out
+
+
+def accuracy(n_people: int, seeds: list[int]) -> None:
+    import django
+
+    django.setup()
+    from bench_linkage import baseline_jaro_winkler
+
+    from jikimi.linkage import fieldlists
+    from jikimi.linkage.services import link_records
+
+    previous = os.environ.get(
+        "BENCH_TYPOS_PREVIOUS", "/work/main/src" if Path("/work/main/src").is_dir() else ""
+    )
+    for seed in seeds:
+        data = fieldlists.generate(n_people, seed=seed)
+        with tempfile.TemporaryDirectory() as tmp:
+            path = Path(tmp) / "people.csv"
+            _write(data.records, path)
+            started = time.perf_counter()
+            result = link_records([path], progress=False, all_pairs=True)
+            seconds = time.perf_counter() - started
+            clusters = dict(
+                zip(result.clusters["record_id"], result.clusters["cluster_id"], strict=True)
+            )
+            scores = fieldlists.scores_by_kind(clusters, data.truth, data.kinds)
+            _line("jikimi", seed, scores, records=len(data.records), seconds=round(seconds, 1))
+            curve = reliability(result.pairs, data.truth)
+            print(
+                json.dumps({"bench": "linkage_typos_reliability", "seed": seed, "curve": curve}),
+                flush=True,
+            )
+            if previous:
+                old = _link_with(previous, path)
+                _line(
+                    "previous_engine", seed, fieldlists.scores_by_kind(old, data.truth, data.kinds)
+                )
+        if os.environ.get("BENCH_TYPOS_BASELINE", "1") == "1":
+            base = baseline_jaro_winkler(data.records)
+            base = {r: base.get(r, r) for r in data.truth}
+            _line(
+                "splink_jaro_winkler_raw_name",
+                seed,
+                fieldlists.scores_by_kind(base, data.truth, data.kinds),
+            )
+
+
+def speed(n: int) -> None:
+    done = subprocess.run(
+        [sys.executable, __file__, "--speed-child", str(n)], capture_output=True, text=True
+    )
+    if done.returncode != 0:
+        print(
+            json.dumps({"bench": "linkage_typos_speed", "records": n, "error": done.stderr[-800:]})
+        )
+        return
+    line = json.loads(done.stdout.strip().splitlines()[-1])
+    line["peak_rss_mb"] = round(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024)
+    print(json.dumps(line), flush=True)
+
+
+def speed_child(n: int) -> None:
+    import django
+
+    django.setup()
+    from jikimi.linkage import fieldlists
+    from jikimi.linkage.services import link_records
+
+    data = fieldlists.generate(int(n / 2.3), seed=fieldlists.HELD_OUT_SEED)
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "people.csv"
+        _write(data.records, path)
+        records = len(data.records)
+        started = time.perf_counter()
+        result = link_records([path], progress=False)
+        seconds = time.perf_counter() - started
+    clusters = dict(zip(result.clusters["record_id"], result.clusters["cluster_id"], strict=True))
+    overall = fieldlists.scores_by_kind(clusters, data.truth, data.kinds)["overall"]
+    print(
+        json.dumps(
+            {
+                "bench": "linkage_typos_speed",
+                "records": records,
+                "seconds": round(seconds, 1),
+                "pairs_scored": len(result.pairs),
+                "timings": {k: round(v, 1) for k, v in result.timings.items()},
+                **overall,
+            }  # fmt: skip
+        ),
+        flush=True,
+    )
+
+
+if __name__ == "__main__":
+    if len(sys.argv) == 3 and sys.argv[1] == "--speed-child":
+        speed_child(int(sys.argv[2]))
+        sys.exit(0)
+    people = int(os.environ.get("BENCH_TYPOS_PEOPLE", "3000"))
+    if people:
+        seed_text = os.environ.get("BENCH_TYPOS_SEEDS", "11,12,13,777")
+        accuracy(people, [int(s) for s in seed_text.split(",")])
+    for size in os.environ.get("BENCH_TYPOS_SPEED", "100000").split(","):
+        if int(size):
+            speed(int(size))
