@@ -13,11 +13,14 @@ substitution or swap of neighbours: the optimal string alignment distance ≤ 1)
 1. The surname is not typo-tolerant: it is reduced to its *surname group* (the coarse code
    of its Hangul surname: Lee/Yi/Ri/Rhee → "i", Park/Pak/Bak → "pak"), and every key carries
    it, so one edit in the given name of one family name is what matches.
-2. The given name is folded two ways:
-   * *letters* — romanised, lower-case ASCII, with the distinctions spelling systems disagree
-     on merged (eo/eu/u/oo → o, g/k, d/t, b/p, j/ch → c, l/r, sh → s, ae → e, ee → i). A Hangul
-     name is romanised in each of `korean.SYSTEMS` first, so "Kim Gyeogn-guk" finds 김경국;
-     a romanised name gives the letters as written.
+2. The given name is reduced three ways:
+   * *folded letters* ("r") — romanised, lower-case ASCII, with the distinctions spelling
+     systems disagree on merged (eo/eu/u/oo → o, g/k, d/t, b/p, j/ch → c, l/r, sh → s, ae → e,
+     ee → i), so one typo plus a change of spelling system is still one edit;
+   * *letters as written* ("a") — the same without the merges, since a merge can turn one
+     typo into two edits ("Rae-ran" for "Ran-ran" folds to "reran" against "ranran").
+     A Hangul name is romanised in each of `korean.SYSTEMS` first, so "Kim Gyeogn-guk" finds
+     김경국; a romanised name gives its letters as written;
    * *jamo* (Hangul names only) — one symbol per jamo, so a Hangul query with one wrong,
      missing or extra jamo (김겅국, 김경구) finds the name.
 3. Given names shorter than `MIN_LETTERS` letters (or `MIN_JAMO` jamo) get no deletion
@@ -45,8 +48,11 @@ MIN_JAMO = 4
 # a one-typo spelling whose typo falls in that part).
 MAX_FORM = 14
 MAX_SURNAME_GROUPS = 2
-# Bound on keys per name: 2 surname groups × (4 romanisations × (14 + 1) + (14 + 1) jamo).
-MAX_KEYS = MAX_SURNAME_GROUPS * (len(korean.SYSTEMS) + 1) * (MAX_FORM + 1)
+# Bound on keys per name, each form giving at most MAX_FORM + 1: a Hangul name (one surname)
+# has a jamo form and two letter forms per romanisation system (9 forms, 135 keys); a
+# romanised one two letter forms per surname reading (4 forms, 60 keys). In practice the
+# systems mostly agree: about 23 keys a name on the benchmark's names.
+MAX_KEYS = (2 * len(korean.SYSTEMS) + 1) * (MAX_FORM + 1)
 
 _LOOSE = (
     ("eo", "o"), ("eu", "o"), ("oo", "o"), ("u", "o"), ("ee", "i"), ("ae", "e"),
@@ -56,16 +62,17 @@ _SPLIT_RE = re.compile(r"[\s,·・./]+")
 _SBASE, _SCOUNT = 0xAC00, 11172
 
 
-def _letters(text: str) -> str:
-    """Folded romanised letters: breves resolved, case and punctuation dropped, spelling
-    systems' disagreements merged (see the module docstring)."""
+def _letters(text: str, *, fold: bool = True) -> str:
+    """Romanised letters: breves resolved, case and punctuation dropped, and (`fold`)
+    spelling systems' disagreements merged (see the module docstring)."""
     text = text.lower()
     for src, dst in (("ŏ", "eo"), ("ŭ", "eu"), ("ö", "oe"), ("ä", "ae"), ("ü", "u")):
         text = text.replace(src, dst)
     text = unicodedata.normalize("NFKD", text)
     text = re.sub(r"[^a-z]", "", "".join(ch for ch in text if not unicodedata.combining(ch)))
-    for src, dst in _LOOSE:
-        text = text.replace(src, dst)
+    if fold:
+        for src, dst in _LOOSE:
+            text = text.replace(src, dst)
     return text
 
 
@@ -91,8 +98,9 @@ def _surname_group(hangul_surname: str) -> str:
 def given_forms(text: str | None) -> dict[str, set[tuple[str, str]]]:
     """{surname group: {(form kind, folded given name)}} for each plausible reading of `text`.
 
-    Form kind "r" is the folded letters, "j" the jamo string. A name with no known surname at
-    either end yields nothing (the surname is what keeps the keys selective).
+    Form kind "r" is the folded letters, "a" the letters as written, "j" the jamo string. A
+    name with no known surname at either end yields nothing (the surname is what keeps the
+    keys selective).
     """
     if not text or not text.strip():
         return {}
@@ -108,7 +116,8 @@ def given_forms(text: str | None) -> dict[str, set[tuple[str, str]]]:
             return {}
         forms = {("j", _jamo(given))}
         for system in korean.SYSTEMS:
-            forms.add(("r", _letters("".join(korean.romanise_syllables(given, system)))))
+            written = "".join(korean.romanise_syllables(given, system))
+            forms.update({("r", _letters(written)), ("a", _letters(written, fold=False))})
         out[_surname_group(surname)] = {f for f in forms if f[1]}
         return out
     tokens = [t for t in _SPLIT_RE.split(text) if t]
@@ -119,13 +128,16 @@ def given_forms(text: str | None) -> dict[str, set[tuple[str, str]]]:
     for token, given_tokens in splits:
         if "-" in token:
             continue
-        letters = _letters("".join(given_tokens))
+        written = "".join(given_tokens)
+        letters = _letters(written)
         if not letters:
             continue
         for hangul in sorted(korean.surname_hangul(token)):
             group = _surname_group(hangul)
             if group in out or len(out) < MAX_SURNAME_GROUPS:
-                out.setdefault(group, set()).add(("r", letters))
+                out.setdefault(group, set()).update(
+                    {("r", letters), ("a", _letters(written, fold=False))}
+                )
     return out
 
 

@@ -53,7 +53,7 @@ def test_it_bounds_the_keys_and_keeps_them_apart_from_the_exact_keys():
     for name in ("김경국", "Kim Gyeong-guk", "Namgoong Sung-hyeon", "황보 세진", "Ri Ji Hyon"):
         keys = typo_keys(name)
         assert 0 < len(keys) <= fuzzy_names.MAX_KEYS
-        assert all(k[:2] in ("r:", "j:") for k in keys)  # exact keys are n:, g:, s:
+        assert all(k[:2] in ("r:", "a:", "j:") for k in keys)  # exact keys are n:, g:, s:
     long = "Kim " + "Gyeong-guk-" * 6 + "sun"
     assert len(typo_keys(long)) <= fuzzy_names.MAX_KEYS
 
