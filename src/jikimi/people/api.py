@@ -28,6 +28,11 @@ class PersonRowSerializer(serializers.Serializer):
     province = serializers.CharField()
     status = serializers.CharField()
     organisation = serializers.CharField()
+    match = serializers.ChoiceField(
+        choices=["exact", "close", ""],
+        help_text='in a name search: "exact" (a spelling of the name searched) or "close" (a '
+        "name one typing error away; these come after the exact ones); empty otherwise",
+    )
 
 
 class PersonPageSerializer(serializers.Serializer):

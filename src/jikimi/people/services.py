@@ -24,6 +24,7 @@ from jikimi.audit import services as audit
 from jikimi.core.crypto import blind_index, normalise_for_index
 from jikimi.core.errors import InvalidInput, NotFound, ReadOnlyAccess
 from jikimi.lib import records
+from jikimi.lib.fuzzy_names import one_typo_apart, typo_keys
 from jikimi.lib.korean import index_keys, search_keys
 from jikimi.lib.records import normalise_phone
 
@@ -131,9 +132,18 @@ def require_owner(user: User, person: Person, *, purpose: str = "edit") -> None:
 # --- Normalisation for the blind index ----------------------------------------------------
 
 
+# The kind of the typo keys' HMAC: their digests can never equal an exact key's, so the two
+# indexes cannot be joined (docs/security.md says what each reveals).
+TYPO_INDEX_KIND = "name_typo"
+
+
+def _typo_digests(value: str) -> set[str]:
+    return {blind_index(TYPO_INDEX_KIND, key) for key in typo_keys(value)}
+
+
 def _index_digests(kind: str, value: str) -> set[str]:
     if kind == IdentityKind.NAME:
-        return {blind_index("name", key) for key in index_keys(value)}
+        return {blind_index("name", key) for key in index_keys(value)} | _typo_digests(value)
     if kind == IdentityKind.PHONE:
         digits = normalise_phone(value)
         return {blind_index("phone", digits)} if len(digits) >= 6 else set()
@@ -598,9 +608,12 @@ class PersonRow:
     province: str
     status: str
     organisation: str
+    # For a search: "exact" (a spelling of the name searched), "close" (one typing error
+    # away, jikimi.lib.fuzzy_names) or "" (a code, phone or e-mail; and in the plain list).
+    match: str = ""
 
 
-def _rows(user: User, people: Iterable[Person]) -> list[PersonRow]:
+def _rows(user: User, people: Iterable[Person], match: str = "") -> list[PersonRow]:
     show_names = user.sees_identities
     return [
         PersonRow(
@@ -611,6 +624,7 @@ def _rows(user: User, people: Iterable[Person]) -> list[PersonRow]:
             p.province,
             p.status,
             p.organisation.slug,
+            match,
         )
         for p in people
     ]
@@ -626,12 +640,28 @@ def list_people(user: User, *, offset: int = 0, limit: int = 50) -> tuple[list[P
     return _rows(user, people), total
 
 
+# A shared typo key makes a candidate; its decrypted names confirm it is one typing error
+# away (a shared key also joins some pairs two edits apart). At most this many are checked.
+CLOSE_CANDIDATES = 200
+
+
+def _close_matches(query: str, candidates: Iterable[Person]) -> list[Person]:
+    """The candidates one of whose names is one typing error from `query`, in their order."""
+    people = list(candidates)
+    names = Identity.objects.filter(person__in=people, kind=IdentityKind.NAME)
+    confirmed = {ident.person_id for ident in names if one_typo_apart(query, ident.value)}
+    return [p for p in people if p.pk in confirmed]
+
+
 def search_people(user: User, query: str, *, limit: int = 50) -> list[PersonRow]:
     """Find people by public code, phone, e-mail or a name in any script or romanisation.
 
     Names are matched through blind-indexed spelling-neutral keys (jikimi.lib.korean),
-    so 이지현 is found from "Lee Jihyun", "Yi Ji-hyon" or "Ri Ji Hyon". The query text is
-    never written to the audit log, only how many people it found.
+    so 이지현 is found from "Lee Jihyun", "Yi Ji-hyon" or "Ri Ji Hyon": those rows come
+    first, with `match="exact"`. Then, up to `limit` in all, the people whose name is one
+    typing error away ("Kim Gyeogn-guk" for 김경국), through the typo keys of
+    jikimi.lib.fuzzy_names, with `match="close"`. The query text is never written to the
+    audit log, only how many people it found.
 
     A role that may not see identities (analyst, auditor) may not search by one either: the
     code a name search returns would tell them who is behind it. They search by code.
@@ -640,8 +670,10 @@ def search_people(user: User, query: str, *, limit: int = 50) -> list[PersonRow]
     if not query:
         return []
     base = visible_people(user).select_related("organisation")
+    close: list[Person] = []
     if CODE_RE.match(query.upper()):
         people = list(base.filter(code=query.upper()))
+        match = ""
     elif not user.sees_identities:
         audit.record("people.search.refused", actor=user, object_type="person")
         raise InvalidInput(
@@ -653,6 +685,8 @@ def search_people(user: User, query: str, *, limit: int = 50) -> list[PersonRow]
             }
         )
     else:
+        typo: set[str] = set()
+        match = ""
         if "@" in query:
             digests = {blind_index("email", query.casefold())}
         elif sum(ch.isdigit() for ch in query) >= 6:
@@ -661,22 +695,43 @@ def search_people(user: User, query: str, *, limit: int = 50) -> list[PersonRow]
             # A full name gives full-name keys; a given name alone gives given-name keys,
             # which match the given-name keys every stored full name is indexed under.
             digests = {blind_index("name", k) for k in search_keys(query)}
-        if not digests:
+            typo = _typo_digests(query)
+            match = "exact"
+        if not digests and not typo:
             return []
-        matches = (
-            IdentityIndex.objects.filter(digest__in=digests)
-            .filter(people_seen_by(user.org_id, person_field="person_id"))
-            .values("person_id")
-            .distinct()[:limit]
+        seen = people_seen_by(user.org_id, person_field="person_id")
+
+        def matching(
+            keys: set[str], exclude: list[uuid.UUID] | None = None, cap: int = limit
+        ) -> QuerySet:
+            rows = IdentityIndex.objects.filter(digest__in=keys).filter(seen)
+            if exclude:
+                rows = rows.exclude(person_id__in=exclude)
+            return rows.values("person_id").distinct()[:cap]
+
+        people = (
+            list(base.filter(id__in=matching(digests)).order_by("-created_at")[:limit])
+            if digests
+            else []
         )
-        people = list(base.filter(id__in=matches).order_by("-created_at")[:limit])
+        if typo and len(people) < limit:
+            close = _close_matches(
+                query,
+                base.filter(
+                    id__in=matching(typo, [p.pk for p in people], CLOSE_CANDIDATES)
+                ).order_by("-created_at"),
+            )[: limit - len(people)]
     audit.record(
         "people.search",
         actor=user,
         object_type="person",
-        detail={"results": len(people), "codes": [p.code for p in people]},
+        detail={
+            "results": len(people) + len(close),
+            "codes": [p.code for p in people + close],
+            **({"close": len(close)} if close else {}),
+        },
     )
-    return _rows(user, people)
+    return _rows(user, people, match) + _rows(user, close, "close")
 
 
 def reindex_identities(batch_size: int = 500) -> int:

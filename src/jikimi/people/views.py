@@ -58,12 +58,16 @@ def person_list(request: StaffRequest) -> HttpResponse:
     form = SearchForm(request.POST or None)
     query = form.cleaned_data["q"].strip() if form.is_valid() else ""
     page, total, pages = 1, 0, 1
-    rows = []
+    rows, close = [], []
     if query:
         try:
-            rows = services.search_people(request.user, query, limit=PAGE_SIZE)
+            found = services.search_people(request.user, query, limit=PAGE_SIZE)
         except services.InvalidInput as exc:
             _attach_errors(form, exc)
+        else:
+            # Names one typing error away are listed apart, after the spellings of the name.
+            rows = [r for r in found if r.match != "close"]
+            close = [r for r in found if r.match == "close"]
     else:
         try:
             # Capped: an offset beyond MAX_OFFSET no database takes (it was a 500).
@@ -77,6 +81,7 @@ def person_list(request: StaffRequest) -> HttpResponse:
     context = {
         "form": form,
         "rows": rows,
+        "close_rows": close,
         "query": query,
         "page": page,
         "pages": pages,

@@ -44,3 +44,9 @@ def test_people_pages_pass_the_page_checks(live_server, staff, browser, locale, 
     ]:
         page.goto(base + path)
         check_page(page, problems, shot=f"pages-{name}-{tag}")
+    # A search with one typing error: the person is listed under the close matches.
+    page.goto(base + "/people/")
+    page.fill("#id_q", "Pak Sogn Chol")
+    page.locator("#results [data-results=close]").wait_for(timeout=10_000)
+    assert person.code in page.locator("#results [data-results=close]").inner_text()
+    check_page(page, problems, shot=f"pages-people-close-matches-{tag}")
