@@ -148,6 +148,8 @@ def test_terms_and_places(staff, client_of):
         places = client.get("/api/incidents/places/", {"q": name}).json()
         assert "cn-tumen" in {p["code"] for p in places}, name
     hyesan = next(
-        p for p in client.get("/api/incidents/places/").json() if p["code"] == "kp-hyesan"
+        p
+        for p in client.get("/api/incidents/places/", {"q": "Hyesan"}).json()
+        if p["code"] == "kp-hyesan"
     )
     assert hyesan["parent"] == "kp-ryanggang" and "혜산" in hyesan["names"]
