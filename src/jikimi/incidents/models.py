@@ -184,13 +184,9 @@ class Involvement(models.Model):
     )
 
     class Meta:
-        # The act list's perpetrator filter asks, per act, "an involvement of this act (or
-        # of its whole event) with this perpetrator": the act (event) first, so the planner
-        # walks the few rows of one act rather than every row of a perpetrator.
-        indexes = [
-            models.Index(fields=["act", "perpetrator"]),
-            models.Index(fields=["event", "perpetrator"]),
-        ]
+        # The act list's perpetrator filter reads the acts (and whole events) of one
+        # perpetrator: its ids straight from this index.
+        indexes = [models.Index(fields=["perpetrator", "act", "event"])]
 
 
 class Source(models.Model):
@@ -246,8 +242,5 @@ class Information(models.Model):
     credibility = models.CharField(max_length=1, choices=Credibility.choices, blank=True)
 
     class Meta:
-        # As Involvement's: per act (or event), then the grade.
-        indexes = [
-            models.Index(fields=["act", "reliability"]),
-            models.Index(fields=["event", "reliability"]),
-        ]
+        # The reliability filter reads the acts (and whole events) of some grades.
+        indexes = [models.Index(fields=["reliability", "act", "event"])]

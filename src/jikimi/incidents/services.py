@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.db import transaction
-from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.db.models import Q, QuerySet
 from django.utils.translation import get_language, gettext
 
 from jikimi.accounts import services as accounts
@@ -1060,11 +1060,12 @@ def _descendants(place: Place) -> list[int]:
 
 def _linked(model: type[Involvement] | type[Information], condition: Q) -> Q:
     """Acts with a row of `model` (an involvement, a piece of information) meeting
-    `condition`, on the act itself or on its whole event. Two EXISTS, each on one index
-    (act_id, event_id), where one EXISTS with an OR in it was a scan of the link table."""
-    on_act = model.objects.filter(condition, act_id=OuterRef("pk"))
-    on_event = model.objects.filter(condition, event_id=OuterRef("event_id"), act__isnull=True)
-    return Q(Exists(on_act)) | Q(Exists(on_event))
+    `condition`, on the act itself or on its whole event. Two uncorrelated IN subqueries,
+    each read once (the database keeps the ids it found), where EXISTS probed the link table
+    once per act of the organisation, and one EXISTS with an OR in it scanned it per act."""
+    on_act = model.objects.filter(condition, act__isnull=False).values("act_id")
+    on_event = model.objects.filter(condition, act__isnull=True).values("event_id")
+    return Q(pk__in=on_act) | Q(event_id__in=on_event)
 
 
 def _filtered(user: User, flt: ActFilter) -> tuple[QuerySet[Act], _Within | None]:

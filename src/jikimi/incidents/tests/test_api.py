@@ -149,7 +149,7 @@ def test_terms_and_places(staff, client_of):
         assert "cn-tumen" in {p["code"] for p in places}, name
     hyesan = next(
         p
-        for p in client.get("/api/incidents/places/", {"q": "혜산"}).json()
+        for p in client.get("/api/incidents/places/", {"q": "Hyesan"}).json()
         if p["code"] == "kp-hyesan"
     )
     assert hyesan["parent"] == "kp-ryanggang" and "혜산" in hyesan["names"]
