@@ -41,17 +41,26 @@ def main(argv: list[str] | None = None) -> None:
 
 def _run_without_django(args: list[str]) -> bool:
     """Run `args` here if the command needs no Django; False to take Django's way."""
+    if (
+        os.environ["DJANGO_SETTINGS_MODULE"] != "jikimi.settings"
+        or "DJANGO_AUTO_COMPLETE" in os.environ
+        or sys.platform == "win32"
+    ):
+        return False
+    if args in ([], ["help"], ["--help"], ["-h"]):
+        try:
+            text = _main_help()
+        except Exception:  # settings that do not load, an app not found: Django says why
+            return False
+        sys.stdout.write(text + "\n")
+        return True
     if args[:1] == ["help"] and len(args) == 2 and args[1] in NO_DJANGO:
         name, rest = args[1], ["--help"]  # `jikimi help estimate` is `estimate --help`
     elif args and args[0] in NO_DJANGO:
         name, rest = args[0], args[1:]
     else:
         return False
-    if (
-        os.environ["DJANGO_SETTINGS_MODULE"] != "jikimi.settings"
-        or "DJANGO_AUTO_COMPLETE" in os.environ
-        or any(a.split("=", 1)[0].startswith(_DJANGO_OPTIONS) for a in rest)
-    ):
+    if any(a.split("=", 1)[0].startswith(_DJANGO_OPTIONS) for a in rest):
         return False
     from jikimi.estimates import command  # the one command in NO_DJANGO
 
@@ -74,6 +83,53 @@ def _run_without_django(args: list[str]) -> bool:
     if output:
         sys.stdout.write(output if output.endswith("\n") else output + "\n")
     return True
+
+
+def _main_help() -> str:
+    """`jikimi --help`: ManagementUtility.main_help_text without setting Django up — the
+    commands of django.core and of each installed app, found in the apps' folders as
+    get_commands finds them (the first app in INSTALLED_APPS wins a name), none imported."""
+    import pkgutil
+    from importlib.util import find_spec
+
+    from django.utils import termcolors
+
+    from jikimi import settings
+
+    def find_commands(package: str) -> list[str]:
+        spec = find_spec(package)
+        if spec is None or not spec.submodule_search_locations:
+            raise LookupError(package)
+        folder = os.path.join(list(spec.submodule_search_locations)[0], "management", "commands")
+        return [
+            name
+            for _, name, is_pkg in pkgutil.iter_modules([folder])
+            if not is_pkg and not name.startswith("_")
+        ]
+
+    commands = {name: "django" for name in find_commands("django.core")}
+    for app in reversed(settings.INSTALLED_APPS):
+        commands.update({name: app.rpartition(".")[-1] for name in find_commands(app)})
+    by_app: dict[str, list[str]] = {}
+    for name, app in commands.items():
+        by_app.setdefault(app, []).append(name)
+    # color_style().NOTICE: coloured when stdout is a terminal, as DJANGO_COLORS says.
+    notice = lambda text: text  # noqa: E731
+    if sys.stdout.isatty():
+        palette = termcolors.parse_color_setting(os.environ.get("DJANGO_COLORS", ""))
+        if palette:
+            notice = termcolors.make_style(**palette.get("NOTICE", {}))  # type: ignore[arg-type]
+    usage = [
+        "",
+        "Type 'jikimi help <subcommand>' for help on a specific subcommand.",
+        "",
+        "Available subcommands:",
+    ]
+    for app in sorted(by_app):
+        usage.append("")
+        usage.append(notice(f"[{app}]"))
+        usage.extend(f"    {name}" for name in sorted(by_app[app]))
+    return "\n".join(usage)
 
 
 class _Failed(Exception):

@@ -103,3 +103,19 @@ def test_help_estimate_is_its_help(tmp_path):
     assert jikimi_process(tmp_path, "help", "estimate").stdout == (
         jikimi_process(tmp_path, "estimate", "--help").stdout
     )
+
+
+@pytest.mark.parametrize(
+    "args", [[], ["help"], ["--help"], ["-h"]], ids=["bare", "help", "long", "h"]
+)
+def test_the_list_of_commands_needs_no_django_setup(tmp_path, args):
+    proc = jikimi_process(tmp_path, *args, importtime=True)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    modules = imported(proc.stderr)
+    assert "jikimi.settings" in modules  # INSTALLED_APPS was read in this process
+    # Neither Django's management commands, its ORM nor any app (none was set up).
+    assert not modules & {"django.core.management", "django.db.models", "jikimi.ops.apps"}
+    # Django's own list (`--settings` sends `help` through Django's setup), word for word.
+    django = jikimi_process(tmp_path, "help", "--settings", "jikimi.settings")
+    assert proc.stdout == django.stdout
+    assert "[estimates]\n    estimate\n" in proc.stdout and "    monitor\n" in proc.stdout
