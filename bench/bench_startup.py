@@ -2,7 +2,8 @@
 
 Run: ``.venv/bin/python bench/bench_startup.py [RUNS]`` (default 7 runs of each, after one
 warm-up). Each figure is the wall time from starting the process to its exit, min and median
-over the runs; ``python -c pass`` is timed the same way in turn with them (the interpreter's
+over the runs, and the CPU seconds each used (what a busy machine inflates least);
+``python -c pass`` is timed the same way in turn with them (the interpreter's
 own start, and how busy the machine is). Issue #12 item 14: any command ready in ≤ 0.5 s on a
 quiet machine; a restarted monitor doing its first pass within 1 s.
 
@@ -15,6 +16,7 @@ from __future__ import annotations
 
 import json
 import os
+import resource
 import statistics
 import subprocess
 import sys
@@ -29,13 +31,17 @@ LIMIT_SECONDS = 0.5
 MONITOR_LIMIT_SECONDS = 1.0
 
 
-def timed(argv: list[str], env: dict[str, str]) -> float:
+def timed(argv: list[str], env: dict[str, str]) -> tuple[float, float]:
+    """Wall seconds from start to exit, and the CPU seconds (user + system) the process used."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
     proc = subprocess.run(argv, env=env, capture_output=True, text=True, check=False)
     seconds = time.perf_counter() - start
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
     if proc.returncode != 0:
         raise SystemExit(f"{' '.join(argv)} exited {proc.returncode}: {proc.stderr[-2000:]}")
-    return seconds
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    return seconds, cpu
 
 
 def main() -> None:
@@ -55,13 +61,21 @@ def main() -> None:
         "jikimi audit verify": [*jikimi, "audit", "verify"],
     }
     times: dict[str, list[float]] = {name: [] for name in commands}
+    cpu: dict[str, list[float]] = {name: [] for name in commands}
     for argv in commands.values():
         timed(argv, env)  # warm-up: the file cache, compiled bytecode
     for _ in range(runs):  # in turn, so a busy spell touches every command alike
         for name, argv in commands.items():
-            times[name].append(timed(argv, env))
+            wall, used = timed(argv, env)
+            times[name].append(wall)
+            cpu[name].append(used)
     figures = {
-        name: {"min": round(min(t), 3), "median": round(statistics.median(t), 3)}
+        name: {
+            "min": round(min(t), 3),
+            "median": round(statistics.median(t), 3),
+            "cpu_min": round(min(cpu[name]), 3),
+            "cpu_median": round(statistics.median(cpu[name]), 3),
+        }
         for name, t in times.items()
     }
     line = {
