@@ -17,6 +17,7 @@ from __future__ import annotations
 import json
 import os
 import resource
+import shutil
 import statistics
 import subprocess
 import sys
@@ -47,6 +48,13 @@ def timed(argv: list[str], env: dict[str, str]) -> tuple[float, float]:
 def main() -> None:
     runs = int(sys.argv[1]) if len(sys.argv) > 1 else 7
     home = Path(tempfile.mkdtemp(prefix="jikimi-bench-startup-"))
+    try:
+        measure(runs, home)
+    finally:
+        shutil.rmtree(home, ignore_errors=True)
+
+
+def measure(runs: int, home: Path) -> None:
     env = {**os.environ, "JIKIMI_HOME": str(home), "PYTHONPATH": str(ROOT / "src")}
     for name in ("DATABASE_URL", "JIKIMI_KEYS", "DJANGO_SETTINGS_MODULE", "JIKIMI_TESTING"):
         env.pop(name, None)
