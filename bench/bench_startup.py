@@ -1,0 +1,101 @@
+"""Time to ready of `jikimi` commands, as whole processes; prints one JSON line.
+
+Run: ``.venv/bin/python bench/bench_startup.py [RUNS]`` (default 7 runs of each, after one
+warm-up). Each figure is the wall time from starting the process to its exit, min and median
+over the runs, and the CPU seconds each used (what a busy machine inflates least);
+``python -c pass`` is timed the same way in turn with them (the interpreter's
+own start, and how busy the machine is). Issue #12 item 14: any command ready in ≤ 0.5 s on a
+quiet machine; a restarted monitor doing its first pass within 1 s.
+
+The commands: `jikimi --help`, `jikimi estimate --help`, `jikimi estimate FILE --json` on a
+small published table (shared/data/mse), `jikimi monitor --once` and `jikimi audit verify` on
+a freshly initialised, empty JIKIMI_HOME (SQLite).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import resource
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+SHARED = Path(os.environ.get("JIKIMI_SHARED", ROOT / ".." / "shared")).resolve()
+TABLE = SHARED / "data" / "mse" / "dga_madigan_york_3list.csv"
+LIMIT_SECONDS = 0.5
+MONITOR_LIMIT_SECONDS = 1.0
+
+
+def timed(argv: list[str], env: dict[str, str]) -> tuple[float, float]:
+    """Wall seconds from start to exit, and the CPU seconds (user + system) the process used."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    start = time.perf_counter()
+    proc = subprocess.run(argv, env=env, capture_output=True, text=True, check=False)
+    seconds = time.perf_counter() - start
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    if proc.returncode != 0:
+        raise SystemExit(f"{' '.join(argv)} exited {proc.returncode}: {proc.stderr[-2000:]}")
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    return seconds, cpu
+
+
+def main() -> None:
+    runs = int(sys.argv[1]) if len(sys.argv) > 1 else 7
+    home = Path(tempfile.mkdtemp(prefix="jikimi-bench-startup-"))
+    try:
+        measure(runs, home)
+    finally:
+        shutil.rmtree(home, ignore_errors=True)
+
+
+def measure(runs: int, home: Path) -> None:
+    env = {**os.environ, "JIKIMI_HOME": str(home), "PYTHONPATH": str(ROOT / "src")}
+    for name in ("DATABASE_URL", "JIKIMI_KEYS", "DJANGO_SETTINGS_MODULE", "JIKIMI_TESTING"):
+        env.pop(name, None)
+    jikimi = [sys.executable, "-m", "jikimi.cli"]
+    subprocess.run([*jikimi, "init"], env=env, capture_output=True, check=True)
+    commands = {
+        "python -c pass": [sys.executable, "-c", "pass"],
+        "jikimi --help": [*jikimi, "--help"],
+        "jikimi estimate --help": [*jikimi, "estimate", "--help"],
+        "jikimi estimate FILE --json": [*jikimi, "estimate", str(TABLE), "--json"],
+        "jikimi monitor --once": [*jikimi, "monitor", "--once"],
+        "jikimi audit verify": [*jikimi, "audit", "verify"],
+    }
+    times: dict[str, list[float]] = {name: [] for name in commands}
+    cpu: dict[str, list[float]] = {name: [] for name in commands}
+    for argv in commands.values():
+        timed(argv, env)  # warm-up: the file cache, compiled bytecode
+    for _ in range(runs):  # in turn, so a busy spell touches every command alike
+        for name, argv in commands.items():
+            wall, used = timed(argv, env)
+            times[name].append(wall)
+            cpu[name].append(used)
+    figures = {
+        name: {
+            "min": round(min(t), 3),
+            "median": round(statistics.median(t), 3),
+            "cpu_min": round(min(cpu[name]), 3),
+            "cpu_median": round(statistics.median(cpu[name]), 3),
+        }
+        for name, t in times.items()
+    }
+    line = {
+        "benchmark": "startup",
+        "runs": runs,
+        "seconds": figures,
+        "limit_seconds": LIMIT_SECONDS,
+        "monitor_limit_seconds": MONITOR_LIMIT_SECONDS,
+        "table": TABLE.name,
+    }
+    print(json.dumps(line), flush=True)
+
+
+if __name__ == "__main__":
+    main()
