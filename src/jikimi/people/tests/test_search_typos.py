@@ -136,6 +136,7 @@ def test_the_page_shows_close_matches_apart(client, staff, login, gyeongguk):
         reverse("people:list"), {"q": "Kim Gyeogn-guk"}, HTTP_ACCEPT_LANGUAGE="en"
     ).content.decode()
     assert "Close matches" in body and "Nobody matches" not in body
+    assert "Nobody has exactly this name." in body and "0 people found" not in body
     assert "1 person whose name is one typing error away" in body
 
 
