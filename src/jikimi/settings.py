@@ -70,6 +70,7 @@ INSTALLED_APPS = [
     "jikimi.alerts",
     "jikimi.checkins",
     "jikimi.linkage",
+    "jikimi.cases",
     "jikimi.estimates",
     "jikimi.api",
     "jikimi.ops",
