@@ -17,7 +17,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from django.db import transaction
@@ -208,6 +208,24 @@ def _aware(errors: dict, name: str, value: Any) -> datetime | None:
     return value
 
 
+# Times staff give must be plausible: a year 143 or 9999 is a typing slip, and beyond the
+# range the ladder's date arithmetic and the API's date-time format can hold.
+EARLIEST = datetime(1990, 1, 1, tzinfo=UTC)
+MAX_AHEAD = timedelta(days=3650)
+
+
+def _future(errors: dict, name: str, value: Any, now: datetime) -> datetime | None:
+    """A deadline: still to come, within ten years."""
+    due = _aware(errors, name, value)
+    if due is None:
+        return None
+    if due <= now:
+        errors[name] = _("The deadline is in the past: give a time still to come.")
+    elif due > now + MAX_AHEAD:
+        errors[name] = _("At most ten years ahead.")
+    return due
+
+
 def _raise(errors: dict) -> None:
     if errors:
         raise InvalidInput(errors)
@@ -267,7 +285,11 @@ def open_case(
     source_ref = _text(errors, "source_ref", source_ref, limit=100)
     reason = _text(errors, "reason", reason, limit=MAX_TEXT)
     _raise(errors)
-    person = people.get_person(user, person_code, purpose="case_open")
+    try:
+        person = people.get_person(user, str(person_code), purpose="case_open")
+    except NotFound:
+        # A field of the request, not the path: named like any other bad field.
+        raise InvalidInput({"person": _("No person with this code that you may see.")}) from None
     people.require_owner(user, person, purpose="case_open")
     with transaction.atomic():
         case = Case(
@@ -459,9 +481,7 @@ def add_deadline(
     errors: dict = {}
     kind = _choice(errors, "kind", kind, DeadlineKind.values)
     label = _text(errors, "label", label, limit=200)
-    due = _aware(errors, "due_at", due_at)
-    if due is not None and due <= now:
-        errors["due_at"] = _("The deadline is in the past: give a time still to come.")
+    due = _future(errors, "due_at", due_at, now)
     _raise(errors)
     case = get_case(user, code, purpose="deadline")
     assert due is not None
@@ -542,9 +562,7 @@ def log_action(
     day = _day(errors, "date", date, now)
     due = None
     if next_step_due not in (None, ""):
-        due = _aware(errors, "next_step_due", next_step_due)
-        if due is not None and due <= now:
-            errors["next_step_due"] = _("The deadline is in the past: give a time still to come.")
+        due = _future(errors, "next_step_due", next_step_due, now)
     _raise(errors)
     case = get_case(user, code, purpose="action")
     with transaction.atomic():
@@ -577,14 +595,18 @@ def _day(errors: dict, name: str, value: Any, now: datetime) -> date:
     if value in (None, ""):
         return timezone.localdate(now)
     if isinstance(value, datetime):
-        return value.date()
-    if isinstance(value, date):
-        return value
-    try:
-        return date.fromisoformat(str(value))
-    except ValueError:
-        errors[name] = _("Give a date such as 2026-05-01.")
-        return timezone.localdate(now)
+        day = value.date()
+    elif isinstance(value, date):
+        day = value
+    else:
+        try:
+            day = date.fromisoformat(str(value))
+        except ValueError:
+            errors[name] = _("Give a date such as 2026-05-01.")
+            return timezone.localdate(now)
+    if not EARLIEST.date() <= day <= timezone.localdate(now) + timedelta(days=1):
+        errors[name] = _("Give a date from 1990 to today.")
+    return day
 
 
 def log_family_contact(
@@ -608,6 +630,8 @@ def log_family_contact(
     when = now if at in (None, "") else _aware(errors, "at", at)
     if when is not None and when > now + timedelta(minutes=5):
         errors["at"] = _("A contact that already happened cannot be in the future.")
+    elif when is not None and when < EARLIEST:
+        errors["at"] = _("Give a date from 1990 on.")
     due = None
     if next_contact_at not in (None, ""):
         due = _aware(errors, "next_contact_at", next_contact_at)

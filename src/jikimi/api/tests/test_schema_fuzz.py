@@ -97,6 +97,12 @@ def world(staff, orgs, monkeypatch):
         detail={"channel_kind": "sms", "channel": "1"},
     )
     policy = alerts.default_policy(cw.organisation)
+    from jikimi.cases import services as cases
+
+    case = cases.open_case(cw, a.code, kind="detained", status="detained")
+    referral = cases.propose_referral(
+        cw, case.code, to_organisation="beta", consent_basis="family_consent", consent_note="x"
+    )
     return {
         "code": a.code,
         "enrolment_id": str(enrolment.pk),
@@ -104,6 +110,9 @@ def world(staff, orgs, monkeypatch):
         "link_id": str(link.pk),
         "alert_id": alert.pk,
         "policy_id": policy.pk,
+        "case_code": case.code,
+        "deadline_id": case.deadlines.get().pk,
+        "referral_code": referral.code,
     }
 
 
