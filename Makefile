@@ -76,7 +76,7 @@ bench: install-dev
 # mypy (django-stubs) on the apps typed so far; extend the list as apps pass.
 MYPY_PATHS := src/jikimi/lib src/jikimi/core src/jikimi/audit src/jikimi/ops \
 	src/jikimi/alerts src/jikimi/notify src/jikimi/checkins src/jikimi/people \
-	src/jikimi/accounts src/jikimi/api src/jikimi/linkage
+	src/jikimi/accounts src/jikimi/api src/jikimi/linkage src/jikimi/cases
 
 lint: install-dev
 	$(BIN)/ruff check src bench

@@ -62,7 +62,8 @@ class DeadlineSerializer(serializers.Serializer):
     case = serializers.CharField(source="case.code")
     kind = serializers.CharField()
     due_at = serializers.DateTimeField()
-    label = serializers.CharField()
+    # `label` shadows Field.label (a string) in DRF's stubs; it is the API's field name.
+    label = serializers.CharField()  # type: ignore[assignment]
     set_by = serializers.CharField()
     met_at = serializers.DateTimeField(allow_null=True)
     cancelled_at = serializers.DateTimeField(allow_null=True)
@@ -157,7 +158,9 @@ class StatusResultSerializer(serializers.Serializer):
 class DeadlineInputSerializer(serializers.Serializer):
     due_at = serializers.DateTimeField()
     kind = serializers.ChoiceField(DeadlineKind.choices, default=DeadlineKind.OTHER)
-    label = serializers.CharField(required=False, allow_blank=True, max_length=200)
+    label = serializers.CharField(  # type: ignore[assignment]  # as in DeadlineSerializer
+        required=False, allow_blank=True, max_length=200
+    )
 
 
 class ActionInputSerializer(serializers.Serializer):
@@ -246,8 +249,10 @@ FILTERS = [
 ]
 
 
-def _filters(request: Request) -> dict[str, str]:
-    return {k: request.query_params.get(k, "") for k in ("status", "kind")}
+def _filters(request: Request) -> services.CaseFilter:
+    return services.CaseFilter(
+        status=request.query_params.get("status", ""), kind=request.query_params.get("kind", "")
+    )
 
 
 # --- Views ----------------------------------------------------------------------------------
@@ -263,7 +268,9 @@ class CasesView(APIView):
     )
     def get(self, request):
         offset, limit = offset_limit(request.query_params)
-        page = services.my_cases(request.user, offset=offset, limit=limit, **_filters(request))
+        page = services.my_cases(
+            request.user, offset=offset, limit=limit, filters=_filters(request)
+        )
         return Response(
             {"count": page.total, "results": CaseRowSerializer(page.rows, many=True).data}
         )
@@ -436,7 +443,7 @@ class NoFamilyContactView(APIView):
             days=request.query_params.get("days", 14),
             offset=offset,
             limit=limit,
-            **_filters(request),
+            filters=_filters(request),
         )
         return Response(
             {"count": page.total, "results": CaseRowSerializer(page.rows, many=True).data}
@@ -453,7 +460,7 @@ class OverviewView(APIView):
     def get(self, request):
         offset, limit = offset_limit(request.query_params)
         overview = services.supervisor_overview(
-            request.user, offset=offset, limit=limit, **_filters(request)
+            request.user, offset=offset, limit=limit, filters=_filters(request)
         )
         return Response(
             {

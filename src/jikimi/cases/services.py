@@ -15,7 +15,7 @@ be added beside it that fills the same field and links the act.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -454,6 +454,7 @@ def update_case(user: User, code: str, *, expected_version: Any, **fields: Any) 
     if "notes" in values:
         values["notes"] = _encrypt(case, "notes", values["notes"])
     with transaction.atomic():
+        assert version is not None  # required above
         if not Case.objects.filter(pk=case.pk, version=version).update(
             version=F("version") + 1, updated_at=now, **values
         ):
@@ -662,7 +663,9 @@ def log_family_contact(
         ).update(last_family_contact_at=when)
         met = Deadline.objects.filter(
             OPEN_DEADLINE, case=case, kind=DeadlineKind.FAMILY_CONTACT, due_at__lte=when
-        ).exclude(pk=getattr(deadline, "pk", None))
+        )
+        if deadline is not None:
+            met = met.exclude(pk=deadline.pk)
         met_alerts = [a for a in met.values_list("alert_id", flat=True) if a]
         met_ids = list(met.values_list("pk", flat=True))
         Deadline.objects.filter(pk__in=met_ids).update(met_at=now)
@@ -908,27 +911,40 @@ def _page(user: User, name: str, qs: QuerySet, offset: int, limit: int, **detail
     return Page(rows, total, offset, limit)
 
 
-def _filters(errors: dict, filters: Mapping[str, Any]) -> Q:
-    q = Q()
-    if filters.get("status"):
-        q &= Q(status=_choice(errors, "status", filters["status"], CaseStatus.values))
-    if filters.get("kind"):
-        q &= Q(kind=_choice(errors, "kind", filters["kind"], CaseKind.values))
-    if filters.get("priority") not in (None, ""):
-        q &= Q(priority=_priority(errors, filters["priority"]))
-    return q
+@dataclass(frozen=True)
+class CaseFilter:
+    """The work lists' filters ("" or None: any)."""
+
+    status: str = ""
+    kind: str = ""
+    priority: Any = None
+
+    def q(self, errors: dict) -> Q:
+        q = Q()
+        if self.status:
+            q &= Q(status=_choice(errors, "status", self.status, CaseStatus.values))
+        if self.kind:
+            q &= Q(kind=_choice(errors, "kind", self.kind, CaseKind.values))
+        if self.priority not in (None, ""):
+            q &= Q(priority=_priority(errors, self.priority))
+        return q
 
 
 def my_cases(
-    user: User, *, offset: int = 0, limit: int = 50, include_closed: bool = False, **filters: Any
+    user: User,
+    *,
+    offset: int = 0,
+    limit: int = 50,
+    include_closed: bool = False,
+    filters: CaseFilter = CaseFilter(),
 ) -> Page:
     """The user's open cases (those they are responsible for), newest first."""
     _require_staff(user)
     errors: dict = {}
-    q = _filters(errors, filters)
+    q = filters.q(errors)
     _raise(errors)
     qs = Case.objects.filter(q, responsible=user).select_related("person")
-    if not include_closed and not filters.get("status"):
+    if not include_closed and not filters.status:
         qs = qs.exclude(status=CaseStatus.CLOSED)
     return _page(user, "mine", qs.order_by("-created_at", "id"), offset, limit)
 
@@ -963,7 +979,7 @@ def no_family_contact_for(
     offset: int = 0,
     limit: int = 50,
     now: datetime | None = None,
-    **filters: Any,
+    filters: CaseFilter = CaseFilter(),
 ) -> Page:
     """Open cases whose family heard nothing for `days` days (or never), longest first."""
     _require_staff(user)
@@ -974,7 +990,7 @@ def no_family_contact_for(
             raise ValueError
     except (TypeError, ValueError):
         errors["days"] = _("Give a number of days between 1 and 3650.")
-    q = _filters(errors, filters)
+    q = filters.q(errors)
     _raise(errors)
     now = now or timezone.now()
     cut = now - timedelta(days=days)
@@ -993,18 +1009,23 @@ AGE_BUCKETS = ((7, "week"), (30, "month"))  # open for ≤ 7 days, ≤ 30, older
 
 @dataclass
 class Overview:
-    by_status: list[dict]  # {"status", "total", "week", "month", "older"}
+    by_status: Sequence[Mapping[str, Any]]  # {"status", "total", "week", "month", "older"}
     page: Page
 
 
 def supervisor_overview(
-    user: User, *, offset: int = 0, limit: int = 50, now: datetime | None = None, **filters: Any
+    user: User,
+    *,
+    offset: int = 0,
+    limit: int = 50,
+    now: datetime | None = None,
+    filters: CaseFilter = CaseFilter(),
 ) -> Overview:
     """Every open case of the organisation by status and age (supervisors and admins), and
     a page of them, oldest first."""
     accounts.require_role(user, *SUPERVISOR_ROLES)
     errors: dict = {}
-    q = _filters(errors, filters)
+    q = filters.q(errors)
     _raise(errors)
     now = now or timezone.now()
     base = Case.objects.filter(organisation_id=user.org_id).exclude(status=CaseStatus.CLOSED)

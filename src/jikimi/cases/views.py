@@ -32,12 +32,12 @@ def case_list(request: StaffRequest) -> HttpResponse:
         page_no = min(max(1, int(request.GET.get("page", "1"))), MAX_OFFSET // PAGE_SIZE)
     except ValueError:
         page_no = 1
-    filters = {
-        "status": status if status in CaseStatus.values else "",
-        "kind": kind if kind in CaseKind.values else "",
-    }
+    filters = services.CaseFilter(
+        status=status if status in CaseStatus.values else "",
+        kind=kind if kind in CaseKind.values else "",
+    )
     page = services.my_cases(
-        request.user, offset=(page_no - 1) * PAGE_SIZE, limit=PAGE_SIZE, **filters
+        request.user, offset=(page_no - 1) * PAGE_SIZE, limit=PAGE_SIZE, filters=filters
     )
     pages = max(1, -(-page.total // PAGE_SIZE))
     return render(

@@ -183,9 +183,9 @@ def test_the_work_lists_page_and_filter(staff, person):
     codes = [services.open_case(cw, person.code, kind="missing").code for _ in range(5)]
     page = services.my_cases(cw, offset=1, limit=2)
     assert page.total == 5 and [c.code for c in page.rows] == codes[::-1][1:3]
-    assert services.my_cases(cw, status="detained").total == 0
+    assert services.my_cases(cw, filters=services.CaseFilter(status="detained")).total == 0
     with pytest.raises(InvalidInput) as exc:
-        services.my_cases(cw, status="nowhere")
+        services.my_cases(cw, filters=services.CaseFilter(status="nowhere"))
     assert set(exc.value.errors) == {"status"}
     services.change_status(cw, codes[0], status="detained", reason="r")
     assert services.deadlines_this_week(cw).total == 1
