@@ -88,14 +88,36 @@ def test_met_or_cancelled_deadlines_raise_nothing(staff, case):
     assert monitor.run_deadlines(at(2)).alerts == 0
 
 
+def test_a_crash_before_commit_leaves_the_deadline_due_and_the_retry_raises_it_once(staff, case):
+    from django.db import transaction
+
+    with time_machine.travel(T0, tick=False):
+        deadline = services.add_deadline(staff["caseworker"], case.code, due_at=at(1))
+
+    class Crash(Exception):
+        pass
+
+    with pytest.raises(Crash), transaction.atomic():
+        monitor.run_deadlines(at(2))
+        raise Crash  # the process dies before the transaction commits
+    assert not Alert.objects.exists()
+    assert Deadline.objects.get(pk=deadline.pk).alerted_at is None
+    assert monitor.run_deadlines(at(2)).alerts == 1
+    assert Alert.objects.get().key == monitor.alert_key(deadline.pk)
+
+
 def test_a_deadline_claimed_by_another_monitor_is_skipped(staff, case):
     with time_machine.travel(T0, tick=False):
         deadline = services.add_deadline(staff["caseworker"], case.code, due_at=at(1))
-    # Another monitor claimed it between our read and our UPDATE: the conditional UPDATE
-    # matches no row and we raise nothing.
-    row = Deadline.objects.get(pk=deadline.pk)
+        other = services.add_deadline(staff["caseworker"], case.code, due_at=at(2))
+    # Another monitor claimed one between our read and our UPDATE: the conditional UPDATE
+    # returns only the other, and only that one is alerted.
+    rows = list(
+        Deadline.objects.filter(pk__in=[deadline.pk, other.pk]).select_related("case__person")
+    )
     Deadline.objects.filter(pk=deadline.pk).update(alerted_at=at(1))
     report = monitor.DeadlineReport()
-    monitor._raise_for(row, at(1), {}, report)
-    assert (report.alerts, report.skipped) == (0, 1)
-    assert not Alert.objects.exists()
+    monitor._raise_batch(rows, at(3), {}, report)
+    assert (report.alerts, report.skipped) == (1, 1)
+    assert Alert.objects.get().key == monitor.alert_key(other.pk)
+    assert Deadline.objects.get(pk=other.pk).alert_id == Alert.objects.get().pk
