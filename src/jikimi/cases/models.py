@@ -87,10 +87,10 @@ class Case(models.Model):
     class Meta:
         ordering = ["-created_at"]
         indexes = [
-            # "My cases": a worker's cases by status, newest first.
-            models.Index(fields=["responsible", "status", "-created_at"], name="case_mine"),
-            # The supervisor's overview: an organisation's cases by status and age.
-            models.Index(fields=["organisation", "status", "created_at"], name="case_overview"),
+            # "My cases": a worker's cases, newest first (the page walks the index).
+            models.Index(fields=["responsible", "-created_at", "id"], name="case_mine"),
+            # The supervisor's overview: an organisation's cases, oldest first.
+            models.Index(fields=["organisation", "created_at", "id"], name="case_overview"),
             # "No contact with the family for N days" (NULL: never contacted).
             models.Index(
                 fields=["organisation", "last_family_contact_at"], name="case_family_contact"
