@@ -45,7 +45,9 @@ class CaseRowSerializer(serializers.Serializer):
 
 
 class CasePageSerializer(serializers.Serializer):
-    count = serializers.IntegerField(help_text="all the cases matching, not only this page")
+    count = serializers.IntegerField(
+        help_text="all the cases matching, not only this page (counted up to 10,000)"
+    )
     results = CaseRowSerializer(many=True)
 
 

@@ -35,6 +35,7 @@ from jikimi.core.errors import AccessDenied, InvalidInput, NotFound, ServiceErro
 from jikimi.people import services as people
 
 from .models import (
+    NEVER_CONTACTED_FIRST,
     OPEN_DEADLINE,
     Action,
     Case,
@@ -893,10 +894,13 @@ def case_file(user: User, code: str, *, limit: int = 200) -> CaseFile:
 # --- Work lists -----------------------------------------------------------------------------
 
 
+COUNT_CAP = 10_000
+
+
 @dataclass
 class Page:
     rows: list
-    total: int
+    total: int  # at most COUNT_CAP
     offset: int
     limit: int
 
@@ -911,7 +915,10 @@ def _page(
     total: int | None = None,
     **detail: Any,
 ) -> Page:
-    total = qs.count() if total is None else total
+    if total is None:
+        # Counted up to COUNT_CAP (as the audit page does): a list of 95,000 cases without
+        # family contact needs no exact figure, and counting them all cost more than the page.
+        total = qs.order_by()[:COUNT_CAP].count()
     rows = list(qs[offset : offset + limit])
     codes = [getattr(r, "code", None) or r.case.code for r in rows]
     audit.record(
@@ -1008,7 +1015,7 @@ def no_family_contact_for(
         .exclude(status=CaseStatus.CLOSED)
         .filter(Q(last_family_contact_at__lt=cut) | Q(last_family_contact_at__isnull=True))
         .select_related("person")
-        .order_by(F("last_family_contact_at").asc(nulls_first=True), "created_at", "id")
+        .order_by(NEVER_CONTACTED_FIRST.asc(), "created_at", "id")
     )
     return _page(user, "no_family_contact", qs, offset, limit, days=days)
 
