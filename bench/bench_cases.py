@@ -86,6 +86,7 @@ def child() -> None:
             deadlines.append(
                 Deadline(
                     case=case,
+                    organisation=org,
                     kind="review",
                     due_at=now + timedelta(minutes=rng.randint(60, 60 * 24 * 60)),
                     set_by="rule",

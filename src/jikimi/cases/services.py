@@ -106,12 +106,13 @@ def referred_case_ids(organisation_id: int) -> list[uuid.UUID]:
     )
 
 
-def cases_seen_by(organisation_id: int, *, prefix: str = "") -> Q:
+def cases_seen_by(organisation_id: int, *, case_field: str = "id") -> Q:
     """The one definition of which cases an organisation sees: its own and those it accepted
-    by referral. `prefix` ("case__") for a table that points at the case."""
-    own = Q(**{f"{prefix}organisation_id": organisation_id})
+    by referral. A filter for any table that carries the case's `organisation_id` and the
+    case (`case_field`: "id" on Case, "case_id" on Deadline)."""
+    own = Q(organisation_id=organisation_id)
     referred = referred_case_ids(organisation_id)
-    return own | Q(**{f"{prefix}id__in": referred}) if referred else own
+    return own | Q(**{f"{case_field}__in": referred}) if referred else own
 
 
 def visible_cases(user: User) -> QuerySet[Case]:
@@ -335,6 +336,7 @@ def _rule_deadlines(case: Case, status: str, user: User, now: datetime) -> list[
     return [
         Deadline.objects.create(
             case=case,
+            organisation_id=case.organisation_id,
             kind=DeadlineKind.REVIEW,
             due_at=now + after,
             label=label,
@@ -495,7 +497,13 @@ def add_deadline(
 
 def _new_deadline(case: Case, kind: str, due: datetime, label: str, user: User) -> Deadline:
     return Deadline.objects.create(
-        case=case, kind=kind, due_at=due, label=label, set_by=DeadlineSource.HAND, created_by=user
+        case=case,
+        organisation_id=case.organisation_id,
+        kind=kind,
+        due_at=due,
+        label=label,
+        set_by=DeadlineSource.HAND,
+        created_by=user,
     )
 
 
@@ -506,7 +514,7 @@ def get_deadline(user: User, deadline_id: Any) -> Deadline:
         raise NotFound(str(deadline_id)) from None
     _require_staff(user)
     deadline = (
-        Deadline.objects.filter(cases_seen_by(user.org_id, prefix="case__"), pk=pk)
+        Deadline.objects.filter(cases_seen_by(user.org_id, case_field="case_id"), pk=pk)
         .select_related("case")
         .first()
     )
@@ -979,7 +987,7 @@ def deadlines_this_week(
     now = now or timezone.now()
     qs = Deadline.objects.filter(
         OPEN_DEADLINE,
-        cases_seen_by(user.org_id, prefix="case__"),
+        cases_seen_by(user.org_id, case_field="case_id"),
         due_at__lt=now + timedelta(days=days),
     )
     if mine:
