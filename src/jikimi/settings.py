@@ -70,6 +70,7 @@ INSTALLED_APPS = [
     "jikimi.checkins",
     "jikimi.linkage",
     "jikimi.incidents",
+    "jikimi.cases",
     "jikimi.estimates",
     "jikimi.api",
     "jikimi.ops",

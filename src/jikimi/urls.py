@@ -42,6 +42,7 @@ urlpatterns = [
     path("linkage/", include("jikimi.linkage.urls")),
     path("incidents/", include("jikimi.incidents.urls")),
     path("estimates/", include("jikimi.estimates.urls")),
+    path("cases/", include("jikimi.cases.urls")),
     path("api/", include("jikimi.api.urls")),
     # The person's check-in pages (/c/<token>), SMS hooks and the staff alert board.
     path("", include("jikimi.alerts.urls")),

@@ -109,6 +109,12 @@ def world(staff, orgs, monkeypatch):
         place="Tumen",
         acts=[{"act_type": "arrest", "victim": c.code}],
     )
+    from jikimi.cases import services as cases
+
+    case = cases.open_case(cw, a.code, kind="detained", status="detained")
+    referral = cases.propose_referral(
+        cw, case.code, to_organisation="beta", consent_basis="family_consent", consent_note="x"
+    )
     return {
         "event_code": event.code,
         "code": a.code,
@@ -118,6 +124,9 @@ def world(staff, orgs, monkeypatch):
         "alert_id": alert.pk,
         "policy_id": policy.pk,
         "job_id": str(job.pk),
+        "case_code": case.code,
+        "deadline_id": case.deadlines.get().pk,
+        "referral_code": referral.code,
     }
 
 

@@ -1,0 +1,53 @@
+"""The case pages: my cases with filters, the case page, its status and contact forms
+(Korean by default), 404 across organisations."""
+
+from __future__ import annotations
+
+import pytest
+
+from jikimi.cases.models import Case, FamilyContact
+
+pytestmark = pytest.mark.django_db
+
+
+def test_my_cases_and_the_case_page_in_korean(client, login, staff, case):
+    login(client, staff["caseworker"])
+    page = client.get("/cases/?status=reported")
+    assert page.status_code == 200
+    html = page.content.decode()
+    assert case.code in html and "내 사건" in html
+    assert client.get("/cases/?status=detained").content.decode().count(case.code) == 0
+    html = client.get(f"/cases/{case.code}/").content.decode()
+    assert "상태 이력" in html and "리영호" in html and "도문" in html
+
+
+def test_the_status_form_refuses_no_reason_and_sets_the_review_deadline(client, login, staff, case):
+    login(client, staff["caseworker"])
+    url = f"/cases/{case.code}/status"
+    refused = client.post(url, {"status": "detained", "reason": "", "version": 1})
+    assert refused.status_code == 400 and "사유" in refused.content.decode()
+    assert Case.objects.get(pk=case.pk).status == "reported"
+    done = client.post(
+        url, {"status": "detained", "reason": "구금 확인", "version": 1}, follow=True
+    )
+    assert done.status_code == 200 and "72" in done.content.decode()
+    assert Case.objects.get(pk=case.pk).status == "detained"
+    stale = client.post(url, {"status": "released", "reason": "석방", "version": 1}, follow=True)
+    assert "다른 사람" in stale.content.decode()
+    assert Case.objects.get(pk=case.pk).status == "detained"
+
+
+def test_the_contact_form_records_a_contact(client, login, staff, case):
+    login(client, staff["caseworker"])
+    answer = client.post(
+        f"/cases/{case.code}/contacts",
+        {"how": "phone", "what_was_told": "담당자 배정", "can_be_told": "확인 중"},
+    )
+    assert answer.status_code == 302
+    assert FamilyContact.objects.get(case=case).what_was_told == "담당자 배정"
+
+
+def test_another_organisation_gets_404(client, login, staff, case):
+    login(client, staff["outsider"])
+    assert client.get(f"/cases/{case.code}/").status_code == 404
+    assert client.post(f"/cases/{case.code}/status", {"status": "released"}).status_code == 404

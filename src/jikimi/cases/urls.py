@@ -1,0 +1,13 @@
+from __future__ import annotations
+
+from django.urls import path
+
+from . import views
+
+app_name = "cases"
+urlpatterns = [
+    path("", views.case_list, name="list"),
+    path("<str:code>/", views.case_page, name="case"),
+    path("<str:code>/status", views.change_status, name="change_status"),
+    path("<str:code>/contacts", views.log_contact, name="log_contact"),
+]
