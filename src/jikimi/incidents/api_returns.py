@@ -17,6 +17,7 @@ from jikimi.accounts.services import AccessDenied
 from jikimi.core.paging import offset_limit
 
 from . import determinations as service
+from .api import _serializer
 from .models import Confidence, Stance
 
 
@@ -53,13 +54,15 @@ class RevisionSerializer(serializers.Serializer):
     links = LinkSerializer(many=True)
 
 
-class InformationItemSerializer(serializers.Serializer):
-    id = serializers.IntegerField()
-    source_kind = serializers.CharField()
-    source = serializers.CharField(allow_null=True)
-    reliability = serializers.CharField()
-    credibility = serializers.CharField()
-    whole_event = serializers.BooleanField()
+InformationItemSerializer = _serializer(
+    "InformationItemSerializer",
+    id=serializers.IntegerField(),
+    source_kind=serializers.CharField(),
+    source=serializers.CharField(allow_null=True),
+    reliability=serializers.CharField(),
+    credibility=serializers.CharField(),
+    whole_event=serializers.BooleanField(),
+)
 
 
 class ActItemSerializer(serializers.Serializer):
