@@ -172,3 +172,33 @@ def test_capture_records_filter_by_determination(staff, world):
     assert len(people) == 28
     assert {r.stratum for r in rows} == {"voluntary"}
     assert all(r.list in {"case_file", "ngo_list"} for r in rows)
+
+
+def test_the_api_and_the_page_offer_incident_lists(
+    api_client, api_token, client, login, staff, world
+):
+    analyst = staff["analyst"]
+    api_client.credentials(
+        HTTP_AUTHORIZATION=f"Token {api_token(analyst)}", HTTP_ACCEPT_LANGUAGE="en"
+    )
+    answer = api_client.get(
+        "/api/estimates/",
+        {"lists": f"{CASE},{NGO}", "method": "independence", "stratify_by": "determination"},
+    )
+    assert answer.status_code == 200, answer.content
+    data = answer.json()
+    strata = {s["stratum"]: s for s in data["strata"]}
+    assert strata["abduction"]["estimate"] == pytest.approx(75)
+    assert strata["lure"]["estimate"] is None
+    assert strata["lure"]["reason"].startswith("too few people")
+    refused = api_client.get("/api/estimates/", {"lists": f"{CASE},A", "stratify_by": "act_type"})
+    assert refused.status_code == 400
+    login(client, analyst)
+    page = client.get("/estimates/")
+    assert CASE in page.content.decode()
+    shown = client.get(
+        "/estimates/",
+        {"lists": [CASE, NGO], "method": "independence", "stratify_by": "act_type"},
+    )
+    assert shown.status_code == 200
+    assert "claimed_voluntary_return" in shown.content.decode()
