@@ -202,3 +202,15 @@ def test_the_api_and_the_page_offer_incident_lists(
     )
     assert shown.status_code == 200
     assert "claimed_voluntary_return" in shown.content.decode()
+
+
+def test_a_background_job_takes_incident_lists_and_refuses_a_bad_mix(staff, world):
+    from jikimi.estimates import jobs
+
+    analyst = staff["analyst"]
+    job = jobs.create_job(analyst, lists=[CASE, NGO], method="bma", stratify_by="determination")
+    assert job.params["lists"] == [CASE, NGO]
+    assert job.params["stratify_by"] == "determination"
+    with pytest.raises(inapp.EstimateRequestError) as exc:
+        jobs.create_job(analyst, lists=[CASE, NGO], method="bma", stratify_by="birth_decade")
+    assert "stratify_by" in exc.value.errors
