@@ -67,23 +67,27 @@ def returnee_list(request: StaffRequest) -> HttpResponse:
 
 
 def _links(data) -> list[dict]:
-    """The form's evidence rows: `act-ID-reading` + `act-ID-stance`, `info-ID-…` likewise; a
-    row with no reading chosen is no link."""
-    links = []
+    """The form's evidence rows: `act-ACT-reading` + `act-ACT-stance`, and for a source's
+    information shown under an act `info-ACT-INFO-reading` + `…-stance` (an event's source is
+    shown under each of its acts: the same choice twice is one link). A row with no reading
+    chosen is no link."""
+    links: list[dict] = []
     for key in sorted(data):
         if not key.endswith("-reading") or not data.get(key):
             continue
         kind, _sep, rest = key.partition("-")
-        target = rest[: -len("-reading")]
-        if kind not in ("act", "info") or not target:
+        row = rest[: -len("-reading")]
+        if kind not in ("act", "info") or not row:
             continue
-        links.append(
-            {
-                "reading": data.get(key),
-                "stance": data.get(f"{kind}-{target}-stance", ""),
-                ("act" if kind == "act" else "information"): target,
-            }
-        )
+        link = {
+            "reading": data.get(key),
+            "stance": data.get(f"{kind}-{row}-stance", ""),
+            ("act" if kind == "act" else "information"): (
+                row if kind == "act" else row.rsplit("-", 1)[-1]
+            ),
+        }
+        if link not in links:
+            links.append(link)
     return links
 
 

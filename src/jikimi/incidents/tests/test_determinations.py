@@ -213,8 +213,8 @@ def test_the_pages_list_show_and_revise(client, login, staff, returnee):
             "rationale": "Handed over at the Tumen bridge.",
             f"act-{returnee.pk}-reading": "forced_repatriation",
             f"act-{returnee.pk}-stance": "supports",
-            f"info-{info.pk}-reading": "voluntary",
-            f"info-{info.pk}-stance": "contradicts",
+            f"info-{returnee.pk}-{info.pk}-reading": "voluntary",
+            f"info-{returnee.pk}-{info.pk}-stance": "contradicts",
         },
     )
     assert response.status_code == 302
@@ -299,3 +299,23 @@ def test_the_api_lists_reads_and_revises(api_client, api_token, staff, returnee)
         format="json",
     )
     assert refused.status_code == 403
+
+
+def test_the_form_reads_an_event_source_shown_under_two_acts_as_one_link():
+    from jikimi.incidents.views_returns import _links
+
+    a1, a2 = "0b9d2f6e-1111-4c1c-9a55-000000000001", "0b9d2f6e-1111-4c1c-9a55-000000000002"
+    data = {
+        f"act-{a1}-reading": "abduction",
+        f"act-{a1}-stance": "supports",
+        f"act-{a2}-reading": "",
+        f"act-{a2}-stance": "supports",
+        f"info-{a1}-7-reading": "voluntary",
+        f"info-{a1}-7-stance": "contradicts",
+        f"info-{a2}-7-reading": "voluntary",
+        f"info-{a2}-7-stance": "contradicts",
+    }
+    assert _links(data) == [
+        {"reading": "abduction", "stance": "supports", "act": a1},
+        {"reading": "voluntary", "stance": "contradicts", "information": "7"},
+    ]
