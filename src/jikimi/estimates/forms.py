@@ -18,6 +18,8 @@ STRATIFY_FORM_CHOICES = [
     ("defection_year", _("Year of defection")),
     ("province", _("Province of origin")),
     ("birth_decade", _("Decade of birth")),
+    ("act_type", _("Act type (incident lists)")),
+    ("determination", _("Return determination (incident lists)")),
 ]
 
 

@@ -43,12 +43,21 @@ from .services import METHODS, Estimate, estimate_population
 from .tables import MAX_LISTS, CaptureTable, table_from_counts
 
 ESTIMATE_ROLES = (Role.ANALYST, Role.SUPERVISOR, Role.ADMIN)
-STRATIFY_CHOICES = ("defection_year", "province", "birth_decade")
+STRATIFY_CHOICES = ("defection_year", "province", "birth_decade", "act_type", "determination")
+# Capture histories from incidents (issue #14 point 7): a list named "incidents:KIND" is the
+# source kind KIND of incident information (case_file, family_report, ngo_list, media,
+# nk_media); a person is on it when a return act about them (incidents.determinations:
+# RETURN_ACT_TYPES) has information from a source of that kind. Such lists can be stratified
+# by act type or by the current return determination; the records' lists cannot.
+INCIDENT_LIST_PREFIX = "incidents:"
+INCIDENT_STRATA = ("act_type", "determination")
 # How a message names a stratification (translated with it: see ``messages``).
 STRATIFY_LABELS = {
     "defection_year": Message(gettext_noop("year of defection")),
     "province": Message(gettext_noop("province of origin")),
     "birth_decade": Message(gettext_noop("decade of birth")),
+    "act_type": Message(gettext_noop("act type")),
+    "determination": Message(gettext_noop("return determination")),
 }
 UNKNOWN_STRATUM = "unknown"
 MIN_STRATUM_OBSERVED = 10  # below this a stratum gets a reason, not a number
@@ -98,7 +107,15 @@ def available_lists(user: User) -> list[tuple[str, int]]:
         .annotate(people=Count("person_id", distinct=True))
         .order_by("source")
     )
-    return [(row["source"], row["people"]) for row in rows]
+    from jikimi.incidents.determinations import capture_lists
+
+    return [(row["source"], row["people"]) for row in rows] + [
+        (INCIDENT_LIST_PREFIX + kind, n) for kind, n in capture_lists(user)
+    ]
+
+
+def _is_incident_list(source: str) -> bool:
+    return source.startswith(INCIDENT_LIST_PREFIX)
 
 
 def default_cluster_of() -> ClusterFn:
@@ -186,6 +203,13 @@ def _check_lists(user: User, sources: dict[str, tuple[str, ...]], stratify_by: s
                 if source in list_of_source and list_of_source[source] != name:
                     errors["lists"] = _("source %(name)s is in two lists") % {"name": source}
                 list_of_source[source] = name
+        kinds = {_is_incident_list(source) for source in list_of_source}
+        if len(kinds) > 1:
+            errors["lists"] = _("choose either incident lists or record lists, not both")
+        elif stratify_by in INCIDENT_STRATA and kinds != {True}:
+            errors["stratify_by"] = _("act type and determination strata need incident lists")
+        elif stratify_by and stratify_by not in INCIDENT_STRATA and kinds == {True}:
+            errors["stratify_by"] = _("incident lists are stratified by act type or determination")
     if errors:
         raise EstimateRequestError(errors)
 
@@ -211,6 +235,8 @@ def capture_histories(
     if stratify_by in ("", "none"):
         stratify_by = None
     _check_lists(user, sources, stratify_by)
+    if all(_is_incident_list(s) for group in sources.values() for s in group):
+        return _incident_histories(user, sources, stratify_by, cluster_of)
 
     names = tuple(sources)
     position = {source: names.index(name) for name, group in sources.items() for source in group}
@@ -296,6 +322,103 @@ def capture_histories(
         people=len(on_lists),
         individuals=len(members),
         linked=cluster_of is not None,
+        warnings=warnings,
+    )
+
+
+def _incident_histories(
+    user: User,
+    sources: dict[str, tuple[str, ...]],
+    stratify_by: str | None,
+    cluster_of: ClusterFn | None,
+) -> CaptureHistories:
+    """Capture histories from acts, through ``incidents.determinations.capture_records``:
+    linked people count once; an individual is in every stratum it has a record in (by act
+    type one person can be in several: then the strata do not add up to the total, and a
+    warning says so); by determination, the most common current determination of its people."""
+    from jikimi.incidents.determinations import capture_records
+
+    names = tuple(sources)
+    position = {
+        source[len(INCIDENT_LIST_PREFIX) :]: names.index(name)
+        for name, group in sources.items()
+        for source in group
+    }
+    records = capture_records(user, stratify_by=stratify_by)
+    on_lists: dict[UUID, set[int]] = {}
+    strata_of: dict[UUID, dict[str, set[int]]] = {}
+    for record in records:
+        if record.list not in position:
+            continue
+        on_lists.setdefault(record.person_id, set()).add(position[record.list])
+        if stratify_by:
+            strata_of.setdefault(record.person_id, {}).setdefault(str(record.stratum), set()).add(
+                position[record.list]
+            )
+    if cluster_of is None:
+        cluster_of = default_cluster_of()
+    clusters: Mapping[UUID, Any] = cluster_of(list(on_lists))
+    members: dict[Any, list[UUID]] = {}
+    for person_id in on_lists:
+        members.setdefault(clusters.get(person_id, person_id), []).append(person_id)
+
+    def pattern(seen: set[int]) -> tuple[int, ...]:
+        return tuple(int(i in seen) for i in range(len(names)))
+
+    total: Counter = Counter()
+    by_stratum: dict[str, Counter] = {}
+    several = conflicts = 0
+    for group in members.values():
+        total[pattern(set().union(*(on_lists[p] for p in group)))] += 1
+        if not stratify_by:
+            continue
+        merged: dict[str, set[int]] = {}
+        for p in group:
+            for key, seen in strata_of.get(p, {}).items():
+                merged.setdefault(key, set()).update(seen)
+        if stratify_by == "determination" and len(merged) > 1:
+            conflicts += 1
+            votes = Counter(key for p in group for key in strata_of.get(p, {}))
+            key = min(votes.items(), key=lambda kv: (-kv[1], kv[0]))[0]
+            merged = {key: set().union(*merged.values())}
+        elif len(merged) > 1:
+            several += 1
+        for key, seen in merged.items():
+            by_stratum.setdefault(key, Counter())[pattern(seen)] += 1
+    warnings: list[str] = []
+    if several:
+        warnings.append(
+            Message(
+                gettext_noop(
+                    "%(n)d individual(s) are in more than one act-type stratum; the strata do "
+                    "not add up to the total"
+                )
+            )
+            % {"n": several}
+        )
+    if conflicts:
+        warnings.append(
+            Message(
+                gettext_noop(
+                    "%(n)d linked individual(s) have people that disagree on %(field)s; the most "
+                    "common value was used"
+                )
+            )
+            % {"n": conflicts, "field": STRATIFY_LABELS["determination"]}
+        )
+    strata = {
+        key: table_from_counts(names, dict(by_stratum[key]))
+        for key in sorted(by_stratum, key=_stratum_sort_key)
+    }
+    return CaptureHistories(
+        lists=names,
+        sources=sources,
+        total=table_from_counts(names, dict(total)),
+        stratify_by=stratify_by,
+        strata=strata,
+        people=len(on_lists),
+        individuals=len(members),
+        linked=True,
         warnings=warnings,
     )
 

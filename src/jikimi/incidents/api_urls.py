@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.urls import path
 
-from . import api
+from . import api, api_returns
 
 urlpatterns = [
     path("events/", api.EventsView.as_view(), name="api-incident-events"),
@@ -12,4 +12,10 @@ urlpatterns = [
     path("acts/", api.ActsView.as_view(), name="api-incident-acts"),
     path("terms/", api.TermsView.as_view(), name="api-incident-terms"),
     path("places/", api.PlacesView.as_view(), name="api-incident-places"),
+    path("returnees/", api_returns.ReturneesView.as_view(), name="api-incident-returnees"),
+    path(
+        "returnees/<str:person_code>/",
+        api_returns.ReturneeView.as_view(),
+        name="api-incident-returnee",
+    ),
 ]

@@ -22,6 +22,14 @@ from django.utils.translation import gettext_lazy as _
 from jikimi.core.codes import new_public_code
 from jikimi.core.fields import EncryptedTextField
 
+# Return determinations live in their own module (DESIGN §5); re-exported here.
+from .models_returns import (  # noqa: F401
+    Confidence,
+    DeterminationLink,
+    ReturnDetermination,
+    Stance,
+)
+
 
 def _event_code() -> str:
     return new_public_code("E")

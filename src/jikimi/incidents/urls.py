@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.urls import path
 
-from . import views
+from . import views, views_returns
 
 app_name = "incidents"
 
@@ -13,5 +13,7 @@ urlpatterns = [
     path("new", views.event_new, name="new"),
     path("new/act-row", views.act_row, name="act_row"),
     path("person/<str:code>", views.person_acts, name="person"),
+    path("returnees", views_returns.returnee_list, name="returnees"),
+    path("returnees/<str:code>", views_returns.returnee_detail, name="returnee"),
     path("<str:code>", views.event_detail, name="detail"),
 ]
