@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.urls import path
 
-from . import views
+from . import views, views_evidence
 
 app_name = "incidents"
 
@@ -14,4 +14,15 @@ urlpatterns = [
     path("new/act-row", views.act_row, name="act_row"),
     path("person/<str:code>", views.person_acts, name="person"),
     path("<str:code>", views.event_detail, name="detail"),
+    path("<str:code>/evidence/", views_evidence.evidence_page, name="evidence"),
+    path(
+        "<str:code>/evidence/<uuid:evidence_id>/download",
+        views_evidence.evidence_download,
+        name="evidence_download",
+    ),
+    path(
+        "<str:code>/evidence/<uuid:evidence_id>/custody",
+        views_evidence.evidence_custody,
+        name="evidence_custody",
+    ),
 ]
