@@ -16,7 +16,6 @@ from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import serializers, status
-from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -75,8 +74,6 @@ _TAMPERED = OpenApiResponse(
 
 
 class EvidenceListView(APIView):
-    parser_classes = [MultiPartParser, FormParser]
-
     @extend_schema(responses=EvidenceSerializer(many=True), operation_id="incidents_evidence_list")
     def get(self, request, event_code: str):
         _event, rows = evidence.list_evidence(request.user, event_code)
