@@ -11,6 +11,8 @@ Every upload, view (a listing or a metadata read), download and verification app
 - `attach` stores the file FIRST (`filestore.put`, streamed in chunks, at most
   `JIKIMI_EVIDENCE_MAX_BYTES`), then writes the row in a transaction; if the row fails the
   stored file is deleted, so a failed upload leaves neither file nor row.
+- Analysts and auditors (pseudonymous data only) see no file name or description and
+  download nothing (AccessDenied); auditors read custody reasons, analysts do not.
 - `download` needs a fresh re-authentication (the caller says so: pages from the session's
   `accounts.recently_authenticated`, the API from the password in the body) and a reason. It
   verifies the whole file against its recorded SHA-256 before the first byte goes out, so a
@@ -37,7 +39,7 @@ from jikimi.accounts import services as accounts
 from jikimi.accounts.models import User
 from jikimi.audit import services as audit
 from jikimi.core import filestore
-from jikimi.core.errors import InvalidInput, NotFound, ServiceError
+from jikimi.core.errors import AccessDenied, InvalidInput, NotFound, ServiceError
 
 from . import services
 from .models import Act, CustodyAction, CustodyEntry, Event, Evidence
@@ -94,16 +96,19 @@ def stored_file(evidence: Evidence) -> filestore.StoredFile:
     )
 
 
-def _row(evidence: Evidence, event_code: str) -> EvidenceRow:
+def _row(user: User, evidence: Evidence, event_code: str) -> EvidenceRow:
+    """Roles with pseudonymous data only (analysts, auditors) see no file name or
+    description: either may name someone."""
+    names = user.sees_identities
     return EvidenceRow(
         id=str(evidence.pk),
         event=event_code,
         act=str(evidence.act_id) if evidence.act_id else None,
-        file_name=evidence.file_name,
+        file_name=evidence.file_name if names else "",
         media_type=evidence.media_type,
         size=evidence.size,
         sha256=evidence.sha256,
-        description=evidence.description or "",
+        description=(evidence.description or "") if names else "",
         uploaded_by=evidence.uploaded_by.get_username() if evidence.uploaded_by else None,
         uploaded_at=evidence.uploaded_at,
     )
@@ -264,7 +269,7 @@ def list_evidence(user: User, event_code: str) -> tuple[Event, list[EvidenceRow]
     with transaction.atomic():
         for item in items:
             _custody(user, item, CustodyAction.VIEW, detail={"via": "list"})
-    return event, [_row(item, event.code) for item in items]
+    return event, [_row(user, item, event.code) for item in items]
 
 
 def get_evidence(user: User, event_code: str, evidence_id: Any) -> Evidence:
@@ -287,7 +292,7 @@ def evidence_detail(user: User, event_code: str, evidence_id: Any) -> EvidenceRo
     """One file's metadata (a custody "view")."""
     evidence = get_evidence(user, event_code, evidence_id)
     _custody(user, evidence, CustodyAction.VIEW, detail={"via": "detail"})
-    return _row(evidence, evidence.event.code)
+    return _row(user, evidence, evidence.event.code)
 
 
 def custody_log(
@@ -303,18 +308,20 @@ def custody_log(
         detail={"event": evidence.event.code},
     )
     entries = evidence.custody.select_related("user").order_by("at", "id")
+    # A reason is free text typed by staff: for those who see identities, and auditors.
+    reasons = user.sees_identities or accounts.can_read_audit(user)
     rows = [
         CustodyRow(
             action=e.action,
             action_label=str(CustodyAction(e.action).label),
             user=e.user.get_username() if e.user else None,
             at=e.at,
-            reason=e.reason or "",
+            reason=(e.reason or "") if reasons else "",
             detail=e.detail,
         )
         for e in entries
     ]
-    return _row(evidence, evidence.event.code), rows
+    return _row(user, evidence, evidence.event.code), rows
 
 
 # --- Download and verification -------------------------------------------------------------
@@ -339,6 +346,15 @@ def download(
     verified against its SHA-256 (`EvidenceTampered`). Custody and audit record the
     download, or the refusal of a tampered file."""
     evidence = get_evidence(user, event_code, evidence_id)
+    if not user.sees_identities:
+        audit.record(
+            "evidence.download_refused",
+            actor=user,
+            object_type="evidence",
+            object_ref=str(evidence.pk),
+            detail={"event": evidence.event.code, "why": "role"},
+        )
+        raise AccessDenied("roles with pseudonymous data only do not download evidence")
     if not reauthenticated:
         audit.record(
             "evidence.download_refused",

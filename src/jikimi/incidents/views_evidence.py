@@ -20,7 +20,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 
 from jikimi.accounts import services as accounts
 from jikimi.accounts.http import StaffRequest
-from jikimi.core.errors import InvalidInput
+from jikimi.core.errors import AccessDenied, InvalidInput
 
 from . import evidence, services
 
@@ -112,6 +112,7 @@ def evidence_context(request: StaffRequest, event, *, form=None, acts=None) -> d
         "evidence_rows": rows,
         "evidence_form": form,
         "can_attach": accounts.can_edit_people(user),
+        "can_download": user.sees_identities,
     }
 
 
@@ -124,6 +125,8 @@ def evidence_download(
     """GET: the form (password + reason); POST: re-authenticate, then stream the file."""
     user = request.user
     item = evidence.get_evidence(user, code, evidence_id)  # NotFound (404)
+    if not user.sees_identities:  # not even the file's name (403)
+        raise AccessDenied("roles with pseudonymous data only do not download evidence")
     form = DownloadForm()
     status = 200
     if request.method == "POST":

@@ -139,6 +139,26 @@ def test_only_recorders_attach_and_a_foreign_act_is_refused(staff, event, home):
     assert not Evidence.objects.exists() and not _store_files(home)
 
 
+def test_pseudonymous_roles_see_no_name_and_download_nothing(staff, event, client, login):
+    item = evidence.attach(
+        staff["caseworker"], event.code, io.BytesIO(b"x"), file_name="Kim.jpg", description="d"
+    )
+    evidence.download(staff["caseworker"], event.code, item.pk, reason="why", reauthenticated=True)
+    for role in ("analyst", "auditor"):
+        _event, rows = evidence.list_evidence(staff[role], event.code)
+        assert [(r.file_name, r.description, r.size) for r in rows] == [("", "", 1)]
+        with pytest.raises(AccessDenied):
+            evidence.download(staff[role], event.code, item.pk, reason="x", reauthenticated=True)
+        _row, log = evidence.custody_log(staff[role], event.code, item.pk)
+        assert log[1].reason == ("why" if role == "auditor" else "")
+        login(client, staff[role])
+        page = client.get(f"/incidents/{event.code}/evidence/")
+        assert page.status_code == 200 and b"Kim.jpg" not in page.content
+        assert b"/download" not in page.content
+        assert client.get(f"/incidents/{event.code}/evidence/{item.pk}/download").status_code == 403
+    assert list(item.custody.values_list("action", flat=True)).count("download") == 1
+
+
 def test_another_organisation_sees_no_evidence(staff, event):
     item = evidence.attach(staff["caseworker"], event.code, io.BytesIO(b"x"), file_name="a.txt")
     outsider = staff["outsider"]
