@@ -149,6 +149,18 @@ JIKIMI_LOCKOUT_ATTEMPTS = 5
 JIKIMI_LOCKOUT_MINUTES = 15
 JIKIMI_REAUTH_MINUTES = 10
 
+# --- Evidence uploads (incidents.evidence) ------------------------------------------------
+# The largest evidence file accepted (a long video); `filestore.put` streams it in chunks.
+JIKIMI_EVIDENCE_MAX_BYTES = int(os.environ.get("JIKIMI_EVIDENCE_MAX_BYTES", str(2 * 1024**3)))
+# An uploaded file above 2.5 MB goes to a temporary file, never into memory (a 500 MB video
+# is read from disk in chunks). These are Django's defaults, stated because evidence relies
+# on them; DATA_UPLOAD_MAX_MEMORY_SIZE counts the form's fields, not its files.
+FILE_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
+FILE_UPLOAD_HANDLERS = [
+    "django.core.files.uploadhandler.MemoryFileUploadHandler",
+    "django.core.files.uploadhandler.TemporaryFileUploadHandler",
+]
+
 # --- Internationalisation: Korean first, English too ------------------------------------
 LANGUAGE_CODE = "ko"
 LANGUAGES = [("ko", _("Korean")), ("en", _("English"))]

@@ -4,11 +4,31 @@ from __future__ import annotations
 
 from django.urls import path
 
-from . import api, api_returns
+from . import api, api_evidence, api_returns
 
 urlpatterns = [
     path("events/", api.EventsView.as_view(), name="api-incident-events"),
     path("events/<str:event_code>/", api.EventView.as_view(), name="api-incident-event"),
+    path(
+        "events/<str:event_code>/evidence/",
+        api_evidence.EvidenceListView.as_view(),
+        name="api-incident-evidence-list",
+    ),
+    path(
+        "events/<str:event_code>/evidence/<uuid:evidence_id>/",
+        api_evidence.EvidenceView.as_view(),
+        name="api-incident-evidence",
+    ),
+    path(
+        "events/<str:event_code>/evidence/<uuid:evidence_id>/custody/",
+        api_evidence.EvidenceCustodyView.as_view(),
+        name="api-incident-evidence-custody",
+    ),
+    path(
+        "events/<str:event_code>/evidence/<uuid:evidence_id>/download/",
+        api_evidence.EvidenceDownloadView.as_view(),
+        name="api-incident-evidence-download",
+    ),
     path("acts/", api.ActsView.as_view(), name="api-incident-acts"),
     path("terms/", api.TermsView.as_view(), name="api-incident-terms"),
     path("places/", api.PlacesView.as_view(), name="api-incident-places"),

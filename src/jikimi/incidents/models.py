@@ -252,3 +252,73 @@ class Information(models.Model):
     class Meta:
         # The reliability filter reads the acts (and whole events) of some grades.
         indexes = [models.Index(fields=["reliability", "act", "event"])]
+
+
+# --- Evidence (incidents/evidence.py) ---------------------------------------------------------
+
+
+class Evidence(models.Model):
+    """A file attached to an event (optionally to one of its acts).
+
+    The bytes are in the encrypted evidence store (`jikimi.core.filestore`), never here: this
+    row keeps what finds and checks them (file id, SHA-256 and size at intake, the per-file
+    key wrapped by the key ring). The original file name and the description are encrypted
+    like the event's text."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    organisation = models.ForeignKey(
+        "accounts.Organisation", on_delete=models.PROTECT, related_name="+"
+    )
+    event = models.ForeignKey(Event, on_delete=models.PROTECT, related_name="evidence")
+    act = models.ForeignKey(
+        Act, on_delete=models.PROTECT, null=True, blank=True, related_name="evidence"
+    )
+    file_name = EncryptedTextField()
+    description = EncryptedTextField(blank=True, null=True)
+    media_type = models.CharField(max_length=127)
+    size = models.BigIntegerField()
+    sha256 = models.CharField(max_length=64)
+    file_id = models.CharField(max_length=32, unique=True)
+    key_id = models.CharField(max_length=64)
+    wrapped_key = models.TextField()
+    uploaded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    uploaded_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["uploaded_at", "id"]
+        indexes = [models.Index(fields=["event", "uploaded_at"])]
+
+    def __str__(self) -> str:
+        return f"evidence {self.pk}"
+
+
+class CustodyAction(models.TextChoices):
+    UPLOAD = "upload", _("Upload")
+    VIEW = "view", _("View")
+    DOWNLOAD = "download", _("Download")
+    VERIFY = "verify", _("Verify")
+    WITHDRAW = "withdraw", _("Withdraw")
+
+
+class CustodyEntry(models.Model):
+    """One line of a piece of evidence's custody log: who did what with it, when and why.
+
+    Append-only: the services only ever create these (no update, no delete); each is also
+    written to the audit log. The reason (typed by the user) is encrypted; `detail` holds no
+    personal data (an outcome such as `{"ok": false, "failure": "tampered"}`)."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    evidence = models.ForeignKey(Evidence, on_delete=models.PROTECT, related_name="custody")
+    action = models.CharField(max_length=16, choices=CustodyAction.choices)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    at = models.DateTimeField(auto_now_add=True)
+    reason = EncryptedTextField(blank=True, null=True)
+    detail = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        ordering = ["at", "id"]
+        indexes = [models.Index(fields=["evidence", "at"])]

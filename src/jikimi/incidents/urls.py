@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.urls import path
 
-from . import views, views_returns
+from . import views, views_evidence, views_returns
 
 app_name = "incidents"
 
@@ -16,4 +16,15 @@ urlpatterns = [
     path("returnees", views_returns.returnee_list, name="returnees"),
     path("returnees/<str:code>", views_returns.returnee_detail, name="returnee"),
     path("<str:code>", views.event_detail, name="detail"),
+    path("<str:code>/evidence/", views_evidence.evidence_page, name="evidence"),
+    path(
+        "<str:code>/evidence/<uuid:evidence_id>/download",
+        views_evidence.evidence_download,
+        name="evidence_download",
+    ),
+    path(
+        "<str:code>/evidence/<uuid:evidence_id>/custody",
+        views_evidence.evidence_custody,
+        name="evidence_custody",
+    ),
 ]

@@ -24,7 +24,7 @@ from jikimi.core.errors import InvalidInput
 from jikimi.core.paging import MAX_OFFSET
 from jikimi.people import services as people
 
-from . import services
+from . import services, views_evidence
 from .forms import (
     MAX_ACT_ROWS,
     ActForm,
@@ -303,6 +303,7 @@ def event_detail(request: StaffRequest, code: str) -> HttpResponse:
             "sources": list(sources.values()),
             "organisation": event.organisation,
             "show_names": user.sees_identities,
+            **views_evidence.evidence_context(request, event, acts=detail.acts),
         },
     )
 

@@ -70,10 +70,12 @@ def _lists(org) -> None:
 
 
 @pytest.fixture
-def world(staff, orgs, monkeypatch):
+def world(staff, orgs, monkeypatch, settings, tmp_path):
     """One of each object the API's paths name, visible to the supervisor of `alpha`, and two
     source lists for the estimates."""
     from jikimi.estimates import inapp
+
+    settings.JIKIMI_HOME = tmp_path / "home"  # the evidence store
 
     monkeypatch.setattr(inapp, "default_cluster_of", lambda: lambda ids: {})  # no linkage run
     _lists(orgs[0])
@@ -115,8 +117,14 @@ def world(staff, orgs, monkeypatch):
     referral = cases.propose_referral(
         cw, case.code, to_organisation="beta", consent_basis="family_consent", consent_note="x"
     )
+    import io
+
+    from jikimi.incidents import evidence
+
+    item = evidence.attach(cw, event.code, io.BytesIO(b"fuzz evidence"), file_name="scan.pdf")
     return {
         "event_code": event.code,
+        "evidence_id": str(item.pk),
         "code": a.code,
         "enrolment_id": str(enrolment.pk),
         "item_id": str(item.pk),

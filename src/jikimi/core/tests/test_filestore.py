@@ -278,7 +278,9 @@ class Rows:
 
 
 @pytest.fixture
-def source(home):
+def source(home, monkeypatch):
+    # Only this test's rows: the apps' own sources (incidents) would need the database.
+    monkeypatch.setattr(filestore, "_sources", {})
     rows = Rows()
     filestore.register_evidence_source("test", rows.files, rows.rewrapped)
     yield rows

@@ -8,6 +8,7 @@ class Migration(migrations.Migration):
     dependencies = [
         ("incidents", "0004_link_indexes_by_filter"),
         ("incidents", "0003_return_determinations"),
+        ("incidents", "0004_evidence"),
     ]
 
     operations = []

@@ -1,0 +1,153 @@
+"""The evidence API: `/api/incidents/events/<code>/evidence/` (incidents.evidence does the work).
+
+- GET the list (each file gets a custody "view"), POST a file (multipart: `file`,
+  `description`, `act`);
+- GET `<id>/` one file's metadata, GET `<id>/custody/` its custody log;
+- POST `<id>/download/` with `{"reason": …, "password": …}`: the API's re-authentication is
+  the user's password in the body, checked by accounts under the login's lock-out (as the
+  check-in policies' API does), so a stolen token alone does not give out evidence. The
+  answer is the file (application/octet-stream, attachment, nosniff); 409 when the stored
+  file no longer matches its SHA-256.
+"""
+
+from __future__ import annotations
+
+from django.utils.translation import gettext as _
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiResponse, extend_schema
+from rest_framework import serializers, status
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from jikimi.accounts import services as accounts
+
+from . import evidence, services
+from .views_evidence import attachment_response
+
+
+class EvidenceSerializer(serializers.Serializer):
+    id = serializers.UUIDField()
+    event = serializers.CharField(help_text="the event's code")
+    act = serializers.CharField(allow_null=True, help_text="the act's id, or null")
+    file_name = serializers.CharField()
+    media_type = serializers.CharField()
+    size = serializers.IntegerField(help_text="bytes")
+    sha256 = serializers.CharField(help_text="hex SHA-256 of the file, taken at intake")
+    description = serializers.CharField(allow_blank=True)
+    uploaded_by = serializers.CharField(allow_null=True)
+    uploaded_at = serializers.DateTimeField()
+
+
+class EvidenceUploadSerializer(serializers.Serializer):
+    file = serializers.FileField(allow_empty_file=True)
+    description = serializers.CharField(
+        required=False, allow_blank=True, max_length=evidence.DESCRIPTION_MAX
+    )
+    act = serializers.CharField(
+        required=False, allow_blank=True, help_text="the id of one of the event's acts"
+    )
+
+
+class CustodyEntrySerializer(serializers.Serializer):
+    action = serializers.ChoiceField(choices=["upload", "view", "download", "verify", "withdraw"])
+    user = serializers.CharField(allow_null=True)
+    at = serializers.DateTimeField()
+    reason = serializers.CharField(allow_blank=True)
+    detail = serializers.DictField()
+
+
+class DownloadSerializer(serializers.Serializer):
+    reason = serializers.CharField(max_length=evidence.REASON_MAX)
+    password = serializers.CharField(
+        trim_whitespace=False, help_text="your password again (re-authentication)"
+    )
+
+
+_TAMPERED = OpenApiResponse(
+    response={
+        "type": "object",
+        "properties": {"detail": {"type": "string"}},
+        "required": ["detail"],
+    },
+    description="the stored file no longer matches its SHA-256: not sent",
+)
+
+
+class EvidenceListView(APIView):
+    @extend_schema(responses=EvidenceSerializer(many=True), operation_id="incidents_evidence_list")
+    def get(self, request, event_code: str):
+        _event, rows = evidence.list_evidence(request.user, event_code)
+        return Response(EvidenceSerializer(rows, many=True).data)
+
+    @extend_schema(
+        request={"multipart/form-data": EvidenceUploadSerializer},
+        responses={201: EvidenceSerializer},
+        operation_id="incidents_evidence_create",
+    )
+    def post(self, request, event_code: str):
+        services.get_event(request.user, event_code)  # 404 first
+        services.require_recorder(request.user)  # then 403, before the body is judged
+        ser = EvidenceUploadSerializer(data=request.data)
+        ser.is_valid(raise_exception=True)
+        item = evidence.attach(
+            request.user,
+            event_code,
+            ser.validated_data["file"],
+            act=ser.validated_data.get("act") or None,
+            description=ser.validated_data.get("description", ""),
+        )
+        row = evidence.evidence_detail(request.user, event_code, item.pk)
+        return Response(EvidenceSerializer(row).data, status=status.HTTP_201_CREATED)
+
+
+class EvidenceView(APIView):
+    @extend_schema(responses=EvidenceSerializer, operation_id="incidents_evidence_retrieve")
+    def get(self, request, event_code: str, evidence_id: str):
+        row = evidence.evidence_detail(request.user, event_code, evidence_id)
+        return Response(EvidenceSerializer(row).data)
+
+
+class EvidenceCustodyView(APIView):
+    @extend_schema(
+        responses=CustodyEntrySerializer(many=True), operation_id="incidents_evidence_custody"
+    )
+    def get(self, request, event_code: str, evidence_id: str):
+        _row, entries = evidence.custody_log(request.user, event_code, evidence_id)
+        return Response(CustodyEntrySerializer(entries, many=True).data)
+
+
+class EvidenceDownloadView(APIView):
+    @extend_schema(
+        request=DownloadSerializer,
+        responses={
+            (200, "application/octet-stream"): OpenApiTypes.BINARY,
+            409: _TAMPERED,
+        },
+        operation_id="incidents_evidence_download",
+    )
+    def post(self, request, event_code: str, evidence_id: str):
+        evidence.get_evidence(request.user, event_code, evidence_id)  # 404 first
+        ser = DownloadSerializer(data=request.data)
+        ser.is_valid(raise_exception=True)
+        try:
+            accounts.check_password_for(request.user, ser.validated_data["password"])
+        except accounts.LoginFailed as exc:
+            raise accounts.ReauthRequired(
+                "the account is locked"
+                if exc.reason == "locked"
+                else "downloading evidence needs your password (field 'password')"
+            ) from None
+        try:
+            item, chunks = evidence.download(
+                request.user,
+                event_code,
+                evidence_id,
+                reason=ser.validated_data["reason"],
+                reauthenticated=True,
+            )
+        except evidence.EvidenceTampered:
+            return Response(
+                {"detail": _("The stored file no longer matches its SHA-256; it was not sent.")},
+                status=status.HTTP_409_CONFLICT,
+            )
+        return attachment_response(item, chunks)
