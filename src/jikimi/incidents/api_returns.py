@@ -36,7 +36,7 @@ class ReturneePageSerializer(serializers.Serializer):
     results = ReturneeRowSerializer(many=True)
 
 
-class LinkSerializer(serializers.Serializer):
+class DeterminationLinkSerializer(serializers.Serializer):
     reading = serializers.CharField()
     stance = serializers.CharField()
     act = serializers.CharField(allow_null=True)
@@ -51,7 +51,7 @@ class RevisionSerializer(serializers.Serializer):
     rationale = serializers.CharField(allow_null=True)
     reviewer = serializers.CharField()
     created_at = serializers.DateTimeField()
-    links = LinkSerializer(many=True)
+    links = DeterminationLinkSerializer(many=True)
 
 
 InformationItemSerializer = _serializer(
@@ -82,7 +82,7 @@ class DeterminationPageSerializer(serializers.Serializer):
     history = RevisionSerializer(many=True)
 
 
-class LinkInputSerializer(serializers.Serializer):
+class DeterminationLinkInputSerializer(serializers.Serializer):
     reading = serializers.CharField(max_length=64)
     stance = serializers.ChoiceField(choices=Stance.values)
     act = serializers.CharField(max_length=64, required=False, allow_blank=True)
@@ -93,7 +93,7 @@ class RevisionInputSerializer(serializers.Serializer):
     determination = serializers.CharField(max_length=64)
     confidence = serializers.ChoiceField(choices=Confidence.values)
     rationale = serializers.CharField(max_length=service.RATIONALE_MAX)
-    links = LinkInputSerializer(many=True, required=False)
+    links = DeterminationLinkInputSerializer(many=True, required=False)
 
 
 class ReturneesView(APIView):

@@ -109,7 +109,10 @@ def world(staff, orgs, monkeypatch, settings, tmp_path):
         title="Arrest after crossing",
         date="2017-07-15",
         place="Tumen",
-        acts=[{"act_type": "arrest", "victim": c.code}],
+        acts=[
+            {"act_type": "arrest", "victim": c.code},
+            {"act_type": "forced_repatriation", "victim": c.code},  # c: a returnee
+        ],
     )
     from jikimi.cases import services as cases
 
@@ -124,6 +127,7 @@ def world(staff, orgs, monkeypatch, settings, tmp_path):
     item = evidence.attach(cw, event.code, io.BytesIO(b"fuzz evidence"), file_name="scan.pdf")
     return {
         "event_code": event.code,
+        "person_code": c.code,
         "evidence_id": str(item.pk),
         "code": a.code,
         "enrolment_id": str(enrolment.pk),
