@@ -23,7 +23,7 @@ class CasesConfig(AppConfig):
             ALERT_KIND,
             _("A protection case's deadline passed"),
             priority=1,
-            email_label="Case deadline passed 보호 사건 기한 경과",
+            email_label="Case deadline passed 보호 사례 기한 경과",
             person_at_risk=True,
             subject_url=case_url,
         )

@@ -15,7 +15,7 @@ def test_my_cases_and_the_case_page_in_korean(client, login, staff, case):
     page = client.get("/cases/?status=reported")
     assert page.status_code == 200
     html = page.content.decode()
-    assert case.code in html and "내 사건" in html
+    assert case.code in html and "내 사례" in html
     assert client.get("/cases/?status=detained").content.decode().count(case.code) == 0
     html = client.get(f"/cases/{case.code}/").content.decode()
     assert "상태 이력" in html and "리영호" in html and "도문" in html
