@@ -7,6 +7,7 @@ from . import views
 app_name = "cases"
 urlpatterns = [
     path("", views.case_list, name="list"),
+    path("new", views.open_case, name="new"),
     path("<str:code>/", views.case_page, name="case"),
     path("<str:code>/status", views.change_status, name="change_status"),
     path("<str:code>/contacts", views.log_contact, name="log_contact"),

@@ -11,14 +11,14 @@ from django.contrib.auth.decorators import login_required
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from jikimi.accounts.http import StaffRequest
 from jikimi.core.errors import InvalidInput
 from jikimi.core.paging import MAX_OFFSET
 
 from . import services
-from .models import CaseKind, CaseStatus, ContactMethod
+from .models import CaseKind, CaseStatus, ContactMethod, Priority
 
 PAGE_SIZE = 50
 
@@ -121,3 +121,66 @@ def log_contact(request: StaffRequest, code: str) -> HttpResponse:
         return _refused(request, code, exc, "contact")
     messages.success(request, _("Family contact recorded."))
     return redirect("cases:case", code=code)
+
+
+#: The kind a case opened from an act proposes (the form can change it).
+KIND_FOR_ACT = {
+    "arrest": CaseKind.DETAINED,
+    "forced_repatriation": CaseKind.REPATRIATED,
+    "abduction": CaseKind.ABDUCTED,
+    "disappearance": CaseKind.MISSING,
+    "claimed_voluntary_return": CaseKind.RETURNED,
+    "nk_media_appearance": CaseKind.RETURNED,
+}
+#: ... and the first status.
+STATUS_FOR_ACT = {"arrest": CaseStatus.DETAINED, "forced_repatriation": CaseStatus.REPATRIATED}
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def open_case(request: StaffRequest) -> HttpResponse:
+    """Open a case for a person: from the person's page (`?person=`), from an act of an
+    incident (`?person=&event=&act_type=`: the kind and first status follow the act, the
+    event is the case's source), or typed in."""
+    source = request.GET if request.method == "GET" else request.POST
+    act_type = source.get("act_type", "")
+    values: dict[str, str] = {
+        "person": source.get("person", ""),
+        "kind": source.get("kind") or str(KIND_FOR_ACT.get(act_type, "")),
+        "status": source.get("status") or str(STATUS_FOR_ACT.get(act_type, CaseStatus.REPORTED)),
+        "priority": source.get("priority", ""),
+        "notes": source.get("notes", ""),
+        "reason": source.get("reason", ""),
+        "source_ref": source.get("source_ref", "")
+        or (f"incident {source['event']}" if source.get("event") else ""),
+    }
+    errors: dict = {}
+    if request.method == "POST":
+        try:
+            case = services.open_case(
+                request.user,
+                values["person"],
+                kind=values["kind"],
+                status=values["status"],
+                priority=values["priority"] or Priority.HIGH,
+                notes=values["notes"],
+                reason=values["reason"],
+                source_ref=values["source_ref"],
+            )
+        except InvalidInput as exc:
+            errors = exc.messages()
+        else:
+            messages.success(request, _("Case opened."))
+            return redirect("cases:case", code=case.code)
+    return render(
+        request,
+        "cases/new.html",
+        {
+            "values": values,
+            "errors": errors,
+            "kinds": CaseKind.choices,
+            "statuses": [c for c in CaseStatus.choices if c[0] != CaseStatus.CLOSED],
+            "priorities": Priority.choices,
+        },
+        status=400 if errors else 200,
+    )

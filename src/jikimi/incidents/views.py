@@ -303,6 +303,8 @@ def event_detail(request: StaffRequest, code: str) -> HttpResponse:
             "sources": list(sources.values()),
             "organisation": event.organisation,
             "show_names": user.sees_identities,
+            # A case worker opens a protection case from an act (an arrest, a disappearance).
+            "open_cases": accounts.can_edit_people(user),
             **views_evidence.evidence_context(request, event, acts=detail.acts),
         },
     )

@@ -51,3 +51,56 @@ def test_another_organisation_gets_404(client, login, staff, case):
     login(client, staff["outsider"])
     assert client.get(f"/cases/{case.code}/").status_code == 404
     assert client.post(f"/cases/{case.code}/status", {"status": "released"}).status_code == 404
+
+
+def test_a_case_is_opened_from_an_arrest_act_with_its_review_deadline(client, login, staff):
+    from jikimi.cases.models import Deadline
+    from jikimi.incidents import services as incidents
+    from jikimi.people import services as people
+
+    worker = staff["caseworker"]
+    victim = people.create_person(worker, name="Synthetic Detainee")
+    event = incidents.record_event(
+        worker,
+        title="Arrest after crossing",
+        date="2017-07-15",
+        place="Tumen",
+        acts=[{"act_type": "arrest", "victim": victim.code}],
+    )
+    login(client, worker)
+    detail = client.get(f"/incidents/{event.code}").content.decode()
+    link = f"/cases/new?person={victim.code}&amp;event={event.code}&amp;act_type=arrest"
+    assert link in detail  # the act's row offers it
+    form = client.get(link.replace("&amp;", "&")).content.decode()
+    assert 'value="detained" selected' in form and f"incident {event.code}" in form
+
+    refused = client.post(
+        "/cases/new", {"person": "P-NOPE-NOPE", "kind": "detained", "status": "detained"}
+    )
+    assert refused.status_code == 400 and "id_person-error" in refused.content.decode()
+    assert not Case.objects.exists()
+
+    done = client.post(
+        "/cases/new",
+        {
+            "person": victim.code,
+            "kind": "detained",
+            "status": "detained",
+            "priority": "0",
+            "source_ref": f"incident {event.code}",
+        },
+    )
+    case = Case.objects.get()
+    assert done.status_code == 302 and done["Location"] == f"/cases/{case.code}/"
+    assert (case.person_id, case.status, case.priority) == (victim.pk, "detained", 0)
+    assert case.source_ref == f"incident {event.code}"
+    assert Deadline.objects.filter(case=case).count() == 1  # the 72-hour review
+
+
+def test_another_organisation_cannot_open_a_case_for_our_person(client, login, staff, case):
+    login(client, staff["outsider"])
+    refused = client.post(
+        "/cases/new", {"person": case.person.code, "kind": "missing", "status": "reported"}
+    )
+    assert refused.status_code == 400 and "id_person-error" in refused.content.decode()
+    assert Case.objects.count() == 1
