@@ -169,6 +169,11 @@ def open_case(request: StaffRequest) -> HttpResponse:
             )
         except InvalidInput as exc:
             errors = exc.messages()
+            # The page offers labels, not the codes the service's message lists.
+            if "kind" in errors:
+                errors["kind"] = _("Choose the kind of case.")
+            if not values["person"].strip():
+                errors["person"] = _("Enter the person's code.")
         else:
             messages.success(request, _("Case opened."))
             return redirect("cases:case", code=case.code)
