@@ -7,7 +7,11 @@ capability, seeded through each app's services so it is as consistent as real us
 - check-ins (here): one enrolment of each state a case worker meets — active with check-ins,
   paused, waiting for PINs, a missed check-in and a duress PIN (open alerts, raised by the
   monitor's own pass), a closed alert with its reason, an acknowledged wrong-PIN alert and a
-  drill.
+  drill;
+- documentation and cases (here): incidents with graded sources (a coerced family call to the
+  example person, an arrest near Tumen, a North Korean broadcast of a returnee), a protection
+  case opened from the arrest with its review deadline and a family contact, and the
+  returnee's determination.
 
 Idempotent: each part is seeded only when it is missing (see each part's marker), so running
 `serve --demo` again changes nothing. Everything is invented; nothing describes a real person.
@@ -56,7 +60,114 @@ def seed_demo(
             f"{summary}; check-ins: {made} enrolments with open, acknowledged, closed and "
             "drill alerts"
         )
+    from jikimi.incidents import services as incidents
+
+    if not incidents.list_events(worker, offset=0, limit=1)[0]:
+        events = seed_documentation(worker)
+        summary = f"{summary}; incidents: {events} events, a protection case, a determination"
     return summary
+
+
+def seed_documentation(worker: User) -> int:
+    """Three incidents, a case from the arrest and the returnee's determination."""
+    from jikimi.cases import services as cases
+    from jikimi.incidents import determinations
+    from jikimi.incidents import services as incidents
+
+    example = people_demo.find_example(worker)
+    ssd = [{"perpetrator": "state_security_department", "involvement": "ordered"}]
+    with transaction.atomic():
+        if example:
+            incidents.record_event(
+                worker,
+                title="어머니를 통한 귀환 압박 전화 (a call from her mother, urging her home)",
+                date="2025-03",
+                place="혜산시",
+                acts=[{"act_type": "coerced_family_contact", "victim": example}],
+                involvements=ssd,
+                information=[
+                    {
+                        "source": "family_report",
+                        "source_reliability": "B",
+                        "information_credibility": "2",
+                    }
+                ],
+            )
+        arrest = incidents.record_event(
+            worker,
+            title="투먼 기차역 부근 체포 (arrest near Tumen station)",
+            date="2025-09-14",
+            place="Tumen",
+            acts=[
+                {
+                    "act_type": "arrest",
+                    "victim": {
+                        "name": "Pak Song-mi",
+                        "name_hangul": "박성미",
+                        "birth_date": "1994",
+                        "sex": "F",
+                        "province": "함경북도",
+                    },
+                }
+            ],
+            involvements=[
+                {"perpetrator": "chinese_public_security_bureau", "involvement": "carried_out"}
+            ],
+            information=[
+                {"source": "ngo_list", "source_reliability": "B", "information_credibility": "2"}
+            ],
+        )
+        broadcast = incidents.record_event(
+            worker,
+            title="조선중앙TV 귀환자 기자회견 (a returnee on North Korean television)",
+            date="2024-11",
+            date_approx=True,
+            place="평양",
+            acts=[
+                {
+                    "act_type": "nk_media_appearance",
+                    "victim": {
+                        "name": "Ri Chol-ho",
+                        "name_hangul": "리철호",
+                        "birth_date": "1979",
+                        "sex": "M",
+                        "province": "량강도",
+                    },
+                }
+            ],
+            involvements=ssd,
+            information=[
+                {"source": "nk_media", "source_reliability": "C", "information_credibility": "3"}
+            ],
+        )
+    detained = incidents.event_detail(worker, arrest).acts[0].victim
+    case = cases.open_case(
+        worker,
+        detained,
+        kind="detained",
+        status="detained",
+        source_ref=f"incident {arrest.code}",
+        reason="NGO 명단에서 구금 확인 (detention seen in an NGO list)",
+    )
+    cases.log_family_contact(
+        worker,
+        case.code,
+        how="phone",
+        what_was_told="구금 사실을 확인했고 외교부에 문의했다고 알림 "
+        "(told of the detention and the request to the Ministry of Foreign Affairs)",
+        can_be_told="확인 중입니다 (we are checking)",
+    )
+    returnee = determinations.get_returnee(
+        worker, incidents.event_detail(worker, broadcast).acts[0].victim
+    )
+    determinations.record_determination(
+        worker,
+        returnee,
+        determination="undetermined",
+        confidence="low",
+        rationale="북한 매체 보도만 있음; 가족 제보 없음 (only the broadcast; no family report)",
+    )
+    return 3 if example else 2
 
 
 def _subjects(worker: User, count: int) -> list[Person]:

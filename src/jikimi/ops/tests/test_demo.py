@@ -148,3 +148,20 @@ def test_it_does_not_seed_beside_another_organisations_people(demo, staff):
     before = _counts()
     assert "not seeding" in seed_demo(people_count=PEOPLE, list_population=POPULATION)
     assert _counts() == before
+
+
+def test_the_demo_documents_incidents_and_follows_a_case(demo):
+    from jikimi.cases import services as cases
+    from jikimi.incidents import determinations
+    from jikimi.incidents import services as incidents
+
+    summary, users = demo
+    worker = users["demo-caseworker"]
+    _events, total = incidents.list_events(worker)
+    assert total == 3 and "incidents: 3 events" in summary
+    acts, _n = incidents.list_acts(worker, incidents.ActFilter(place="图们"))
+    assert [a.act_type.code for a in acts] == ["arrest"]  # found by the Chinese name
+    [case] = cases.my_cases(worker, offset=0, limit=10).rows
+    assert case.status == "detained" and case.source_ref.startswith("incident E-")
+    returnees, _n = determinations.list_returnees(worker)
+    assert [r.determination for r in returnees] == ["undetermined"]
