@@ -258,7 +258,10 @@ SPECTACULAR_SETTINGS = {
     # The API's documented body is JSON (the form parsers stay for the browsable pages).
     "PARSER_WHITELIST": ["jikimi.api.parsers.ObjectJSONParser"],
     # An enrolment's status is one enum wherever an enrolment is answered.
-    "ENUM_NAME_OVERRIDES": {"EnrolmentStatusEnum": "jikimi.checkins.models.EnrolmentStatus"},
+    "ENUM_NAME_OVERRIDES": {
+        "EnrolmentStatusEnum": "jikimi.checkins.models.EnrolmentStatus",
+        "CaseKindEnum": "jikimi.cases.models.CaseKind",
+    },
     # The error answers every view gives (jikimi.api.schema), after the enum components.
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",

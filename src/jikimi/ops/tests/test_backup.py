@@ -464,7 +464,7 @@ print(json.dumps({"ok": result.ok, "reason": result.reason,
 @sqlite_only
 def test_it_carries_the_evidence_files_encrypted_through_backup_and_restore(tmp_path):
     home = tmp_path / "home"
-    assert jikimi(home, "init", "--org", "alpha", checks=True).returncode == 0
+    assert jikimi(home, "init", "--org", "alpha").returncode == 0
     marker = "EVIDENCE-MARKER-7Q"
     stored = python(home, PUT_EVIDENCE, marker).strip()
     file_id = json.loads(stored)["file_id"]
