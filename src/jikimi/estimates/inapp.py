@@ -262,13 +262,7 @@ def capture_histories(
         }
 
     warnings: list[str] = []
-    if cluster_of is None:
-        cluster_of = default_cluster_of()
-    clusters: Mapping[UUID, Any] = cluster_of(list(on_lists))
-
-    members: dict[Any, list[UUID]] = {}
-    for person_id in on_lists:
-        members.setdefault(clusters.get(person_id, person_id), []).append(person_id)
+    members = _individuals(on_lists, cluster_of)
 
     total: Counter = Counter()
     by_stratum: dict[str, Counter] = {}
@@ -293,15 +287,47 @@ def capture_histories(
             by_stratum.setdefault(key, Counter())[pattern] += 1
 
     if conflicts and stratify_by:  # (only a stratified count has conflicts)
-        warnings.append(
-            Message(
-                gettext_noop(
-                    "%(n)d linked individual(s) have people that disagree on %(field)s; the most "
-                    "common value was used"
-                )
-            )
-            % {"n": conflicts, "field": STRATIFY_LABELS[stratify_by]}
+        warnings.append(_conflict_warning(conflicts, stratify_by))
+    return _histories(
+        names, sources, total, by_stratum, stratify_by, len(on_lists), len(members), warnings
+    )
+
+
+def _individuals(
+    on_lists: Mapping[UUID, set[int]], cluster_of: ClusterFn | None
+) -> dict[Any, list[UUID]]:
+    """The people on the lists grouped by individual: linkage's clusters (the default), each
+    person not linked to anyone an individual alone."""
+    if cluster_of is None:
+        cluster_of = default_cluster_of()
+    clusters: Mapping[UUID, Any] = cluster_of(list(on_lists))
+    members: dict[Any, list[UUID]] = {}
+    for person_id in on_lists:
+        members.setdefault(clusters.get(person_id, person_id), []).append(person_id)
+    return members
+
+
+def _conflict_warning(conflicts: int, stratify_by: str) -> str:
+    return Message(
+        gettext_noop(
+            "%(n)d linked individual(s) have people that disagree on %(field)s; the most "
+            "common value was used"
         )
+    ) % {"n": conflicts, "field": STRATIFY_LABELS[stratify_by]}
+
+
+def _histories(
+    names: tuple[str, ...],
+    sources: dict[str, tuple[str, ...]],
+    total: Counter,
+    by_stratum: dict[str, Counter],
+    stratify_by: str | None,
+    people: int,
+    individuals: int,
+    warnings: list[str],
+) -> CaptureHistories:
+    """The capture histories of counted patterns (every individual was grouped by linkage),
+    the strata in their order; too many strata is a refusal naming the stratification."""
     if len(by_stratum) > MAX_STRATA:
         raise EstimateRequestError(
             {
@@ -319,9 +345,9 @@ def capture_histories(
         total=table_from_counts(names, dict(total)),
         stratify_by=stratify_by,
         strata=strata,
-        people=len(on_lists),
-        individuals=len(members),
-        linked=cluster_of is not None,
+        people=people,
+        individuals=individuals,
+        linked=True,
         warnings=warnings,
     )
 
@@ -355,12 +381,7 @@ def _incident_histories(
             strata_of.setdefault(record.person_id, {}).setdefault(str(record.stratum), set()).add(
                 position[record.list]
             )
-    if cluster_of is None:
-        cluster_of = default_cluster_of()
-    clusters: Mapping[UUID, Any] = cluster_of(list(on_lists))
-    members: dict[Any, list[UUID]] = {}
-    for person_id in on_lists:
-        members.setdefault(clusters.get(person_id, person_id), []).append(person_id)
+    members = _individuals(on_lists, cluster_of)
 
     def pattern(seen: set[int]) -> tuple[int, ...]:
         return tuple(int(i in seen) for i in range(len(names)))
@@ -397,29 +418,9 @@ def _incident_histories(
             % {"n": several}
         )
     if conflicts:
-        warnings.append(
-            Message(
-                gettext_noop(
-                    "%(n)d linked individual(s) have people that disagree on %(field)s; the most "
-                    "common value was used"
-                )
-            )
-            % {"n": conflicts, "field": STRATIFY_LABELS["determination"]}
-        )
-    strata = {
-        key: table_from_counts(names, dict(by_stratum[key]))
-        for key in sorted(by_stratum, key=_stratum_sort_key)
-    }
-    return CaptureHistories(
-        lists=names,
-        sources=sources,
-        total=table_from_counts(names, dict(total)),
-        stratify_by=stratify_by,
-        strata=strata,
-        people=len(on_lists),
-        individuals=len(members),
-        linked=True,
-        warnings=warnings,
+        warnings.append(_conflict_warning(conflicts, "determination"))
+    return _histories(
+        names, sources, total, by_stratum, stratify_by, len(on_lists), len(members), warnings
     )
 
 
