@@ -363,22 +363,31 @@ def _victim(user: User | None, value: Any, errors: _Errors, path: str) -> Victim
     return VictimSpec(record=record, record_id=_text(value, "record_id")[:128])
 
 
+def _required_term(
+    item: Mapping, vocabulary: str, lookups: Lookups, errors: _Errors, here: str
+) -> Term | None:
+    """The term of `vocabulary` that `item[vocabulary]` names (its code or a label); a
+    missing or unknown one is an error at `here.vocabulary`."""
+    text = _text(item, vocabulary)
+    if not text:
+        errors.add(f"{here}.{vocabulary}", Problem("required"))
+        return None
+    try:
+        return lookups.term(vocabulary, text)
+    except Problem as p:
+        errors.add(f"{here}.{vocabulary}", p)
+        return None
+
+
 def _involvements(
     user: User | None, items: list[Mapping], lookups: Lookups, errors: _Errors, path: str
 ) -> list[InvolvementSpec]:
     out = []
     for i, item in enumerate(items):
         here = f"{path}[{i}]"
-        perpetrator = degree = None
+        degree = None
         person = None
-        text = _text(item, "perpetrator")
-        if not text:
-            errors.add(f"{here}.perpetrator", Problem("required"))
-        else:
-            try:
-                perpetrator = lookups.term("perpetrator", text)
-            except Problem as p:
-                errors.add(f"{here}.perpetrator", p)
+        perpetrator = _required_term(item, "perpetrator", lookups, errors, here)
         if text := _text(item, "degree") or _text(item, "involvement"):
             try:
                 degree = lookups.term("involvement", text)
@@ -454,15 +463,7 @@ def validate_event(
         errors.add("acts", Problem("no_acts"))
     for i, item in enumerate(act_items):
         here = f"acts[{i}]"
-        act_type = None
-        text = _text(item, "act_type")
-        if not text:
-            errors.add(f"{here}.act_type", Problem("required"))
-        else:
-            try:
-                act_type = lookups.term("act_type", text)
-            except Problem as p:
-                errors.add(f"{here}.act_type", p)
+        act_type = _required_term(item, "act_type", lookups, errors, here)
         victim = _victim(user, item.get("victim"), errors, f"{here}.victim")
         act_when = act_where = None
         if date := _text(item, "date"):
