@@ -392,21 +392,30 @@ class IncomingReferralsView(APIView):
         )
 
 
-class ReferralDecisionView(APIView):
-    decision = "accept"
+class ReferralDecisionInputSerializer(serializers.Serializer):
+    reason = serializers.CharField(required=False, allow_blank=True, max_length=2000)
 
+
+class ReferralApproveView(APIView):
     @extend_schema(request=None, responses=ReferralSerializer)
     def post(self, request, referral_code: str):
-        fn = {
-            "approve": services.approve_override,
-            "accept": services.accept_referral,
-            "decline": services.decline_referral,
-        }[self.decision]
-        return Response(ReferralSerializer(fn(request.user, referral_code)).data)
+        referral = services.approve_override(request.user, referral_code)
+        return Response(ReferralSerializer(referral).data)
 
 
-class ReferralApproveView(ReferralDecisionView):
-    decision = "approve"
+class ReferralDecisionView(APIView):
+    """Accept (the reason is optional) or decline (a reason is required)."""
+
+    decision = "accept"
+
+    @extend_schema(request=ReferralDecisionInputSerializer, responses=ReferralSerializer)
+    def post(self, request, referral_code: str):
+        fn = {"accept": services.accept_referral, "decline": services.decline_referral}[
+            self.decision
+        ]
+        data = _input(request, ReferralDecisionInputSerializer)
+        referral = fn(request.user, referral_code, reason=data.get("reason", ""))
+        return Response(ReferralSerializer(referral).data)
 
 
 class ReferralAcceptView(ReferralDecisionView):

@@ -88,6 +88,9 @@ class Case(models.Model):
     # from an index instead of aggregating every contact of every case.
     last_family_contact_at = models.DateTimeField(null=True, blank=True)
     status_changed_at = models.DateTimeField()
+    # The escalation policy its deadline alerts climb (alerts.EscalationPolicy, by id: read
+    # through the alert service). None: the kind's policy (KindPolicy), else the standard.
+    escalation_policy_id = models.PositiveBigIntegerField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
     created_by = models.ForeignKey(
@@ -299,7 +302,31 @@ class Referral(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
     decided_at = models.DateTimeField(null=True, blank=True)
+    # Why the receiver accepted or declined (a decline needs one).
+    decision_reason = EncryptedTextField(blank=True, null=True)
+    # The people sharing grant made when the receiver accepted (people.SharingGrant, by id).
+    grant_id = models.BigIntegerField(null=True, blank=True)
 
     class Meta:
         ordering = ["-proposed_at"]
-        indexes = [models.Index(fields=["to_organisation", "state"], name="referral_incoming")]
+        indexes = [
+            models.Index(fields=["to_organisation", "state"], name="referral_incoming"),
+            models.Index(fields=["from_organisation", "-proposed_at"], name="referral_outgoing"),
+        ]
+
+
+class KindPolicy(models.Model):
+    """An organisation's escalation policy for the deadline alerts of one kind of case
+    (e.g. detained: the supervisor after one hour unacknowledged). A case's own policy
+    comes first; without either, the organisation's standard ladder."""
+
+    organisation = models.ForeignKey(
+        "accounts.Organisation", on_delete=models.CASCADE, related_name="+"
+    )
+    kind = models.CharField(max_length=32, choices=CaseKind.choices)
+    policy_id = models.PositiveBigIntegerField()  # alerts.EscalationPolicy, by id
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["organisation", "kind"], name="case_kind_policy_once")
+        ]

@@ -5,8 +5,10 @@
 2. Claim each with a conditional UPDATE (`… WHERE alerted_at IS NULL`): of several monitors
    only one gets the row (on PostgreSQL they also skip each other's locked rows).
 3. Raise the alert in the same transaction, through the one alert service, with the
-   organisation's escalation policy: the generic ladder (alerts' pass, after this one)
-   notifies the responsible worker at once and the supervisors if nobody acknowledges.
+   case's escalation policy: the one the case names, else the one its organisation set for
+   the case's kind (e.g. detained: supervisors after one hour), else the organisation's
+   standard ladder. The generic ladder (alerts' pass, after this one) notifies the
+   responsible worker at once and the supervisors if nobody acknowledges.
 
 The alert's key is `case-deadline:<id>`, deterministic, so a pass repeated after a crash
 (or a second monitor) finds the same alert, and its messages carry the same keys.
@@ -31,7 +33,7 @@ from jikimi.audit import services as audit
 from jikimi.core.sql import column
 
 from .models import OPEN_DEADLINE, Deadline
-from .services import ALERT_KIND, SOURCE_APP
+from .services import ALERT_KIND, SOURCE_APP, kind_policies
 
 BATCH = 500
 
@@ -55,7 +57,7 @@ def run_deadlines(now: datetime | None = None, *, batch: int = BATCH) -> Deadlin
     """Every due deadline, `batch` at a time, each batch in one transaction."""
     now = now or timezone.now()
     report = DeadlineReport()
-    policies: dict[int, Any] = {}
+    policies: dict[Any, Any] = {}  # organisation id → standard; ("id", pk) → a named one
     while True:
         with transaction.atomic():
             qs = Deadline.objects.filter(
@@ -99,6 +101,11 @@ def _raise_batch(
     with the same keys."""
     got = claim([d.pk for d in rows], now)
     report.skipped += len(rows) - len(got)
+    by_kind = kind_policies({d.case.organisation_id for d in rows if d.pk in got})
+    named = {d.case.escalation_policy_id for d in rows if d.pk in got} | set(by_kind.values())
+    wanted = {pk for pk in named if pk and ("id", pk) not in policies}
+    for pk, found in alerts.policies_by_id(wanted).items():
+        policies[("id", pk)] = found
     new: list[Alert] = []
     for deadline in rows:
         if deadline.pk not in got:
@@ -107,6 +114,10 @@ def _raise_batch(
         org_id = case.organisation_id
         if org_id not in policies:
             policies[org_id] = alerts.default_policy(Organisation(pk=org_id))
+        chosen = case.escalation_policy_id or by_kind.get((org_id, case.kind))
+        policy = policies.get(("id", chosen))
+        if policy is None or policy.organisation_id != org_id:
+            policy = policies[org_id]  # none named, or gone: the standard ladder
         new.append(
             alerts.new_alert(
                 organisation_id=org_id,
@@ -125,7 +136,7 @@ def _raise_batch(
                 source_ref=case.code,
                 assignee=case.responsible,
                 priority=min(case.priority, 1),  # a passed deadline is never below "high"
-                policy=policies[org_id],
+                policy=policy,
             )
         )
     if not new:

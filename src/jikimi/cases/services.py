@@ -48,6 +48,7 @@ from .models import (
     DeadlineKind,
     DeadlineSource,
     FamilyContact,
+    KindPolicy,
     Priority,
     Referral,
     ReferralState,
@@ -820,16 +821,28 @@ def _decidable(referral: Referral) -> Q:
     return Q(state=ReferralState.PROPOSED)
 
 
-def accept_referral(user: User, code: Any, now: datetime | None = None) -> Referral:
-    """The receiving organisation accepts: from now on its staff see the case."""
-    return _decide(user, code, ReferralState.ACCEPTED, "case.referral_accept", now)
+def accept_referral(
+    user: User, code: Any, *, reason: str = "", now: datetime | None = None
+) -> Referral:
+    """The receiving organisation accepts: from now on its staff see the case, and the
+    person through a read-only sharing grant (people.grant_for_referral), made by the
+    sender's member who proposed (or approved) the referral."""
+    return _decide(user, code, ReferralState.ACCEPTED, "case.referral_accept", reason, now)
 
 
-def decline_referral(user: User, code: Any, now: datetime | None = None) -> Referral:
-    return _decide(user, code, ReferralState.DECLINED, "case.referral_decline", now)
+def decline_referral(
+    user: User, code: Any, *, reason: str = "", now: datetime | None = None
+) -> Referral:
+    """The receiving organisation declines, saying why: nothing is shared."""
+    return _decide(user, code, ReferralState.DECLINED, "case.referral_decline", reason, now)
 
 
-def _decide(user: User, code: Any, state: str, action: str, now) -> Referral:
+def _decide(user: User, code: Any, state: str, action: str, reason: Any, now) -> Referral:
+    errors: dict = {}
+    text = _text(errors, "reason", reason, limit=2000)
+    if state == ReferralState.DECLINED and not text and not errors:
+        errors["reason"] = _("Say why the referral is declined: a reason is required.")
+    _raise(errors)
     referral = _referral(user, code, to_organisation_id=user.org_id)
     if referral.consent_basis == ConsentBasis.OVERRIDE and referral.state == "proposed":
         # Not yet a referral for the receiver: it waits for the sender's supervisor.
@@ -837,12 +850,36 @@ def _decide(user: User, code: Any, state: str, action: str, now) -> Referral:
     now = now or timezone.now()
     with transaction.atomic():
         if not Referral.objects.filter(_decidable(referral), pk=referral.pk).update(
-            state=state, decided_by=user, decided_at=now
+            state=state,
+            decided_by=user,
+            decided_at=now,
+            decision_reason=_encrypt(referral, "decision_reason", text),
         ):
             raise InvalidInput({"state": _("This referral was already decided.")})
         referral.refresh_from_db()
+        if state == ReferralState.ACCEPTED:
+            granted_by = referral.proposed_by or referral.override_approved_by
+            if granted_by is None:
+                raise InvalidInput(
+                    {"state": _("Nobody of the referring organisation can share the person.")}
+                )
+            grant = people.grant_for_referral(
+                user,
+                referral.case.person,
+                granted_by=granted_by,
+                reason=f"case referral {referral.code}",
+                referral=referral.code,
+            )
+            Referral.objects.filter(pk=referral.pk).update(grant_id=grant.pk)
+            referral.grant_id = grant.pk
         _audit_referral(user, action, referral)
     return referral
+
+
+def _incoming_q() -> Q:
+    return Q(state=ReferralState.APPROVED) | Q(state=ReferralState.PROPOSED) & ~Q(
+        consent_basis=ConsentBasis.OVERRIDE
+    )
 
 
 def incoming_referrals(user: User) -> list[Referral]:
@@ -851,10 +888,7 @@ def incoming_referrals(user: User) -> list[Referral]:
     _require_staff(user)
     rows = list(
         Referral.objects.filter(to_organisation_id=user.org_id)
-        .filter(
-            Q(state=ReferralState.APPROVED)
-            | Q(state=ReferralState.PROPOSED) & ~Q(consent_basis=ConsentBasis.OVERRIDE)
-        )
+        .filter(_incoming_q())
         .select_related("case", "from_organisation")[:200]
     )
     audit.record(
@@ -864,6 +898,109 @@ def incoming_referrals(user: User) -> list[Referral]:
         detail={"referrals": [r.code for r in rows]},
     )
     return rows
+
+
+def outgoing_referrals(user: User, *, limit: int = 200) -> list[Referral]:
+    """This organisation's referrals to others, newest first, with their state."""
+    _require_staff(user)
+    rows = list(
+        Referral.objects.filter(from_organisation_id=user.org_id)
+        .select_related("case", "to_organisation", "proposed_by", "override_approved_by")
+        .order_by("-proposed_at")[:limit]
+    )
+    audit.record(
+        "case.referrals_outgoing",
+        actor=user,
+        object_type="case",
+        detail={"referrals": [r.code for r in rows]},
+    )
+    return rows
+
+
+def overrides_to_approve(user: User, *, limit: int = 200) -> list[Referral]:
+    """Override referrals of this organisation waiting for a supervisor (supervisors and
+    admins only)."""
+    accounts.require_role(user, *SUPERVISOR_ROLES)
+    return list(
+        Referral.objects.filter(
+            from_organisation_id=user.org_id,
+            consent_basis=ConsentBasis.OVERRIDE,
+            state=ReferralState.PROPOSED,
+        )
+        .select_related("case", "to_organisation", "proposed_by")
+        .order_by("proposed_at")[:limit]
+    )
+
+
+def referral_organisations(user: User) -> list[Organisation]:
+    """Where a case of this organisation can be referred: every other organisation."""
+    _require_staff(user)
+    return list(Organisation.objects.exclude(pk=user.org_id).order_by("name"))
+
+
+# --- Escalation policy of a case's deadline alerts -------------------------------------------
+
+
+def set_case_policy(user: User, code: str, policy_id: Any) -> Case:
+    """Name the escalation policy this case's deadline alerts climb (supervisors and
+    admins; None or "" goes back to the kind's policy or the standard ladder). The policy is
+    one of the organisation's (alerts.get_policy)."""
+    accounts.require_role(user, *SUPERVISOR_ROLES)
+    pk = None
+    if policy_id not in (None, ""):
+        try:
+            pk = alerts.get_policy(user, policy_id).pk
+        except NotFound:
+            raise InvalidInput(
+                {"escalation_policy": _("Choose an escalation policy of your organisation.")}
+            ) from None
+    case = get_case(user, code, purpose="edit")
+    if case.organisation_id != user.org_id:
+        raise AccessDenied(_("Only the organisation that owns a case changes its policy."))
+    with transaction.atomic():
+        Case.objects.filter(pk=case.pk).update(
+            escalation_policy_id=pk, version=F("version") + 1, updated_at=timezone.now()
+        )
+        _audit(user, "case.policy", case, policy=pk)
+    case.refresh_from_db()
+    return case
+
+
+def escalation_policies(user: User) -> list:
+    """The organisation's escalation policies a case can name (the alert service's)."""
+    return list(alerts.policies_for(user))
+
+
+def set_kind_policy(user: User, kind: str, policy_id: Any) -> KindPolicy | None:
+    """The escalation policy of every case of a kind in this organisation (supervisors and
+    admins); None or "" removes it (the standard ladder again)."""
+    accounts.require_role(user, *SUPERVISOR_ROLES)
+    errors: dict = {}
+    kind = _choice(errors, "kind", kind, CaseKind.values)
+    _raise(errors)
+    if policy_id in (None, ""):
+        KindPolicy.objects.filter(organisation_id=user.org_id, kind=kind).delete()
+        audit.record("case.kind_policy", actor=user, detail={"kind": kind, "policy": None})
+        return None
+    try:
+        pk = alerts.get_policy(user, policy_id).pk
+    except NotFound:
+        raise InvalidInput(
+            {"escalation_policy": _("Choose an escalation policy of your organisation.")}
+        ) from None
+    row, _created = KindPolicy.objects.update_or_create(
+        organisation_id=user.org_id, kind=kind, defaults={"policy_id": pk}
+    )
+    audit.record("case.kind_policy", actor=user, detail={"kind": kind, "policy": pk})
+    return row
+
+
+def kind_policies(organisation_ids: Iterable[int]) -> dict[tuple[int, str], int]:
+    """(organisation, kind) → policy id, for the monitor's pass."""
+    return {
+        (row.organisation_id, row.kind): row.policy_id
+        for row in KindPolicy.objects.filter(organisation_id__in=list(organisation_ids))
+    }
 
 
 # --- Reading one case -----------------------------------------------------------------------
@@ -1028,13 +1165,40 @@ def no_family_contact_for(
     return _page(user, "no_family_contact", qs, offset, limit, days=days)
 
 
-AGE_BUCKETS = ((7, "week"), (30, "month"))  # open for ≤ 7 days, ≤ 30, older
+AGE_BUCKETS = ((7, "week"), (30, "month"))  # open for ≤ 7 days, ≤ 30, older (the API's)
+
+#: The overview's finer age buckets: (code, youngest age, oldest age) of an open case.
+AGE_RANGES: tuple[tuple[str, timedelta | None, timedelta | None], ...] = (
+    ("lt1d", None, timedelta(days=1)),
+    ("1to3d", timedelta(days=1), timedelta(days=3)),
+    ("3to7d", timedelta(days=3), timedelta(days=7)),
+    ("7to30d", timedelta(days=7), timedelta(days=30)),
+    ("gt30d", timedelta(days=30), None),
+)
+AGE_CODES = tuple(code for code, _lo, _hi in AGE_RANGES)
+
+
+def age_q(code: str, now: datetime) -> Q:
+    """Cases opened within the age bucket `code` at `now` (a case of exactly one day is
+    in "1to3d": the lower bound is inclusive)."""
+    for name, youngest, oldest in AGE_RANGES:
+        if name == code:
+            q = Q()
+            if youngest is not None:
+                q &= Q(created_at__lte=now - youngest)
+            if oldest is not None:
+                q &= Q(created_at__gt=now - oldest)
+            return q
+    raise KeyError(code)
 
 
 @dataclass
 class Overview:
     by_status: Sequence[Mapping[str, Any]]  # {"status", "total", "week", "month", "older"}
     page: Page
+    # {"status", "total", "lt1d", "1to3d", "3to7d", "7to30d", "gt30d"}, and the column sums
+    by_age: Sequence[Mapping[str, Any]] = ()
+    age_totals: Mapping[str, int] = field(default_factory=dict)
 
 
 def supervisor_overview(
@@ -1044,17 +1208,21 @@ def supervisor_overview(
     limit: int = 50,
     now: datetime | None = None,
     filters: CaseFilter = CaseFilter(),
+    age: str = "",
 ) -> Overview:
     """Every open case of the organisation by status and age (supervisors and admins), and
-    a page of them, oldest first."""
+    a page of them (filtered by status, kind, priority and an age bucket), oldest first."""
     accounts.require_role(user, *SUPERVISOR_ROLES)
     errors: dict = {}
     q = filters.q(errors)
+    if age:
+        age = _choice(errors, "age", age, AGE_CODES)
     _raise(errors)
     now = now or timezone.now()
     base = Case.objects.filter(organisation_id=user.org_id).exclude(status=CaseStatus.CLOSED)
     week = now - timedelta(days=7)
     month = now - timedelta(days=30)
+    buckets = {code: Count("id", filter=age_q(code, now)) for code in AGE_CODES}
     counts = (
         base.values("status")
         .annotate(
@@ -1062,15 +1230,29 @@ def supervisor_overview(
             week=Count("id", filter=Q(created_at__gte=week)),
             month=Count("id", filter=Q(created_at__lt=week, created_at__gte=month)),
             older=Count("id", filter=Q(created_at__lt=month)),
+            **buckets,
         )
         .order_by("status")
     )
     order = {s: i for i, s in enumerate(CaseStatus.values)}
-    by_status = sorted(counts, key=lambda row: order.get(row["status"], 99))
-    qs = base.filter(q).select_related("person", "responsible").order_by("created_at", "id")
+    rows: list[dict[str, Any]] = sorted(
+        (dict(row) for row in counts), key=lambda row: order.get(row["status"], 99)
+    )
+    by_status = [{k: row[k] for k in ("status", "total", "week", "month", "older")} for row in rows]
+    by_age = [{k: row[k] for k in ("status", "total", *AGE_CODES)} for row in rows]
+    age_totals = {k: sum(row[k] for row in rows) for k in ("total", *AGE_CODES)}
+    qs = base.filter(q)
+    if age:
+        qs = qs.filter(age_q(age, now))
+    qs = qs.select_related("person", "responsible").order_by("created_at", "id")
     # Unfiltered, the page's total is the sum of the counts just made: no second scan.
-    total = sum(row["total"] for row in by_status) if filters == CaseFilter() else None
-    return Overview(by_status, _page(user, "overview", qs, offset, limit, total=total))
+    total = age_totals["total"] if filters == CaseFilter() and not age else None
+    return Overview(
+        by_status,
+        _page(user, "overview", qs, offset, limit, total=total, age=age),
+        by_age,
+        age_totals,
+    )
 
 
 def staff_choices(user: User) -> list[User]:

@@ -8,9 +8,10 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import HttpResponse
+from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy as _lazy
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from jikimi.accounts.http import StaffRequest
@@ -18,9 +19,18 @@ from jikimi.core.errors import InvalidInput
 from jikimi.core.paging import MAX_OFFSET
 
 from . import services
-from .models import CaseKind, CaseStatus, ContactMethod, Priority
+from .models import CaseKind, CaseStatus, ConsentBasis, ContactMethod, Priority
 
 PAGE_SIZE = 50
+SUPERVISOR_ROLES = {str(r) for r in services.SUPERVISOR_ROLES}
+#: The overview's columns, in order: how long a case has been open.
+AGE_LABELS = [
+    ("lt1d", _lazy("Under 24 hours")),
+    ("1to3d", _lazy("1–3 days")),
+    ("3to7d", _lazy("3–7 days")),
+    ("7to30d", _lazy("7–30 days")),
+    ("gt30d", _lazy("Over 30 days")),
+]
 
 
 @login_required
@@ -56,9 +66,16 @@ def case_list(request: StaffRequest) -> HttpResponse:
 
 def _case_context(request: StaffRequest, code: str, **extra) -> dict:
     file = services.case_file(request.user, code)
+    user = request.user
+    own = file.case.organisation_id == user.org_id
+    supervisor = own and user.role in SUPERVISOR_ROLES
     return {
         "file": file,
         "case": file.case,
+        "own": own,
+        "organisations": services.referral_organisations(user) if own else [],
+        "bases": ConsentBasis.choices,
+        "policies": services.escalation_policies(user) if supervisor else None,
         "statuses": [c for c in CaseStatus.choices if c[0] != file.case.status],
         "methods": ContactMethod.choices,
         "errors": {},
@@ -188,4 +205,141 @@ def open_case(request: StaffRequest) -> HttpResponse:
             "priorities": Priority.choices,
         },
         status=400 if errors else 200,
+    )
+
+
+# --- Referrals ------------------------------------------------------------------------------
+
+
+@login_required
+@require_POST
+def refer(request: StaffRequest, code: str) -> HttpResponse:
+    """Refer the case to another organisation: on the person's or the family's recorded
+    consent at once, else as an override a supervisor approves first."""
+    try:
+        referral = services.propose_referral(
+            request.user,
+            code,
+            to_organisation=request.POST.get("to_organisation", ""),
+            consent_basis=request.POST.get("consent_basis", ""),
+            consent_note=request.POST.get("consent_note", ""),
+            override_reason=request.POST.get("override_reason", ""),
+        )
+    except InvalidInput as exc:
+        return _refused(request, code, exc, "referral")
+    if referral.consent_basis == ConsentBasis.OVERRIDE:
+        messages.warning(
+            request, _("Referral proposed: a supervisor must approve the override first.")
+        )
+    else:
+        messages.success(request, _("Referral sent: the other organisation can accept it."))
+    return redirect("cases:case", code=code)
+
+
+@login_required
+@require_POST
+def set_policy(request: StaffRequest, code: str) -> HttpResponse:
+    try:
+        services.set_case_policy(request.user, code, request.POST.get("escalation_policy", ""))
+    except InvalidInput as exc:
+        return _refused(request, code, exc, "policy")
+    messages.success(request, _("Escalation policy saved."))
+    return redirect("cases:case", code=code)
+
+
+def _referrals_context(request: StaffRequest, **extra) -> dict:
+    user = request.user
+    return {
+        "incoming": services.incoming_referrals(user),
+        "outgoing": services.outgoing_referrals(user),
+        "to_approve": (
+            services.overrides_to_approve(user) if user.role in SUPERVISOR_ROLES else None
+        ),
+        "error_code": "",
+        "errors": {},
+        "values": {},
+        **extra,
+    }
+
+
+@login_required
+@require_GET
+def referrals(request: StaffRequest) -> HttpResponse:
+    return render(request, "cases/referrals.html", _referrals_context(request))
+
+
+@login_required
+@require_POST
+def decide_referral(request: StaffRequest, referral: str, decision: str) -> HttpResponse:
+    """Approve an override (the sender's supervisor), accept or decline (the receiver)."""
+    if decision not in ("approve", "accept", "decline"):
+        raise Http404(decision)
+    reason = request.POST.get("reason", "")
+    try:
+        if decision == "approve":
+            services.approve_override(request.user, referral)
+            messages.success(request, _("Override approved: the other organisation can decide."))
+        elif decision == "accept":
+            done = services.accept_referral(request.user, referral, reason=reason)
+            messages.success(request, _("Referral accepted: the case is now visible to you."))
+            return redirect("cases:case", code=done.case.code)
+        else:
+            services.decline_referral(request.user, referral, reason=reason)
+            messages.success(request, _("Referral declined: nothing was shared."))
+    except InvalidInput as exc:
+        context = _referrals_context(
+            request, error_code=referral, errors=exc.messages(), values=request.POST
+        )
+        return render(request, "cases/referrals.html", context, status=400)
+    return redirect("cases:referrals")
+
+
+# --- The supervisor's overview ---------------------------------------------------------------
+
+
+@login_required
+@require_GET
+def overview(request: StaffRequest) -> HttpResponse:
+    """Every open case by status × age, each count a link to the list below filtered by it."""
+    status = request.GET.get("status", "")
+    age = request.GET.get("age", "")
+    try:
+        page_no = min(max(1, int(request.GET.get("page", "1"))), MAX_OFFSET // PAGE_SIZE)
+    except ValueError:
+        page_no = 1
+    filters = services.CaseFilter(status=status if status in CaseStatus.values else "")
+    age = age if age in services.AGE_CODES else ""
+    result = services.supervisor_overview(
+        request.user,
+        offset=(page_no - 1) * PAGE_SIZE,
+        limit=PAGE_SIZE,
+        filters=filters,
+        age=age,
+    )
+    labels = dict(CaseStatus.choices)
+    return render(
+        request,
+        "cases/overview.html",
+        {
+            "overview": result,
+            "rows": [
+                {
+                    "status": row["status"],
+                    "label": labels.get(row["status"], row["status"]),
+                    "total": row["total"],
+                    "cells": [(code, row[code]) for code in services.AGE_CODES],
+                }
+                for row in result.by_age
+            ],
+            "totals": [(code, result.age_totals.get(code, 0)) for code in services.AGE_CODES],
+            "total": result.age_totals.get("total", 0),
+            "ages": AGE_LABELS,
+            "age": age,
+            "status": filters.status,
+            "status_label": labels.get(filters.status, ""),
+            "age_label": dict(AGE_LABELS).get(age, ""),
+            "page": result.page,
+            "page_no": page_no,
+            "pages": max(1, -(-result.page.total // PAGE_SIZE)),
+        },
     )

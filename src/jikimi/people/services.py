@@ -533,6 +533,50 @@ def grant_access(
     return grant
 
 
+def grant_for_referral(
+    user: User,
+    person: Person,
+    *,
+    granted_by: User,
+    reason: str,
+    referral: str,
+) -> SharingGrant:
+    """Share a person (read-only, like every grant) with the organisation of `user`, who
+    just accepted a case referral of them (`referral`: its code). The consent was checked
+    when the owner proposed the referral (the person's or the family's recorded consent, or
+    an override a supervisor approved): `granted_by` is the owner's member who proposed or
+    approved it, and must belong to the person's organisation. A live grant to the same
+    organisation is reused. Audited in both organisations."""
+    accounts.require_role(user, "admin", "supervisor", "caseworker")
+    require_owner(granted_by, person, purpose="share")
+    if user.organisation_id is None or user.organisation_id == person.organisation_id:
+        raise InvalidInput({"to_organisation": _("Share a person with another organisation.")})
+    grant = SharingGrant.objects.filter(
+        person=person, to_organisation_id=user.organisation_id, revoked_at__isnull=True
+    ).first()
+    if grant is None:
+        grant = SharingGrant.objects.create(
+            person=person,
+            to_organisation_id=user.organisation_id,
+            granted_by=granted_by,
+            reason=reason.strip()[:500] or "case referral",
+        )
+    for org in (person.organisation_id, user.organisation_id):
+        audit.record(
+            "person.share",
+            actor=user,
+            object_type="person",
+            object_ref=person.code,
+            detail={
+                "to_organisation": user.organisation_id,
+                "grant": grant.pk,
+                "referral": referral,
+            },
+            organisation_id=org,
+        )
+    return grant
+
+
 def revoke_grant(user: User, grant: SharingGrant) -> None:
     if grant.person.organisation_id != user.organisation_id:
         raise NotFound(str(grant.pk))

@@ -99,6 +99,34 @@ def test_actions_contacts_and_a_referral_accepted_by_the_receiver(api, case, sta
     assert accepted.status_code == 200 and accepted.json()["state"] == "accepted"
     detail = receiver.get(f"/api/cases/{case.code}/").json()
     assert len(detail["actions"]) == 1 and len(detail["family_contacts"]) == 1
+    # The person came with it, read-only, through a sharing grant.
+    assert receiver.get(f"/api/people/{person.code}/").status_code == 200
+
+
+def test_a_declined_referral_needs_a_reason_and_shares_nothing(api, case, staff, person):
+    from jikimi.people.models import SharingGrant
+
+    referral = (
+        api("caseworker")
+        .post(
+            f"/api/cases/{case.code}/referrals/",
+            {
+                "to_organisation": "beta",
+                "consent_basis": "family_consent",
+                "consent_note": "어머니가 서면 동의",
+            },
+            format="json",
+        )
+        .json()
+    )
+    receiver = api("outsider")
+    url = f"/api/cases/referrals/{referral['code']}/decline/"
+    refused = receiver.post(url, {}, format="json")
+    assert refused.status_code == 400 and "reason" in refused.json()["errors"]
+    declined = receiver.post(url, {"reason": "담당 지역 밖"}, format="json")
+    assert declined.status_code == 200 and declined.json()["state"] == "declined"
+    assert receiver.get(f"/api/cases/{case.code}/").status_code == 404
+    assert not SharingGrant.objects.exists()
 
 
 def test_the_work_lists(api, case):

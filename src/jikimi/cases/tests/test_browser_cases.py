@@ -11,6 +11,7 @@ import pytest
 
 from jikimi.core.tests.browser import (
     BROWSER_MARKS,
+    DESKTOP,
     PHONE,
     TWO_CASES,
     browser_fixture,  # noqa: F401 - the `browser` fixture
@@ -110,4 +111,77 @@ def test_the_case_pages_pass_the_page_checks(live_server, staff, browser, arrest
     page.wait_for_selector(".field-error")
     problems[:] = [p for p in problems if "status of 400" not in p]
     check_page(page, problems, shot=f"cases-new-errors-{tag}")
+    assert problems == []
+
+
+KOREAN_BOTH = [
+    pytest.param("ko-KR", DESKTOP, id="ko-desktop"),
+    pytest.param("ko-KR", PHONE, id="ko-phone"),
+]
+
+
+@pytest.mark.parametrize(("locale", "viewport"), KOREAN_BOTH)
+def test_a_referral_is_proposed_approved_accepted_and_the_overview_shows_the_cases(
+    live_server, staff, browser, arrest, locale, viewport
+):
+    """Korean, desktop and phone: a refused referral names its field, an override waits for
+    the supervisor's button, the receiver accepts and then sees the case; the supervisor's
+    overview links each count to its list. Every page passes the page checks."""
+    from jikimi.cases import services as cases
+    from jikimi.cases.models import Referral
+    from jikimi.conftest import PASSWORD
+
+    event, victim = arrest
+    case = cases.open_case(staff["caseworker"], victim.code, kind="detained", status="detained")
+    base = live_server.url
+    tag = "phone" if viewport is PHONE else "desktop"
+    problems: list[str] = []
+
+    worker = new_page(browser, problems, locale=locale, viewport=viewport)
+    sign_in(worker, base, staff["caseworker"], PASSWORD)
+    worker.goto(f"{base}/cases/{case.code}/")
+    worker.select_option("#id_to_organisation", "beta")
+    worker.select_option("#id_consent_basis", "override")
+    worker.click("form[action$='/referrals'] button[type=submit]")
+    worker.wait_for_selector("#err_override_reason")
+    assert "예외 처리에는 사유" in worker.inner_text("#err_override_reason")
+    problems[:] = [p for p in problems if "status of 400" not in p]
+    check_page(worker, problems, shot=f"cases-refer-errors-ko-{tag}")
+    worker.fill("#id_override_reason", "본인·가족 모두 연락 불가, 송환 임박")
+    worker.click("form[action$='/referrals'] button[type=submit]")
+    worker.wait_for_selector(".messages li.warning")
+    referral = Referral.objects.get()
+    assert "관리자 승인 대기" in worker.inner_text("#referrals-title + *")
+    check_page(worker, problems, shot=f"cases-case-referral-ko-{tag}")
+
+    supervisor = new_page(browser, problems, locale=locale, viewport=viewport)
+    sign_in(supervisor, base, staff["supervisor"], PASSWORD)
+    supervisor.goto(f"{base}/cases/referrals")
+    assert referral.code in supervisor.inner_text("main")
+    check_page(supervisor, problems, shot=f"cases-referrals-approve-ko-{tag}")
+    supervisor.click(f"form[action$='/{referral.code}/approve'] button")
+    supervisor.wait_for_selector(".messages li.success")
+
+    receiver = new_page(browser, problems, locale=locale, viewport=viewport)
+    sign_in(receiver, base, staff["outsider"], PASSWORD)
+    assert receiver.goto(f"{base}/cases/{case.code}/").status == 404
+    receiver.goto(f"{base}/cases/referrals")
+    problems[:] = [p for p in problems if not p.startswith("404 ") and "status of 404" not in p]
+    check_page(receiver, problems, shot=f"cases-referrals-incoming-ko-{tag}")
+    receiver.click(f"form[action$='/{referral.code}/decline'] button.secondary")
+    receiver.wait_for_selector(".field-error")
+    assert "거절하는 이유" in receiver.inner_text(".field-error")
+    problems[:] = [p for p in problems if "status of 400" not in p]
+    check_page(receiver, problems, shot=f"cases-referrals-errors-ko-{tag}")
+    receiver.click(f"button[formaction$='/{referral.code}/accept']")
+    receiver.wait_for_url(f"{base}/cases/{case.code}/")
+    assert victim.code in receiver.inner_text("main")
+    Referral.objects.get(state="accepted")
+
+    supervisor.goto(f"{base}/cases/overview")
+    check_page(supervisor, problems, shot=f"cases-overview-ko-{tag}")
+    supervisor.click("a[href='?status=detained&age=lt1d#list-title']")
+    supervisor.wait_for_url("**age=lt1d**")
+    assert case.code in supervisor.inner_text("#list-title ~ .table-wrap")
+    check_page(supervisor, problems, shot=f"cases-overview-filtered-ko-{tag}")
     assert problems == []

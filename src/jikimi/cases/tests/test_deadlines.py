@@ -121,3 +121,80 @@ def test_a_deadline_claimed_by_another_monitor_is_skipped(staff, case):
     assert (report.alerts, report.skipped) == (1, 1)
     assert Alert.objects.get().key == monitor.alert_key(other.pk)
     assert Deadline.objects.get(pk=other.pk).alert_id == Alert.objects.get().pk
+
+
+def _one_hour_policy(supervisor):
+    return alerts.create_policy(
+        supervisor,
+        name="구금: 1시간 후 관리자",
+        steps=[
+            {"after_minutes": 0, "to": "caseworker"},
+            {"after_minutes": 60, "to": "supervisors"},
+        ],
+        repeat_minutes=60,
+    )
+
+
+@pytest.mark.parametrize("named_by", ["case", "kind"])
+def test_a_detained_case_escalates_to_the_supervisor_after_one_hour_per_its_policy(
+    staff, case, smtp, named_by
+):
+    sup = staff["supervisor"]
+    policy = _one_hour_policy(sup)
+    if named_by == "case":
+        services.set_case_policy(sup, case.code, policy.pk)
+    else:
+        services.set_kind_policy(sup, "detained", policy.pk)
+    with time_machine.travel(T0, tick=False):
+        deadline = services.add_deadline(staff["caseworker"], case.code, due_at=at(2))
+    _loop(at(2))
+    alert = Alert.objects.get()
+    assert alert.policy_id == policy.pk
+    smtp.wait_for(1)
+    assert recipients(smtp) == {"caseworker@example.org"}
+    # Not acknowledged: 59 minutes later nobody else is told, after one hour the supervisors.
+    sent = len(smtp.messages)
+    _loop(at(2) + timedelta(minutes=59))
+    assert len(smtp.messages) == sent
+    _loop(at(3.01))
+    smtp.wait_for(sent + 2)
+    assert {"supervisor@example.org", "admin@example.org"} <= recipients(smtp, sent)
+    assert Deadline.objects.get(pk=deadline.pk).alert_id == alert.pk
+
+
+def test_without_a_named_policy_a_deadline_keeps_the_standard_ladder(staff, case, smtp):
+    sup = staff["supervisor"]
+    _one_hour_policy(sup)
+    services.set_kind_policy(sup, "missing", _one_hour_policy_name_other(sup).pk)
+    with time_machine.travel(T0, tick=False):
+        services.add_deadline(staff["caseworker"], case.code, due_at=at(2))
+    _loop(at(2))
+    smtp.wait_for(1)
+    assert Alert.objects.get().policy == alerts.default_policy(case.organisation)
+    sent = len(smtp.messages)
+    _loop(at(3.5))  # one and a half hours unacknowledged: the standard ladder waits 6 h
+    assert "supervisor@example.org" not in recipients(smtp, sent)
+    _loop(at(8.1))
+    smtp.wait_for(sent + 3)  # a reminder at 3.5 h, then the supervisor and the admin
+    assert "supervisor@example.org" in recipients(smtp, sent)
+
+
+def _one_hour_policy_name_other(supervisor):
+    return alerts.create_policy(
+        supervisor,
+        name="실종: 1시간",
+        steps=[
+            {"after_minutes": 0, "to": "caseworker"},
+            {"after_minutes": 60, "to": "supervisors"},
+        ],
+    )
+
+
+def test_a_case_policy_must_be_one_of_the_organisations(staff, case):
+    from jikimi.core.errors import AccessDenied, InvalidInput
+
+    with pytest.raises(AccessDenied):
+        services.set_case_policy(staff["caseworker"], case.code, None)
+    with pytest.raises(InvalidInput) as exc:
+        services.set_case_policy(staff["supervisor"], case.code, 999_999)
+    assert set(exc.value.errors) == {"escalation_policy"}

@@ -237,8 +237,9 @@ def test_a_referral_with_consent_is_seen_by_the_receiver_only_once_accepted(staf
             )
         )
         assert orgs == {alpha, beta}, action
-    with pytest.raises(InvalidInput):
-        services.decline_referral(outsider, referral.code)
+    with pytest.raises(InvalidInput) as exc:
+        services.decline_referral(outsider, referral.code, reason="이미 수락함")
+    assert set(exc.value.errors) == {"state"}
 
 
 def test_an_override_needs_another_supervisors_approval_before_the_receiver_decides(staff, case):
@@ -256,6 +257,9 @@ def test_an_override_needs_another_supervisors_approval_before_the_receiver_deci
     with pytest.raises(AccessDenied):
         services.approve_override(cw, referral.code)
     services.approve_override(sup, referral.code)
-    services.decline_referral(outsider, referral.code)
+    with pytest.raises(InvalidInput) as exc:  # a decline says why
+        services.decline_referral(outsider, referral.code)
+    assert set(exc.value.errors) == {"reason"}
+    services.decline_referral(outsider, referral.code, reason="담당 인력 부족")
     with pytest.raises(NotFound):
         services.get_case(outsider, case.code)

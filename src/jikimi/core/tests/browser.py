@@ -20,7 +20,8 @@ import pytest
 # (reading a TOTP device, running the monitor) are plain synchronous code and safe here.
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
-CHROMIUM = "/usr/bin/chromium"
+# JIKIMI_CHROMIUM: another Chromium (e.g. one unpacked without installing it system-wide).
+CHROMIUM = os.environ.get("JIKIMI_CHROMIUM", "/usr/bin/chromium")
 ARGS = [
     "--headless=new",
     "--no-sandbox",
@@ -36,7 +37,7 @@ SHOTS = Path(__file__).resolve().parents[4] / "bench" / "out" / "ui"
 BROWSER_MARKS = [
     pytest.mark.browser,
     pytest.mark.django_db(transaction=True),
-    pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="needs /usr/bin/chromium"),
+    pytest.mark.skipif(not Path(CHROMIUM).exists(), reason=f"needs {CHROMIUM}"),
 ]
 
 
