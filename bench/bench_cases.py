@@ -194,7 +194,8 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as home:
         env = {**os.environ, "JIKIMI_HOME": home}
         env.pop("DATABASE_URL", None)
-        name = "jikimi_bench_cases"
+        # BENCH_PG_NAME: another scratch database, when several runs share the server.
+        name = os.environ.get("BENCH_PG_NAME", "jikimi_bench_cases")
         if database == "postgres":
             import psycopg
 
