@@ -120,6 +120,7 @@ ACTIONS = {
     "evidence.verify": _("Evidence file verified"),
     "evidence.withdraw": _("Evidence file withdrawn"),
     "evidence.withdraw_refused": _("Evidence withdrawal refused"),
+    "evidence.verify_refused": _("Evidence verification refused: withdrawn"),
     "evidence.custody_read": _("Custody log viewed"),
     "evidence.not_found": _("Evidence file not found"),
     "evidence.refused_too_large": _("Evidence file refused: too large"),

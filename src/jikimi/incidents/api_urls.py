@@ -29,6 +29,11 @@ urlpatterns = [
         api_evidence.EvidenceDownloadView.as_view(),
         name="api-incident-evidence-download",
     ),
+    path(
+        "events/<str:event_code>/evidence/<uuid:evidence_id>/withdraw/",
+        api_evidence.EvidenceWithdrawView.as_view(),
+        name="api-incident-evidence-withdraw",
+    ),
     path("acts/", api.ActsView.as_view(), name="api-incident-acts"),
     path("terms/", api.TermsView.as_view(), name="api-incident-terms"),
     path("places/", api.PlacesView.as_view(), name="api-incident-places"),

@@ -23,6 +23,11 @@ urlpatterns = [
         name="evidence_download",
     ),
     path(
+        "<str:code>/evidence/<uuid:evidence_id>/withdraw",
+        views_evidence.evidence_withdraw,
+        name="evidence_withdraw",
+    ),
+    path(
         "<str:code>/evidence/<uuid:evidence_id>/custody",
         views_evidence.evidence_custody,
         name="evidence_custody",

@@ -75,6 +75,8 @@ def test_every_label_is_translated_to_korean():
     codes, _unknown = collect()
     with translation.override("ko"):
         untranslated = sorted(
-            code for code in codes if str(labels.ACTIONS[code]) == str(labels.ACTIONS[code]._args[0])
+            code
+            for code in codes
+            if str(labels.ACTIONS[code]) == str(labels.ACTIONS[code]._args[0])
         )
     assert not untranslated, f"labels without a Korean translation: {untranslated}"
