@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.urls import path
 
-from . import api, api_evidence, api_returns
+from . import api, api_evidence, api_export, api_returns
 
 urlpatterns = [
     path("events/", api.EventsView.as_view(), name="api-incident-events"),
@@ -35,6 +35,7 @@ urlpatterns = [
         name="api-incident-evidence-withdraw",
     ),
     path("acts/", api.ActsView.as_view(), name="api-incident-acts"),
+    path("acts/export/", api_export.ActsExportView.as_view(), name="api-incident-acts-export"),
     path("terms/", api.TermsView.as_view(), name="api-incident-terms"),
     path("places/", api.PlacesView.as_view(), name="api-incident-places"),
     path("returnees/", api_returns.ReturneesView.as_view(), name="api-incident-returnees"),

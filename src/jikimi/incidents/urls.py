@@ -11,6 +11,7 @@ app_name = "incidents"
 urlpatterns = [
     path("", views.event_list, name="list"),
     path("new", views.event_new, name="new"),
+    path("export", views.export_acts, name="export"),
     path("new/act-row", views.act_row, name="act_row"),
     path("person/<str:code>", views.person_acts, name="person"),
     path("returnees", views_returns.returnee_list, name="returnees"),
