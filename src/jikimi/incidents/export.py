@@ -34,7 +34,7 @@ from jikimi.people.models import Identity, IdentityKind, Person, Script
 
 from . import services
 from .importer import COLUMNS
-from .models import Act, Event, Information, Involvement
+from .models import Act, Event, Information, Involvement, Source
 
 FORMATS = ("csv", "xlsx")
 MEDIA_TYPES = {
@@ -117,23 +117,22 @@ def export_acts(
     return Export(rows, format)
 
 
-def _first_links(
-    model: type[Involvement] | type[Information], acts: list[Act], related: tuple[str, ...]
-) -> tuple[dict, dict]:
-    """({act id: its first link}, {event id: its first link on the whole event})."""
-    on_act: dict[Any, Any] = {}
-    on_event: dict[Any, Any] = {}
+def _first_links(model: type[Involvement] | type[Information], acts: list[Act], *fields: str):
+    """({act id: its first link's `fields`}, {event id: its first link on the whole event}),
+    as tuples of values (no model instances: an export reads many)."""
+    on_act: dict[Any, tuple] = {}
+    on_event: dict[Any, tuple] = {}
     qs = (
         model.objects.filter(event_id__in={a.event_id for a in acts})
-        .select_related(*related)
         .order_by("id")
+        .values_list("act_id", "event_id", *fields)
     )
     act_ids = {a.pk for a in acts}
-    for link in qs:
-        if link.act_id is None:
-            on_event.setdefault(link.event_id, link)
-        elif link.act_id in act_ids:
-            on_act.setdefault(link.act_id, link)
+    for act_id, event_id, *values in qs:
+        if act_id is None:
+            on_event.setdefault(event_id, tuple(values))
+        elif act_id in act_ids:
+            on_act.setdefault(act_id, tuple(values))
     return on_act, on_event
 
 
@@ -176,9 +175,15 @@ def _rows(user: User, ids: list[Any]) -> list[list[str]]:
         .order_by("event__date_start", "event_id", "date_start", "id")
     )
     events = {e.pk: e for e in Event.objects.filter(pk__in={a.event_id for a in acts})}
-    inv_act, inv_event = _first_links(Involvement, acts, ("perpetrator", "degree"))
-    info_act, info_event = _first_links(Information, acts, ("source__kind",))
+    inv_act, inv_event = _first_links(Involvement, acts, "perpetrator__code", "degree__code")
+    info_act, info_event = _first_links(
+        Information, acts, "source_id", "source__kind__code", "reliability", "credibility"
+    )
     show = user.sees_identities
+    named = {i[0] for i in [*info_act.values(), *info_event.values()] if i[1] is None}
+    labels = (
+        {src.pk: src.label or "" for src in Source.objects.filter(pk__in=named)} if show else {}
+    )
     victims = _victims(user, [a.victim for a in acts]) if show else {}
     out = []
     for act in acts:
@@ -187,10 +192,7 @@ def _rows(user: User, ids: list[Any]) -> list[list[str]]:
         info = info_act.get(act.pk) or info_event.get(act.event_id)
         source = ""
         if info is not None:
-            if info.source.kind is not None:
-                source = info.source.kind.code
-            elif show:
-                source = info.source.label or ""
+            source = info[1] or labels.get(info[0], "")
         if act.place is not None:
             place = act.place.code
         elif act.lat is not None and act.lon is not None:
@@ -205,11 +207,11 @@ def _rows(user: User, ids: list[Any]) -> list[list[str]]:
             "place": place,
             "victim_record_id": act.victim.code,
             **victims.get(act.victim_id, {}),
-            "perpetrator": inv.perpetrator.code if inv else "",
-            "involvement": inv.degree.code if inv and inv.degree else "",
+            "perpetrator": inv[0] if inv else "",
+            "involvement": (inv[1] or "") if inv else "",
             "source": source,
-            "source_reliability": (info.reliability or "") if info and source else "",
-            "information_credibility": (info.credibility or "") if info and source else "",
+            "source_reliability": (info[2] or "") if info and source else "",
+            "information_credibility": (info[3] or "") if info and source else "",
             "title": (event.title or "") if show else "",
             "description": (event.description or "") if show else "",
         }
