@@ -209,9 +209,10 @@ def test_formula_injection_is_neutralised(staff, orgs, fmt, tmp_path):
     by_event = {r["event_id"]: r for r in read}
     for i, safe in enumerate(HOSTILE.values()):
         row = by_event[f"H-{i}"]
-        if fmt == "xlsx":  # XML reads a bare CR in text as a line feed
-            safe = safe.replace("\r", "\n")
-        assert (row["title"], row["description"], row["source"]) == (safe, safe, safe), row
+        # XML may read a bare CR in text back as a line feed: still after the apostrophe.
+        allowed = {safe, safe.replace("\r", "\n")} if fmt == "xlsx" else {safe}
+        for column in ("title", "description", "source"):
+            assert row[column] in allowed, (column, row)
     for row in read:
         for value in row.values():
             assert value[:1] not in "=+-@\t\r\uff1d\uff0b\uff0d\uff20" or value == "", row
