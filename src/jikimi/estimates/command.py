@@ -21,7 +21,8 @@ if TYPE_CHECKING:
 HELP = (
     "Estimate a population size (people never documented included) by multiple systems "
     "estimation from a capture-history CSV (0/1 list columns, then count) or, with "
-    "--records, a person_id,list CSV."
+    "--records, a person_id,list CSV; or, with --incidents --org SLUG, from the "
+    "organisation's return acts (each source kind a list)."
 )
 
 
@@ -35,7 +36,11 @@ class EstimateFailed(Exception):
 
 
 def add_arguments(parser: Any) -> None:
-    parser.add_argument("path", help="capture-history CSV, or a person_id,list CSV with --records")
+    parser.add_argument(
+        "path",
+        nargs="?",
+        help="capture-history CSV, or a person_id,list CSV with --records",
+    )
     parser.add_argument("--method", choices=METHODS, default="stepwise")
     parser.add_argument("--level", type=float, default=0.95, help="interval level (0.95)")
     parser.add_argument(
@@ -61,10 +66,31 @@ def add_arguments(parser: Any) -> None:
     parser.add_argument("--samples", type=int, default=None, help="lcmcr: posterior samples")
     parser.add_argument("--burnin", type=int, default=None, help="lcmcr: burn-in iterations")
     parser.add_argument("--thin", type=int, default=None, help="lcmcr: thinning")
+    # From the database instead of a file (jikimi.estimates.incidents_command, with Django).
+    parser.add_argument(
+        "--incidents",
+        action="store_true",
+        help="estimate from the return acts of --org's incidents (each source kind a list)",
+    )
+    parser.add_argument("--org", help="--incidents: the organisation's slug")
+    parser.add_argument(
+        "--by", choices=("act-type", "determination"), help="--incidents: stratify by"
+    )
+    parser.add_argument(
+        "--lists", help="--incidents: source kinds as lists, e.g. case_file,ngo_list (all)"
+    )
 
 
 def run(options: dict[str, Any]) -> str:
     """The text the command prints for these parsed options; EstimateFailed when it fails."""
+    if options.get("incidents"):
+        from jikimi.estimates import incidents_command  # reads the database: needs Django
+
+        return incidents_command.run(options)
+    if not options["path"]:
+        raise EstimateFailed("give PATH (a capture-history CSV) or --incidents --org SLUG", 2)
+    if given := [f"--{n}" for n in ("org", "by", "lists") if options.get(n)]:
+        raise EstimateFailed(f"{', '.join(given)}: only with --incidents", 2)
     from jikimi.estimates.loglinear import NoFiniteEstimate
     from jikimi.estimates.services import EstimationInputError, estimate_population
     from jikimi.estimates.tables import TableInputError, read_capture_csv, read_records_csv

@@ -36,6 +36,11 @@ class EvidenceSerializer(serializers.Serializer):
     description = serializers.CharField(allow_blank=True)
     uploaded_by = serializers.CharField(allow_null=True)
     uploaded_at = serializers.DateTimeField()
+    withdrawn_at = serializers.DateTimeField(
+        allow_null=True, help_text="when the file was withdrawn (its bytes destroyed), or null"
+    )
+    withdrawn_by = serializers.CharField(allow_null=True)
+    withdrawn_reason = serializers.CharField(allow_blank=True)
 
 
 class EvidenceUploadSerializer(serializers.Serializer):
@@ -62,6 +67,24 @@ class DownloadSerializer(serializers.Serializer):
         trim_whitespace=False, help_text="your password again (re-authentication)"
     )
 
+
+class WithdrawSerializer(serializers.Serializer):
+    reason = serializers.CharField(
+        max_length=evidence.REASON_MAX, help_text="why, e.g. the source withdrew consent"
+    )
+    password = serializers.CharField(
+        trim_whitespace=False, help_text="your password again (re-authentication)"
+    )
+
+
+_GONE = OpenApiResponse(
+    response={
+        "type": "object",
+        "properties": {"detail": {"type": "string"}},
+        "required": ["detail"],
+    },
+    description="the file was withdrawn: its bytes and key are destroyed",
+)
 
 _TAMPERED = OpenApiResponse(
     response={
@@ -122,6 +145,7 @@ class EvidenceDownloadView(APIView):
         responses={
             (200, "application/octet-stream"): OpenApiTypes.BINARY,
             409: _TAMPERED,
+            410: _GONE,
         },
         operation_id="incidents_evidence_download",
     )
@@ -150,4 +174,49 @@ class EvidenceDownloadView(APIView):
                 {"detail": _("The stored file no longer matches its SHA-256; it was not sent.")},
                 status=status.HTTP_409_CONFLICT,
             )
+        except evidence.EvidenceWithdrawn:
+            return _gone()
         return attachment_response(item, chunks)
+
+
+def _gone() -> Response:
+    return Response(
+        {"detail": _("This file was withdrawn: its stored copy and key were destroyed.")},
+        status=status.HTTP_410_GONE,
+    )
+
+
+class EvidenceWithdrawView(APIView):
+    @extend_schema(
+        request=WithdrawSerializer,
+        responses={200: EvidenceSerializer, 410: _GONE},
+        operation_id="incidents_evidence_withdraw",
+    )
+    def post(self, request, event_code: str, evidence_id: str):
+        """Withdraw a file (e.g. its source withdrew consent): the stored bytes and key are
+        destroyed, the record stays as a tombstone with the reason, the custody log gets a
+        "withdraw" entry. Needs the password again in the body."""
+        evidence.get_evidence(request.user, event_code, evidence_id)  # 404 first
+        services.require_recorder(request.user)  # then 403
+        ser = WithdrawSerializer(data=request.data)
+        ser.is_valid(raise_exception=True)
+        try:
+            accounts.check_password_for(request.user, ser.validated_data["password"])
+        except accounts.LoginFailed as exc:
+            raise accounts.ReauthRequired(
+                "the account is locked"
+                if exc.reason == "locked"
+                else "withdrawing evidence needs your password (field 'password')"
+            ) from None
+        try:
+            evidence.withdraw(
+                request.user,
+                event_code,
+                evidence_id,
+                reason=ser.validated_data["reason"],
+                reauthenticated=True,
+            )
+        except evidence.EvidenceWithdrawn:
+            return _gone()
+        row = evidence.evidence_detail(request.user, event_code, evidence_id)
+        return Response(EvidenceSerializer(row).data)

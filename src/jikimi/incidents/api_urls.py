@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.urls import path
 
-from . import api, api_evidence, api_returns
+from . import api, api_evidence, api_export, api_returns
 
 urlpatterns = [
     path("events/", api.EventsView.as_view(), name="api-incident-events"),
@@ -29,7 +29,13 @@ urlpatterns = [
         api_evidence.EvidenceDownloadView.as_view(),
         name="api-incident-evidence-download",
     ),
+    path(
+        "events/<str:event_code>/evidence/<uuid:evidence_id>/withdraw/",
+        api_evidence.EvidenceWithdrawView.as_view(),
+        name="api-incident-evidence-withdraw",
+    ),
     path("acts/", api.ActsView.as_view(), name="api-incident-acts"),
+    path("acts/export/", api_export.ActsExportView.as_view(), name="api-incident-acts-export"),
     path("terms/", api.TermsView.as_view(), name="api-incident-terms"),
     path("places/", api.PlacesView.as_view(), name="api-incident-places"),
     path("returnees/", api_returns.ReturneesView.as_view(), name="api-incident-returnees"),

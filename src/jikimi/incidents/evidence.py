@@ -33,6 +33,7 @@ from typing import Any
 from django.conf import settings
 from django.db import transaction
 from django.db.models import QuerySet
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from jikimi.accounts import services as accounts
@@ -58,6 +59,12 @@ class EvidenceTampered(ServiceError):
     status_code = 409
 
 
+class EvidenceWithdrawn(ServiceError):
+    """The file was withdrawn: its bytes and key are destroyed, only the tombstone is left."""
+
+    status_code = 410
+
+
 @dataclass(frozen=True)
 class EvidenceRow:
     id: str
@@ -70,6 +77,13 @@ class EvidenceRow:
     description: str
     uploaded_by: str | None  # the uploader's user name
     uploaded_at: Any
+    withdrawn_at: Any = None  # set when withdrawn (the file is gone)
+    withdrawn_by: str | None = None
+    withdrawn_reason: str = ""
+
+    @property
+    def withdrawn(self) -> bool:
+        return self.withdrawn_at is not None
 
     @property
     def sha256_short(self) -> str:
@@ -111,6 +125,9 @@ def _row(user: User, evidence: Evidence, event_code: str) -> EvidenceRow:
         description=(evidence.description or "") if names else "",
         uploaded_by=evidence.uploaded_by.get_username() if evidence.uploaded_by else None,
         uploaded_at=evidence.uploaded_at,
+        withdrawn_at=evidence.withdrawn_at,
+        withdrawn_by=evidence.withdrawn_by.get_username() if evidence.withdrawn_by else None,
+        withdrawn_reason=(evidence.withdrawn_reason or "") if names else "",
     )
 
 
@@ -259,7 +276,9 @@ def attach(
 
 
 def _evidence_of(event: Event) -> QuerySet[Evidence]:
-    return Evidence.objects.filter(event=event).select_related("uploaded_by", "event")
+    return Evidence.objects.filter(event=event).select_related(
+        "uploaded_by", "withdrawn_by", "event"
+    )
 
 
 def list_evidence(user: User, event_code: str) -> tuple[Event, list[EvidenceRow]]:
@@ -327,10 +346,16 @@ def custody_log(
 # --- Download and verification -------------------------------------------------------------
 
 
-def _reason(reason: Any) -> str:
+def _reason(reason: Any, *, withdraw: bool = False) -> str:
     text = str(reason or "").replace("\x00", "").strip()
     if not text:
-        raise InvalidInput({"reason": _("Say why you download this file (required).")})
+        raise InvalidInput(
+            {
+                "reason": _("Say why this file is withdrawn (required).")
+                if withdraw
+                else _("Say why you download this file (required).")
+            }
+        )
     if len(text) > REASON_MAX:
         raise InvalidInput(
             {"reason": _("Longer than %(limit)s characters.") % {"limit": REASON_MAX}}
@@ -355,6 +380,7 @@ def download(
             detail={"event": evidence.event.code, "why": "role"},
         )
         raise AccessDenied("roles with pseudonymous data only do not download evidence")
+    _require_present(user, evidence, "evidence.download_refused")
     if not reauthenticated:
         audit.record(
             "evidence.download_refused",
@@ -398,9 +424,77 @@ def _stream(user: User, evidence: Evidence, stored: filestore.StoredFile) -> Ite
 def verify_evidence(user: User, event_code: str, evidence_id: Any) -> filestore.VerifyResult:
     """Re-hash one file against its recorded SHA-256; the custody log records the outcome."""
     evidence = get_evidence(user, event_code, evidence_id)
+    _require_present(user, evidence, "evidence.verify_refused")
     result = filestore.verify(stored_file(evidence))
     _custody(user, evidence, CustodyAction.VERIFY, detail={"ok": result.ok})
     return result
+
+
+def _require_present(user: User, evidence: Evidence, refused: str) -> None:
+    if evidence.withdrawn_at is not None:
+        audit.record(
+            refused,
+            actor=user,
+            object_type="evidence",
+            object_ref=str(evidence.pk),
+            organisation_id=evidence.organisation_id,
+            detail={"event": evidence.event.code, "why": "withdrawn"},
+        )
+        raise EvidenceWithdrawn("the file was withdrawn")
+
+
+# --- Withdrawal ----------------------------------------------------------------------------
+
+
+def withdraw(
+    user: User, event_code: str, evidence_id: Any, *, reason: Any, reauthenticated: bool
+) -> Evidence:
+    """Withdraw a file (e.g. its source withdrew consent): the per-file key is erased from
+    the row and the ciphertext deleted from the store, so the bytes cannot be recovered;
+    the row stays as a tombstone (SHA-256, size, who withdrew it, when and why) and the
+    custody log gets a "withdraw" entry. Checks, in order: visible (NotFound), a role that
+    records incidents (AccessDenied), not already withdrawn (EvidenceWithdrawn), a fresh
+    re-authentication (`accounts.ReauthRequired`), a reason (InvalidInput `reason`).
+
+    The row changes first, in a transaction; the file is deleted once it has committed (a
+    crash in between leaves a keyless ciphertext, which `jikimi evidence verify` names as
+    a file no record names)."""
+    evidence = get_evidence(user, event_code, evidence_id)
+    services.require_recorder(user)
+    _require_present(user, evidence, "evidence.withdraw_refused")
+    if not reauthenticated:
+        audit.record(
+            "evidence.withdraw_refused",
+            actor=user,
+            object_type="evidence",
+            object_ref=str(evidence.pk),
+            organisation_id=evidence.organisation_id,
+            detail={"event": evidence.event.code, "why": "reauth"},
+        )
+        raise accounts.ReauthRequired("withdrawing evidence needs the password again")
+    why = _reason(reason, withdraw=True)
+    stored = stored_file(evidence)
+    with transaction.atomic():
+        locked = Evidence.objects.select_for_update().get(pk=evidence.pk)
+        if locked.withdrawn_at is not None:  # withdrawn meanwhile
+            raise EvidenceWithdrawn("the file was withdrawn")
+        evidence.withdrawn_at = timezone.now()
+        evidence.withdrawn_by = user
+        evidence.withdrawn_reason = why
+        evidence.key_id = ""
+        evidence.wrapped_key = ""
+        evidence.save(
+            update_fields=[
+                "withdrawn_at",
+                "withdrawn_by",
+                "withdrawn_reason",
+                "key_id",
+                "wrapped_key",
+            ]
+        )
+        _custody(user, evidence, CustodyAction.WITHDRAW, reason=why, detail={"destroyed": True})
+        transaction.on_commit(lambda: filestore.delete(stored))
+    return evidence
 
 
 # --- The evidence source for `jikimi evidence verify` and key rotation ---------------------------
@@ -408,8 +502,13 @@ def verify_evidence(user: User, event_code: str, evidence_id: Any) -> filestore.
 
 def source_files() -> Iterator[tuple[str, filestore.StoredFile]]:
     """Every incident evidence file, labelled `incident evidence <event code>/<evidence id>`
-    (no file name: an operator's terminal is not the place for it)."""
-    rows = Evidence.objects.select_related("event").order_by("uploaded_at", "id")
+    (no file name: an operator's terminal is not the place for it). Withdrawn files are not
+    among them: their bytes and keys are destroyed, nothing is left to verify or rewrap."""
+    rows = (
+        Evidence.objects.filter(withdrawn_at__isnull=True)
+        .select_related("event")
+        .order_by("uploaded_at", "id")
+    )
     for evidence in rows.iterator(chunk_size=2000):
         yield f"incident evidence {evidence.event.code}/{evidence.pk}", stored_file(evidence)
 

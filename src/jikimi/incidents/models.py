@@ -285,6 +285,13 @@ class Evidence(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
     )
     uploaded_at = models.DateTimeField(auto_now_add=True)
+    # Withdrawn (e.g. the source withdrew consent): the stored file and its key are
+    # destroyed, this row stays as a tombstone with who, when and why.
+    withdrawn_at = models.DateTimeField(null=True, blank=True)
+    withdrawn_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    withdrawn_reason = EncryptedTextField(blank=True, null=True)
 
     class Meta:
         ordering = ["uploaded_at", "id"]

@@ -11,6 +11,7 @@ app_name = "incidents"
 urlpatterns = [
     path("", views.event_list, name="list"),
     path("new", views.event_new, name="new"),
+    path("export", views.export_acts, name="export"),
     path("new/act-row", views.act_row, name="act_row"),
     path("person/<str:code>", views.person_acts, name="person"),
     path("returnees", views_returns.returnee_list, name="returnees"),
@@ -21,6 +22,11 @@ urlpatterns = [
         "<str:code>/evidence/<uuid:evidence_id>/download",
         views_evidence.evidence_download,
         name="evidence_download",
+    ),
+    path(
+        "<str:code>/evidence/<uuid:evidence_id>/withdraw",
+        views_evidence.evidence_withdraw,
+        name="evidence_withdraw",
     ),
     path(
         "<str:code>/evidence/<uuid:evidence_id>/custody",

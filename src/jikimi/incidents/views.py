@@ -12,19 +12,21 @@ from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import Http404, HttpResponse, QueryDict
+from django.http import Http404, HttpResponse, QueryDict, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils.http import content_disposition_header
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from jikimi.accounts import services as accounts
 from jikimi.accounts.http import StaffRequest
+from jikimi.accounts.views import reauth_redirect
 from jikimi.core.errors import InvalidInput
 from jikimi.core.paging import MAX_OFFSET
 from jikimi.people import services as people
 
-from . import services, views_evidence
+from . import export, services, views_evidence
 from .forms import (
     MAX_ACT_ROWS,
     ActForm,
@@ -81,11 +83,54 @@ def event_list(request: StaffRequest) -> HttpResponse:
         "page": page,
         "pages": max(1, -(-total // PAGE_SIZE)),
         "query": "" if refused else query.urlencode(),
+        "export_query": "" if refused else _without(query, "format"),
         "place_names": place_names(),
         "can_record": accounts.can_edit_people(user),
         "show_names": user.sees_identities,
     }
     return render(request, "incidents/list.html", context, status=400 if refused else 200)
+
+
+@login_required
+@require_GET
+def export_acts(request: StaffRequest) -> HttpResponse | StreamingHttpResponse:
+    """The act list with its current filters (the list's query) as CSV or XLSX (`format`),
+    in the incident CSV's columns. A sensitive action: the password again first."""
+    if not accounts.recently_authenticated(request):
+        return reauth_redirect(request.get_full_path())
+    submitted = any(request.GET.get(name) for name in FILTER_FIELDS)
+    form = FilterForm(request.GET if submitted else None)
+    if submitted and not form.is_valid():
+        return _plain_refusal({k: " ".join(str(m) for m in v) for k, v in form.errors.items()})
+    filters = _filters(form.cleaned_data) if submitted else {}
+    try:
+        found = export.export_acts(
+            request.user,
+            filters,
+            format=request.GET.get("format") or "csv",
+            reauthenticated=accounts.recently_authenticated(request),
+        )
+    except InvalidInput as exc:
+        return _plain_refusal(exc.messages())
+    response = StreamingHttpResponse(export.render(found), content_type=found.media_type)
+    response["Content-Disposition"] = content_disposition_header(True, found.file_name)
+    response["X-Content-Type-Options"] = "nosniff"
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+def _without(query: QueryDict, name: str) -> str:
+    query = query.copy()
+    query.pop(name, None)
+    return query.urlencode()
+
+
+def _plain_refusal(messages_by_field: dict[str, str]) -> HttpResponse:
+    return HttpResponse(
+        "; ".join(f"{k}: {v}" for k, v in messages_by_field.items()),
+        status=400,
+        content_type="text/plain; charset=utf-8",
+    )
 
 
 def _filters(data: dict[str, Any]) -> dict[str, Any]:

@@ -62,6 +62,22 @@ class DownloadForm(forms.Form):
     )
 
 
+class WithdrawForm(forms.Form):
+    password = forms.CharField(
+        label=gettext_lazy("Your password"),
+        strip=False,
+        widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}),
+    )
+    reason = forms.CharField(
+        label=gettext_lazy("Reason for withdrawal"),
+        max_length=evidence.REASON_MAX,
+        help_text=gettext_lazy(
+            "For example: the source withdrew consent. It is kept with the record of the file."
+        ),
+        widget=forms.Textarea(attrs={"rows": 2}),
+    )
+
+
 def _show_errors(form: forms.Form, exc: InvalidInput) -> None:
     for name, message in exc.messages().items():
         form.add_error(name if name in form.fields else None, message)
@@ -112,6 +128,7 @@ def evidence_context(request: StaffRequest, event, *, form=None, acts=None) -> d
         "evidence_rows": rows,
         "evidence_form": form,
         "can_attach": accounts.can_edit_people(user),
+        "can_withdraw": accounts.can_edit_people(user),
         "can_download": user.sees_identities,
     }
 
@@ -127,6 +144,8 @@ def evidence_download(
     item = evidence.get_evidence(user, code, evidence_id)  # NotFound (404)
     if not user.sees_identities:  # not even the file's name (403)
         raise AccessDenied("roles with pseudonymous data only do not download evidence")
+    if item.withdrawn_at is not None:
+        return _withdrawn_page(request, item)
     form = DownloadForm()
     status = 200
     if request.method == "POST":
@@ -153,6 +172,8 @@ def evidence_download(
                     )
                 except InvalidInput as exc:
                     _show_errors(form, exc)
+                except evidence.EvidenceWithdrawn:
+                    return _withdrawn_page(request, item)
                 except evidence.EvidenceTampered:
                     return render(
                         request,
@@ -165,6 +186,67 @@ def evidence_download(
     return render(
         request,
         "incidents/evidence_download.html",
+        {"event_code": item.event.code, "item": item, "form": form},
+        status=status,
+    )
+
+
+def _withdrawn_page(request: StaffRequest, item) -> HttpResponse:
+    return render(
+        request,
+        "incidents/evidence_withdrawn.html",
+        {"event_code": item.event.code, "item": item},
+        status=410,
+    )
+
+
+@login_required
+@never_cache
+@require_http_methods(["GET", "POST"])
+def evidence_withdraw(request: StaffRequest, code: str, evidence_id: str) -> HttpResponse:
+    """GET: the form (password + reason); POST: re-authenticate, then withdraw the file
+    (its bytes and key destroyed, the row kept as a tombstone)."""
+    user = request.user
+    item = evidence.get_evidence(user, code, evidence_id)  # NotFound (404)
+    services.require_recorder(user)  # 403
+    if item.withdrawn_at is not None:
+        return _withdrawn_page(request, item)
+    form = WithdrawForm()
+    status = 200
+    if request.method == "POST":
+        form = WithdrawForm(request.POST)
+        status = 400
+        if form.is_valid():
+            try:
+                accounts.reauthenticate(request, form.cleaned_data["password"])
+            except accounts.LoginFailed as exc:
+                form.add_error(
+                    "password",
+                    _("This account is locked after too many failed attempts. Try again later.")
+                    if exc.reason == "locked"
+                    else _("The password is not correct."),
+                )
+            else:
+                try:
+                    evidence.withdraw(
+                        user,
+                        code,
+                        evidence_id,
+                        reason=form.cleaned_data["reason"],
+                        reauthenticated=accounts.recently_authenticated(request),
+                    )
+                except InvalidInput as exc:
+                    _show_errors(form, exc)
+                except evidence.EvidenceWithdrawn:
+                    return _withdrawn_page(request, item)
+                else:
+                    messages.success(
+                        request, _("The file is withdrawn: its stored copy and key are destroyed.")
+                    )
+                    return redirect("incidents:evidence", code=item.event.code)
+    return render(
+        request,
+        "incidents/evidence_withdraw.html",
         {"event_code": item.event.code, "item": item, "form": form},
         status=status,
     )

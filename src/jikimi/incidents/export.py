@@ -1,0 +1,263 @@
+"""Export of the act list (with the list's filters) to CSV or XLSX: the incident CSV of
+DESIGN §8, one row per act, so that `jikimi import incidents` reads an export back.
+
+- Only the user's organisation's acts (the list's own filter, `services._filtered`).
+- Re-authenticated: the caller says so (pages from `accounts.recently_authenticated`, the API
+  from the password in the body), else `accounts.ReauthRequired` and a refusal in the log.
+- One audit row per export (`incident.export`): the filters, the format and the row count;
+  no names, no text of the acts.
+- Identities only for roles that see them (`user.sees_identities`): for analysts and
+  auditors the victim columns other than `victim_record_id` (the person's code, which they
+  see on the list too), the named source, the title and the description are empty.
+- Every text cell goes through `jikimi.lib.spreadsheet.neutralise_formula` (a leading
+  = + - @ tab CR, or their full-width forms, gets an apostrophe), in CSV and in XLSX.
+
+The columns an act cannot fill from one row are the first of several: an act with two
+involvements or two sources exports the first of each (the CSV has one of each per row);
+an act without its own involvement or source exports its event's first.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from jikimi.accounts import services as accounts
+from jikimi.accounts.models import User
+from jikimi.audit import services as audit
+from jikimi.lib.spreadsheet import neutralise_formula
+from jikimi.people import services as people
+from jikimi.people.models import Identity, IdentityKind, Person, Script
+
+from . import services
+from .importer import COLUMNS
+from .models import Act, Event, Information, Involvement, Source
+
+FORMATS = ("csv", "xlsx")
+MEDIA_TYPES = {
+    "csv": "text/csv; charset=utf-8",
+    "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+}
+BATCH = 1000
+
+
+@dataclass
+class Export:
+    rows: list[list[str]]  # without the header (COLUMNS)
+    format: str
+
+    @property
+    def file_name(self) -> str:
+        return f"incidents-acts.{self.format}"
+
+    @property
+    def media_type(self) -> str:
+        return MEDIA_TYPES[self.format]
+
+
+def _refuse(user: User, why: str, **detail: Any) -> None:
+    audit.record(
+        "incident.export_refused",
+        actor=user,
+        object_type="incident",
+        detail={"why": why, **detail},
+    )
+
+
+def export_acts(
+    user: User,
+    filters: services.ActFilter | Mapping[str, Any] | None = None,
+    *,
+    format: str = "csv",  # noqa: A002 - the caller's word
+    reauthenticated: bool,
+) -> Export:
+    """The acts of the user's organisation matching `filters` (the act list's), as rows of
+    COLUMNS. InvalidInput for a bad filter (naming it) or format; ReauthRequired without a
+    fresh re-authentication."""
+    if format not in FORMATS:
+        raise services.InvalidInput(
+            {
+                "format": services.Problem(
+                    "unknown_term_none", value=str(format)[:16], nearest="csv, xlsx"
+                ).text()
+            }
+        )
+    if not reauthenticated:
+        _refuse(user, "reauth")
+        raise accounts.ReauthRequired("exporting incidents needs the password again")
+    flt = (
+        filters
+        if isinstance(filters, services.ActFilter)
+        else services.ActFilter.from_mapping(filters or {})
+    )
+    qs, within = services._filtered(user, flt)
+    if within is not None:
+        qs = services._within(qs, within)
+    ids = list(
+        qs.order_by("event__date_start", "event_id", "date_start", "id").values_list(
+            "pk", flat=True
+        )
+    )
+    rows: list[list[str]] = []
+    for start in range(0, len(ids), BATCH):
+        rows.extend(_rows(user, ids[start : start + BATCH]))
+    audit.record(
+        "incident.export",
+        actor=user,
+        object_type="incident",
+        detail={
+            "filters": {k: v for k, v in sorted(vars(flt).items()) if v},
+            "format": format,
+            "rows": len(rows),
+        },
+    )
+    return Export(rows, format)
+
+
+def _first_links(model: type[Involvement] | type[Information], acts: list[Act], *fields: str):
+    """({act id: its first link's `fields`}, {event id: its first link on the whole event}),
+    as tuples of values (no model instances: an export reads many)."""
+    on_act: dict[Any, tuple] = {}
+    on_event: dict[Any, tuple] = {}
+    qs = (
+        model.objects.filter(event_id__in={a.event_id for a in acts})
+        .order_by("id")
+        .values_list("act_id", "event_id", *fields)
+    )
+    act_ids = {a.pk for a in acts}
+    for act_id, event_id, *values in qs:
+        if act_id is None:
+            on_event.setdefault(event_id, tuple(values))
+        elif act_id in act_ids:
+            on_act.setdefault(act_id, tuple(values))
+    return on_act, on_event
+
+
+def _victims(user: User, victims: Iterable[Person]) -> dict[Any, dict[str, str]]:
+    """The person-record columns of the victims whose name this user may see."""
+    victims = list(victims)
+    names = people.display_names(user, victims)
+    shown = [p for p in victims if p.pk in names]
+    idents: dict[Any, list[Identity]] = {}
+    for ident in Identity.objects.filter(
+        person_id__in=[p.pk for p in shown], kind__in=[IdentityKind.NAME, IdentityKind.BIRTH_DATE]
+    ).order_by("created_at", "id"):
+        idents.setdefault(ident.person_id, []).append(ident)
+    out = {}
+    for person in shown:
+        mine = idents.get(person.pk, [])
+        hangul = next(
+            (i.value for i in mine if i.kind == IdentityKind.NAME and i.script == Script.HANGUL), ""
+        )
+        other = next(
+            (i.value for i in mine if i.kind == IdentityKind.NAME and i.script != Script.HANGUL), ""
+        )
+        born = next((i.value for i in mine if i.kind == IdentityKind.BIRTH_DATE), "")
+        if not hangul and not other:
+            other = names[person.pk]
+        out[person.pk] = {
+            "victim_name": other,
+            "victim_name_hangul": hangul,
+            "victim_birth_date": born or (str(person.birth_year) if person.birth_year else ""),
+            "victim_sex": person.sex or "",
+            "victim_province": person.province or "",
+        }
+    return out
+
+
+def _rows(user: User, ids: list[Any]) -> list[list[str]]:
+    acts = list(
+        Act.objects.filter(pk__in=ids)
+        .select_related("act_type", "place", "victim")
+        .order_by("event__date_start", "event_id", "date_start", "id")
+    )
+    events = {e.pk: e for e in Event.objects.filter(pk__in={a.event_id for a in acts})}
+    inv_act, inv_event = _first_links(Involvement, acts, "perpetrator__code", "degree__code")
+    info_act, info_event = _first_links(
+        Information, acts, "source_id", "source__kind__code", "reliability", "credibility"
+    )
+    show = user.sees_identities
+    named = {i[0] for i in [*info_act.values(), *info_event.values()] if i[1] is None}
+    labels = (
+        {src.pk: src.label or "" for src in Source.objects.filter(pk__in=named)} if show else {}
+    )
+    victims = _victims(user, [a.victim for a in acts]) if show else {}
+    out = []
+    for act in acts:
+        event = events[act.event_id]
+        inv = inv_act.get(act.pk) or inv_event.get(act.event_id)
+        info = info_act.get(act.pk) or info_event.get(act.event_id)
+        source = ""
+        if info is not None:
+            source = info[1] or labels.get(info[0], "")
+        if act.place is not None:
+            place = act.place.code
+        elif act.lat is not None and act.lon is not None:
+            place = f"{act.lat},{act.lon}"
+        else:
+            place = ""
+        row = {
+            "event_id": event.external_id or event.code,
+            "act_type": act.act_type.code,
+            "date": act.date_text,
+            "date_approx": "1" if act.date_approx else "",
+            "place": place,
+            "victim_record_id": act.victim.code,
+            **victims.get(act.victim_id, {}),
+            "perpetrator": inv[0] if inv else "",
+            "involvement": (inv[1] or "") if inv else "",
+            "source": source,
+            "source_reliability": (info[2] or "") if info and source else "",
+            "information_credibility": (info[3] or "") if info and source else "",
+            "title": (event.title or "") if show else "",
+            "description": (event.description or "") if show else "",
+        }
+        out.append([neutralise_formula(str(row.get(c, ""))) for c in COLUMNS])
+    return out
+
+
+def render_csv(export: Export) -> Iterator[str]:
+    """The CSV text in chunks (UTF-8 with BOM, so spreadsheet programs read Hangul)."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\r\n")
+    buffer.write("\ufeff")
+    writer.writerow(COLUMNS)
+    for i, row in enumerate(export.rows, start=1):
+        writer.writerow(row)
+        if i % BATCH == 0:
+            yield buffer.getvalue()
+            buffer.seek(0)
+            buffer.truncate()
+    yield buffer.getvalue()
+
+
+def render_xlsx(export: Export) -> bytes:
+    """The workbook: one sheet, the header then a row per act, every cell a string (already
+    neutralised: no cell starts a formula)."""
+    from openpyxl import Workbook
+    from openpyxl.cell import WriteOnlyCell
+
+    book = Workbook(write_only=True)
+    sheet = book.create_sheet("acts")
+    sheet.append(list(COLUMNS))
+    for row in export.rows:
+        cells = []
+        for value in row:
+            cell = WriteOnlyCell(sheet, value=value)
+            cell.data_type = "s"  # text, never a formula or a number
+            cells.append(cell)
+        sheet.append(cells)
+    out = io.BytesIO()
+    book.save(out)
+    return out.getvalue()
+
+
+def render(export: Export) -> Iterator[bytes]:
+    if export.format == "xlsx":
+        yield render_xlsx(export)
+    else:
+        for chunk in render_csv(export):
+            yield chunk.encode("utf-8")
