@@ -86,31 +86,22 @@ def _line(
     )
 
 
-def reliability(pairs: object, truth: dict[str, str]) -> list[dict[str, float | int]]:
-    """Deciles of match_probability against the observed share of true pairs."""
+def _outcomes(pairs: object, truth: dict[str, str]) -> tuple[list[float], list[bool]]:
     import pandas as pd
 
     frame = pd.DataFrame(pairs)
-    frame = frame.assign(
-        true=[
-            truth[a] == truth[b]
-            for a, b in zip(frame["record_id_l"], frame["record_id_r"], strict=True)
-        ]
-    )
-    bins = [0.0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 0.95, 0.99, 1.0]
-    frame["bin"] = pd.cut(frame["match_probability"], bins, include_lowest=True)
-    out = []
-    for interval, group in frame.groupby("bin", observed=True):
-        out.append(
-            {
-                "from": float(interval.left),
-                "to": float(interval.right),
-                "pairs": len(group),
-                "mean_probability": round(float(group["match_probability"].mean()), 4),
-                "observed": round(float(group["true"].mean()), 4),
-            }
-        )
-    return out
+    true = [
+        truth[a] == truth[b]
+        for a, b in zip(frame["record_id_l"], frame["record_id_r"], strict=True)
+    ]
+    return frame["match_probability"].astype(float).tolist(), true
+
+
+def reliability(pairs: object, truth: dict[str, str]) -> list[dict[str, float | int]]:
+    """Bins of match_probability against the observed share of true pairs."""
+    from jikimi.linkage import calibration
+
+    return calibration.reliability(*_outcomes(pairs, truth))
 
 
 def accuracy(n_people: int, seeds: list[int]) -> None:
@@ -119,12 +110,15 @@ def accuracy(n_people: int, seeds: list[int]) -> None:
     django.setup()
     from bench_linkage import baseline_jaro_winkler
 
-    from jikimi.linkage import fieldlists
+    from jikimi.linkage import calibration, fieldlists
     from jikimi.linkage.services import link_records
 
     previous = os.environ.get(
         "BENCH_TYPOS_PREVIOUS", "/work/main/src" if Path("/work/main/src").is_dir() else ""
     )
+    # Labelled pairs of the tuning seeds, for the isotonic recalibration (`calibration.fit`)
+    # reported on the held-out seed (fitted on the tuning seeds only, never on 777).
+    tuning: tuple[list[float], list[bool]] = ([], [])
     for seed in seeds:
         data = fieldlists.generate(n_people, seed=seed)
         with tempfile.TemporaryDirectory() as tmp:
@@ -138,11 +132,36 @@ def accuracy(n_people: int, seeds: list[int]) -> None:
             )
             scores = fieldlists.scores_by_kind(clusters, data.truth, data.kinds)
             _line("jikimi", seed, scores, records=len(data.records), seconds=round(seconds, 1))
-            curve = reliability(result.pairs, data.truth)
+            probabilities, outcomes = _outcomes(result.pairs, data.truth)
+            curve = calibration.reliability(probabilities, outcomes)
             print(
                 json.dumps({"bench": "linkage_typos_reliability", "seed": seed, "curve": curve}),
                 flush=True,
             )
+            if seed != fieldlists.HELD_OUT_SEED:
+                tuning[0].extend(probabilities)
+                tuning[1].extend(outcomes)
+            elif tuning[0]:
+                fitted = calibration.fit(*tuning)
+                mapped = fitted.apply(probabilities).tolist()
+                print(
+                    json.dumps(
+                        {
+                            "bench": "linkage_typos_calibrated",
+                            "seed": seed,
+                            "fitted_on_pairs": fitted.pairs,
+                            "knots": len(fitted.weights),
+                            "ece_raw": round(
+                                calibration.expected_calibration_error(probabilities, outcomes), 4
+                            ),
+                            "ece_calibrated": round(
+                                calibration.expected_calibration_error(mapped, outcomes), 4
+                            ),
+                            "curve": calibration.reliability(mapped, outcomes),
+                        }  # fmt: skip
+                    ),
+                    flush=True,
+                )
             if previous:
                 old = _link_with(previous, path)
                 _line(
