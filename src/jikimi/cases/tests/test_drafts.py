@@ -120,3 +120,50 @@ def test_another_organisation_gets_not_found_and_bad_choices_name_the_field(staf
     with pytest.raises(InvalidInput) as bad:
         drafts.generate(staff["caseworker"], case.code, body="un", language="fr", fmt="rtf")
     assert set(bad.value.errors) == {"body", "language", "format"}
+
+
+def test_the_page_warns_without_consent_and_downloads_the_chosen_draft(client, login, staff, facts):
+    login(client, staff["caseworker"])
+    assert "유엔 제출서 초안" in client.get(f"/cases/{facts.code}/").content.decode()
+    page = client.get(f"/cases/{facts.code}/un-draft")
+    html = page.content.decode()
+    assert page.status_code == 200 and "동의가 기록되어 있지 않습니다" in html
+    answer = client.post(
+        f"/cases/{facts.code}/un-draft", {"body": "wgeid", "language": "ko", "format": "docx"}
+    )
+    assert answer.status_code == 200
+    assert answer["Content-Type"] == drafts.FORMATS["docx"]
+    assert f"{facts.code}-wgeid-ko.docx" in answer["Content-Disposition"]
+    text = _docx_text(answer.content)
+    assert "강제적·비자발적실종에관한실무그룹" in text and "외교부에신변보호요청" in text
+    assert NAME not in text and "[비공개:기록된동의없음]" in text
+    refused = client.post(f"/cases/{facts.code}/un-draft", {"body": "", "language": "ko", "format": "pdf"})
+    assert refused.status_code == 400 and "다음 중 하나를 고르십시오" in refused.content.decode()
+
+
+def test_the_page_says_when_consent_is_recorded(client, login, staff, person, facts):
+    people.record_consent(
+        staff["caseworker"], person, purpose="un_submission", granted=True, method="written"
+    )
+    login(client, staff["caseworker"])
+    html = client.get(f"/cases/{facts.code}/un-draft").content.decode()
+    assert "초안에 당사자의 이름이 들어갑니다" in html and "written" in html
+
+
+def test_the_page_is_404_for_another_organisation(client, login, staff, case):
+    login(client, staff["outsider"])
+    assert client.get(f"/cases/{case.code}/un-draft").status_code == 404
+    form = {"body": "wgeid", "language": "en", "format": "pdf"}
+    assert client.post(f"/cases/{case.code}/un-draft", form).status_code == 404
+
+
+def test_the_api_gives_the_file_and_404_across_organisations(api, staff, facts):
+    url = f"/api/cases/{facts.code}/un-draft/"
+    answer = api("caseworker").get(url, {"body": "sr_dprk", "language": "en", "file_format": "pdf"})
+    assert answer.status_code == 200 and answer["Content-Type"] == "application/pdf"
+    assert answer["X-Identity-Disclosed"] == "false"
+    text = _pdf_text(answer.content)
+    assert facts.code in text and NAME not in text and "외교부에신변보호요청" in text
+    bad = api("caseworker").get(url, {"body": "x", "file_format": "odt"})
+    assert bad.status_code == 400 and set(bad.json()) >= {"body", "file_format"}
+    assert api("outsider").get(url, {"body": "wgeid"}).status_code == 404
