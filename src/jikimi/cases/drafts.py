@@ -34,13 +34,16 @@ from django.utils.translation import pgettext_lazy as _p
 from jikimi.accounts.models import User
 from jikimi.core.errors import InvalidInput
 from jikimi.people import services as people
+from jikimi.people.models import Consent
 
 from . import services
 from .models import CaseStatus, Channel
 
 CTX = "un draft"
 BODIES = {
-    "sr_dprk": _p(CTX, "Urgent appeal to the Special Rapporteur on the situation of human rights in the DPRK"),
+    "sr_dprk": _p(
+        CTX, "Urgent appeal to the Special Rapporteur on the situation of human rights in the DPRK"
+    ),
     "wgeid": _p(CTX, "Submission to the Working Group on Enforced or Involuntary Disappearances"),
 }
 LANGUAGES = {"en": "English", "ko": "한국어"}
@@ -105,7 +108,7 @@ def _choice(errors: dict, name: str, value: object, allowed) -> str:
     return value
 
 
-def consent_status(person) -> tuple[bool, object | None]:
+def consent_status(person) -> tuple[bool, Consent | None]:
     """(disclosure allowed, the consent row in force or None)."""
     consent = people.current_consents(person).get(CONSENT_PURPOSE)
     return bool(consent and consent.granted), consent
@@ -270,9 +273,7 @@ def _compose(user: User, case, body: str, language: str) -> Draft:
         )
     else:
         sections = [victim, facts, forces, remedies, submitter, consent_sec]
-        to = _t(
-            "To: Working Group on Enforced or Involuntary Disappearances, OHCHR, Geneva"
-        )
+        to = _t("To: Working Group on Enforced or Involuntary Disappearances, OHCHR, Geneva")
     sections.insert(0, Section(_t("Addressee"), lines=[to, _t("DRAFT — review before sending")]))
     return Draft(
         body=body,

@@ -41,7 +41,11 @@ def facts(staff, person, case):
     worker = staff["caseworker"]
     people.add_identity(worker, person, kind="birth_date", value=BORN)
     services.change_status(
-        worker, case.code, status="at_risk_of_repatriation", reason="송환 임박 정보", expected_version=1
+        worker,
+        case.code,
+        status="at_risk_of_repatriation",
+        reason="송환 임박 정보",
+        expected_version=1,
     )
     services.log_action(
         worker,
@@ -63,7 +67,13 @@ def _extract(fmt: str, content: bytes) -> str:
 def test_without_consent_the_draft_has_the_facts_and_no_identity(staff, facts, fmt, body):
     out = drafts.generate(staff["caseworker"], facts.code, body=body, language="en", fmt=fmt)
     text = _extract(fmt, out.content)
-    for fact in (facts.code, "도문변방구류소", "외교부에신변보호요청", "확인불가답변", "송환임박정보"):
+    for fact in (
+        facts.code,
+        "도문변방구류소",
+        "외교부에신변보호요청",
+        "확인불가답변",
+        "송환임박정보",
+    ):
         assert fact in text, fact
     assert _squash("Ministry of Foreign Affairs") in text
     assert _squash("At risk of repatriation") in text
@@ -137,7 +147,9 @@ def test_the_page_warns_without_consent_and_downloads_the_chosen_draft(client, l
     text = _docx_text(answer.content)
     assert "강제적·비자발적실종에관한실무그룹" in text and "외교부에신변보호요청" in text
     assert NAME not in text and "[비공개:기록된동의없음]" in text
-    refused = client.post(f"/cases/{facts.code}/un-draft", {"body": "", "language": "ko", "format": "pdf"})
+    refused = client.post(
+        f"/cases/{facts.code}/un-draft", {"body": "", "language": "ko", "format": "pdf"}
+    )
     assert refused.status_code == 400 and "다음 중 하나를 고르십시오" in refused.content.decode()
 
 
