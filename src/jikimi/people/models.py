@@ -153,6 +153,9 @@ class ConsentPurpose(models.TextChoices):
     TRUSTED_CONTACT = "trusted_contact", _("Contacting trusted contacts")
     PUBLICATION = "publication", _("Publication in aggregate reports")
     LOCATION = "location", _("Location sharing")
+    # The person's or their family's consent to name them in a UN submission (cases'
+    # draft generator fills the identity only with it).
+    UN_SUBMISSION = "un_submission", _("Disclosure of identity in a UN submission")
 
 
 class Consent(models.Model):
