@@ -303,7 +303,7 @@ def render_pdf(draft: Draft) -> bytes:
     def para(text: str, size: float = 10, gap: float = 1.5) -> None:
         pdf.set_font("noto", size=size)
         pdf.set_x(pdf.l_margin)
-        pdf.multi_cell(width, size * 0.5, text)
+        pdf.multi_cell(width, size * 0.5, text, align="L")
         pdf.ln(gap)
 
     para(draft.title, 15, 3)
