@@ -183,20 +183,8 @@ def import_rows(
             key=lambda p: (p.row, COLUMNS.index(p.column) if p.column in COLUMNS else 99),
         )
         return result
-    sources: dict = {}
     with transaction.atomic():
-        victims = services.earlier_victims(
-            organisation, (a.victim.record_id for s in specs for a in s.acts)
-        )
-        for spec in specs:
-            services.write_event(
-                spec,
-                organisation,
-                actor=None,
-                victims=victims,
-                sources=sources,
-                victims_known=True,
-            )
+        services.write_events(specs, organisation)
         audit.record(
             "import.incidents",
             organisation_id=organisation.pk,
