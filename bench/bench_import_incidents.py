@@ -129,7 +129,9 @@ def run(rows: int, seed: int, profile: bool, linkage: bool) -> None:
             import pstats
 
             profiler.disable()
-            pstats.Stats(profiler, stream=sys.stderr).sort_stats("cumulative").print_stats(45)
+            stats = pstats.Stats(profiler, stream=sys.stderr)
+            stats.sort_stats("cumulative").print_stats(45)
+            stats.sort_stats("tottime").print_stats(30)
     assert not result.problems, [str(p) for p in result.problems[:3]]
     chain = verify_chain()
     print(

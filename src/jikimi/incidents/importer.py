@@ -21,6 +21,7 @@ from jikimi.accounts.models import Organisation
 from jikimi.audit import services as audit
 from jikimi.core.errors import InvalidInput
 from jikimi.core.importers import ImportResult, RowProblem
+from jikimi.core.sql import bulk_write_cache
 from jikimi.people.importer import read_rows
 
 from . import services
@@ -161,7 +162,7 @@ def import_rows(
             "external_id", flat=True
         )
     )
-    lookups = services.Lookups()
+    lookups = services.Lookups(preload_places=True)
     specs = []
     for event_id, event_rows in events.items():
         if event_id in already:
@@ -183,7 +184,7 @@ def import_rows(
             key=lambda p: (p.row, COLUMNS.index(p.column) if p.column in COLUMNS else 99),
         )
         return result
-    with transaction.atomic():
+    with transaction.atomic(), bulk_write_cache():
         services.write_events(specs, organisation)
         audit.record(
             "import.incidents",

@@ -36,6 +36,7 @@ from jikimi.audit import services as audit
 from jikimi.core.codes import is_public_code
 from jikimi.core.crypto import blind_index, normalise_for_index
 from jikimi.core.errors import InvalidInput, NotFound
+from jikimi.core.sql import insert_objects
 from jikimi.lib import dates, gazetteer, records
 from jikimi.lib.i18n import gettext_noop
 from jikimi.people import services as people
@@ -121,10 +122,23 @@ class Lookups:
     """The terms and place names, read once per validation (an import of many rows asks the
     same questions again and again)."""
 
-    def __init__(self) -> None:
+    def __init__(self, *, preload_places: bool = False) -> None:
         self._terms: dict[str, dict[str, Term]] = {}
         self._places: dict[str, Place | None] = {}
         self._place_names: list[str] | None = None
+        # An import reads the whole gazetteer once (two queries) instead of two queries per
+        # distinct place name; a form asks for one or two names and does not.
+        self._by_code: dict[str, Place] | None = None
+        self._by_key: dict[str, Place] | None = None
+        if preload_places:
+            self._by_code = {p.code: p for p in Place.objects.filter(retired=False)}
+            self._by_key = {}
+            for name in (
+                PlaceName.objects.filter(place__retired=False)
+                .select_related("place")
+                .order_by("place__code", "id")
+            ):
+                self._by_key.setdefault(name.key, name.place)
 
     def term(self, vocabulary: str, text: str) -> Term:
         """A term of `vocabulary` by its code or its Korean or English label."""
@@ -149,6 +163,9 @@ class Lookups:
 
     def place(self, text: str) -> Place:
         key = gazetteer.name_key(text)
+        if key not in self._places and self._by_key is not None and self._by_code is not None:
+            by_code = self._by_code.get(text.strip()) if "\x00" not in text else None
+            self._places[key] = by_code or self._by_key.get(key)
         if key not in self._places:
             name = (
                 PlaceName.objects.filter(key=key, place__retired=False)
@@ -654,15 +671,15 @@ def write_events(specs: Sequence[EventSpec], organisation: Organisation) -> list
     pending: set[str] = set()
     for e, spec in enumerate(specs):
         for a, act_spec in enumerate(spec.acts):
-            victim = act_spec.victim
-            if victim.person is not None:
+            wanted = act_spec.victim
+            if wanted.person is not None:
                 continue
-            if victim.record_id and (victim.record_id in victims or victim.record_id in pending):
+            if wanted.record_id and (wanted.record_id in victims or wanted.record_id in pending):
                 continue
-            new_rows.append(_victim_row(victim))
-            if victim.record_id:
-                pending.add(victim.record_id)
-                new_keys.append(victim.record_id)
+            new_rows.append(_victim_row(wanted))
+            if wanted.record_id:
+                pending.add(wanted.record_id)
+                new_keys.append(wanted.record_id)
             else:
                 new_keys.append((e, a))
     created = people.create_people_bulk(new_rows, organisation)
@@ -759,10 +776,13 @@ def write_events(specs: Sequence[EventSpec], organisation: Organisation) -> list
                 detail={"acts": len(spec.acts), "victims": sorted(set(victim_codes))},
             )
         )
-    Event.objects.bulk_create(events, batch_size=1000)
-    Act.objects.bulk_create(acts, batch_size=1000)
-    Involvement.objects.bulk_create(involvements, batch_size=1000)
-    Information.objects.bulk_create(information, batch_size=1000)
+    for model, objs in (
+        (Event, events),
+        (Act, acts),
+        (Involvement, involvements),
+        (Information, information),
+    ):
+        insert_objects(model, objs)
     audit.record_many(entries)
     return events
 

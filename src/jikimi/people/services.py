@@ -23,7 +23,7 @@ from jikimi.accounts.models import Organisation, User
 from jikimi.audit import services as audit
 from jikimi.core.crypto import blind_index, normalise_for_index
 from jikimi.core.errors import InvalidInput, NotFound, ReadOnlyAccess
-from jikimi.core.sql import concrete_field, insert_prepared
+from jikimi.core.sql import concrete_field, insert_objects, insert_prepared
 from jikimi.lib import records
 from jikimi.lib.fuzzy_names import one_typo_apart, typo_keys
 from jikimi.lib.korean import index_keys, search_keys
@@ -368,10 +368,10 @@ def create_people_bulk(
                 county=row["county"][:64],
             )
         )
-    Person.objects.bulk_create(people, batch_size=1000)
-    Identity.objects.bulk_create(identities, batch_size=1000)
+    insert_objects(Person, people)
+    insert_objects(Identity, identities)
     insert_prepared(IdentityIndex, ("identity", "person", "organisation_id", "digest"), indexes)
-    SourceRecord.objects.bulk_create(sources, batch_size=1000)
+    insert_objects(SourceRecord, sources)
     audit.record_many(
         [
             audit.Entry(
