@@ -108,9 +108,16 @@ def run(rows: int, seed: int, profile: bool, linkage: bool) -> None:
     settings.JIKIMI_LINKAGE_ON_SAVE = linkage
     queries = [0]
 
+    by_statement: dict[str, float] = {}
+
     def count(execute, sql, params, many, context):
         queries[0] += 1
-        return execute(sql, params, many, context)
+        start = time.perf_counter()
+        try:
+            return execute(sql, params, many, context)
+        finally:
+            key = " ".join(sql.split()[:3])[:60]
+            by_statement[key] = by_statement.get(key, 0.0) + time.perf_counter() - start
 
     with tempfile.TemporaryDirectory() as scratch:
         path = Path(scratch) / "incidents.csv"
@@ -147,6 +154,11 @@ def run(rows: int, seed: int, profile: bool, linkage: bool) -> None:
                 "rows_per_s": round(result.created / wall),
                 "queries": queries[0],
                 "queries_per_row": round(queries[0] / max(1, result.created), 3),
+                "db_s": round(sum(by_statement.values()), 2),
+                "db_top": {
+                    k: round(v, 2)
+                    for k, v in sorted(by_statement.items(), key=lambda kv: -kv[1])[:4]
+                },
                 "audit_verify": "ok" if chain is None else str(chain),
                 "target_s_per_100k": 60,
                 "s_per_100k": round(wall * 100_000 / max(1, result.created), 1),

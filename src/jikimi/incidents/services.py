@@ -649,22 +649,46 @@ def write_event(
     return event
 
 
-def write_events(specs: Sequence[EventSpec], organisation: Organisation) -> list[Event]:
+#: Acts written per chunk by `write_events`: bounds an import's memory (a chunk's rows and
+#: its victims' tens of blind-index rows each), not its transaction.
+WRITE_CHUNK_ACTS = 5000
+
+
+def write_events(specs: Sequence[EventSpec], organisation: Organisation) -> int:
     """Write validated events of an import in bulk (inside the caller's transaction): what
     `write_event` writes for each spec with `actor=None` — the same events, acts,
     involvements, information, sources, victims and audit events — in a few statements
-    per table instead of a dozen per act.
+    per table and chunk (`WRITE_CHUNK_ACTS`) instead of a dozen per act. Returns the number
+    of events written.
 
     Victims: an act naming a person reuses it; a victim record id already recorded in this
     organisation (`earlier_victims`, one query for the whole import) or named earlier in
     the file reuses that person; every other victim becomes a person record through
-    `people.services.create_people_bulk` (its own `person.create` audit events, one chained
-    run, and one linkage batch after the commit — where a missing person's reappearance is
-    found). The `incident.create` events follow as a second chained run.
+    `people.services.create_people_bulk` (its `person.create` audit events a chained run,
+    and all of them one linkage batch after the commit — where a missing person's
+    reappearance is found). Each chunk's `incident.create` events follow as a chained run.
     """
     victims = earlier_victims(
         organisation, (a.victim.record_id for s in specs for a in s.acts if a.victim.person is None)
     )
+    sources: dict[tuple, Source] = {}
+    start = 0
+    while start < len(specs):
+        end, acts = start + 1, len(specs[start].acts)
+        while end < len(specs) and acts + len(specs[end].acts) <= WRITE_CHUNK_ACTS:
+            acts += len(specs[end].acts)
+            end += 1
+        _write_chunk(specs[start:end], organisation, victims, sources)
+        start = end
+    return len(specs)
+
+
+def _write_chunk(
+    specs: Sequence[EventSpec],
+    organisation: Organisation,
+    victims: dict[str, Person],
+    sources: dict[tuple, Source],
+) -> None:
     # 1. The new victims, in the order the per-act path would create them.
     new_rows: list[dict] = []
     new_keys: list[tuple[int, int] | str] = []  # a record id, or (event, act) for none
@@ -694,7 +718,6 @@ def write_events(specs: Sequence[EventSpec], organisation: Organisation) -> list
     acts: list[Act] = []
     involvements: list[Involvement] = []
     information: list[Information] = []
-    sources: dict[tuple, Source] = {}
     entries: list[audit.Entry] = []
 
     def links(event: Event, act: Act | None, invs, infos) -> None:
@@ -784,7 +807,6 @@ def write_events(specs: Sequence[EventSpec], organisation: Organisation) -> list
     ):
         insert_objects(model, objs)
     audit.record_many(entries)
-    return events
 
 
 def _victim_row(spec: VictimSpec) -> dict:

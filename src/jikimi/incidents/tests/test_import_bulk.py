@@ -150,8 +150,13 @@ def _snapshot(organisation) -> dict:
     }
 
 
-def test_the_bulk_import_writes_what_the_per_act_import_wrote(orgs, cli, settings):
+@pytest.mark.parametrize("chunk", [5000, 4])
+def test_the_bulk_import_writes_what_the_per_act_import_wrote(
+    orgs, cli, settings, monkeypatch, chunk
+):
+    """`chunk` 4: the file in several chunks (a victim of an earlier chunk named again)."""
     settings.JIKIMI_LINKAGE_ON_SAVE = False  # linkage is the same batch either way
+    monkeypatch.setattr(services, "WRITE_CHUNK_ACTS", chunk)
     alpha, beta = orgs
     rows = _rows()
     # A first import of one event, so that the second finds a victim of an earlier import.
