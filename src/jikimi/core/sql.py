@@ -13,7 +13,9 @@ queries); one array parameter per column keeps the statement short, cached and c
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import uuid
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any
 
 from django.db.models import Field, Model
@@ -136,3 +138,126 @@ def insert_ignoring_conflicts(
             cursor.execute(sql, [v for row in chunk for v in row])
             found += [tuple(r) for r in cursor.fetchall()]
     return found
+
+
+def insert_prepared(
+    model: type[Model], names: Sequence[str], rows: Sequence[Sequence], *, chunk: int = 50_000
+) -> None:
+    """INSERT `rows` into `model`'s table: one value per field of `names`, each already in
+    its database form (what `preparers` returns for that field on this connection).
+
+    For the largest bulk writes (an import's blind-index rows: tens per person), where even
+    `bulk_create`'s per-object preparation cost more than the database work. On PostgreSQL
+    a chunk is one `unnest` statement; on SQLite one `executemany`. Only quoted column names
+    of the model reach the SQL text; every value is a parameter.
+    """
+    from django.db import connection
+
+    if not rows:
+        return
+    q = connection.ops.quote_name
+    fields = [concrete_field(model, n) for n in names]
+    columns = ", ".join(q(column_of(f)) for f in fields)
+    table = q(model._meta.db_table)
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            types = [db_type_of(f, connection) for f in fields]
+            for start in range(0, len(rows), chunk):
+                source, arrays = unnest(types, [list(r) for r in rows[start : start + chunk]])
+                cursor.execute(f"INSERT INTO {table} ({columns}) SELECT * FROM {source}", arrays)  # noqa: S608
+            return
+        marks = ", ".join(["%s"] * len(fields))
+        sql = f"INSERT INTO {table} ({columns}) VALUES ({marks})"  # noqa: S608
+        for start in range(0, len(rows), chunk):
+            cursor.executemany(sql, rows[start : start + chunk])
+
+
+def insert_objects(model: type[Model], objs: Sequence[Any]) -> None:
+    """INSERT new `objs` of `model` (primary keys set in Python, or assigned by the database
+    and then not read back): what `bulk_create` writes — each value through its field's
+    `pre_save` (encryption, auto_now) and `get_db_prep_save` — without compiling a
+    multi-row statement per batch, which cost more than the insert itself for an import's
+    hundreds of thousands of rows. Sends no signals, like `bulk_create`."""
+    from django.db import connection, connections
+
+    if not objs:
+        return
+    fields = [
+        f
+        for f in model._meta.concrete_fields
+        if not (f.primary_key and getattr(f, "db_returning", False))
+    ]
+    db = connections[connection.alias]
+    preps = [
+        (f, _plain_preparer(f, prep, db))
+        for f, prep in zip(fields, preparers(fields, db), strict=True)
+    ]
+    rows = [[prep(f.pre_save(obj, True)) for f, prep in preps] for obj in objs]
+    insert_prepared(model, [f.name for f in fields], rows)
+    for obj in objs:
+        obj._state.adding, obj._state.db = False, connection.alias
+
+
+def _plain_preparer(field: Field, prep: Any, connection: Any) -> Any:
+    """`prep` (the field's `get_db_prep_save`), short-cut for the values where Django's
+    answer is the value itself (a str for a text column, an int or bool for a number) or its
+    hex (a UUID on SQLite): hundreds of thousands of calls in an import. Fields whose class
+    changes how values are prepared, and every other value, go through `prep`."""
+    from django.db import models
+
+    target = field.target_field if isinstance(field, models.ForeignKey) else field
+    if isinstance(field, models.ForeignKey) and type(field).get_db_prep_save is not (
+        models.ForeignKey.get_db_prep_save
+    ):
+        return prep
+    kind = type(target)
+    plain_db = kind.get_db_prep_value is models.Field.get_db_prep_value
+    if isinstance(target, models.UUIDField) and kind.get_db_prep_value is (
+        models.UUIDField.get_db_prep_value
+    ):
+        native = connection.features.has_native_uuid_field
+
+        def uuid_value(value: Any) -> Any:
+            if type(value) is uuid.UUID:
+                return value if native else value.hex
+            return prep(value)
+
+        return uuid_value
+    if (
+        isinstance(target, (models.CharField, models.TextField))
+        and plain_db
+        and (
+            kind.get_prep_value
+            in (models.CharField.get_prep_value, models.TextField.get_prep_value)
+        )
+    ):
+        return lambda value: value if value is None or type(value) is str else prep(value)
+    if (
+        isinstance(target, models.BooleanField)
+        and plain_db
+        and (kind.get_prep_value is models.BooleanField.get_prep_value)
+    ):
+        return lambda value: value if value is None or type(value) is bool else prep(value)
+    return prep
+
+
+@contextmanager
+def bulk_write_cache(mebibytes: int = 256) -> Iterator[None]:
+    """On SQLite, a page cache of `mebibytes` for this connection while a bulk write runs
+    (an import's blind-index rows go into three B-trees in random order: with SQLite's
+    default 2 MiB cache most inserts would read pages back from disk), the previous size
+    restored after. Nothing elsewhere."""
+    from django.db import connection
+
+    if connection.vendor != "sqlite":
+        yield
+        return
+    with connection.cursor() as cursor:
+        cursor.execute("PRAGMA cache_size")
+        (before,) = cursor.fetchone()
+        cursor.execute(f"PRAGMA cache_size = {-1024 * int(mebibytes)}")
+    try:
+        yield
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute(f"PRAGMA cache_size = {int(before)}")

@@ -4,9 +4,11 @@ One row per act; the rows sharing an `event_id` form one event (its title, descr
 date and place are those of its first row that has them; each act keeps its own row's date
 and place). All rows or none: every event is validated by the one validator of the services
 (`services.validate_event`), its problems mapped back to the row and column they came from,
-and only a file without problems is written, in one transaction. Victims become person
-records (source "incidents", the row's `victim_record_id`), so linkage sees them after the
-commit; rows naming the same `victim_record_id` are one person, also across imports.
+and only a file without problems is written, in one transaction, in bulk
+(`services.write_events`: a few statements per table and chunk, not a dozen per act; issue
+#14). Victims become person records (source "incidents", the row's `victim_record_id`,
+through `people.services.create_people_bulk`), so linkage sees them after the commit, as
+one batch; rows naming the same `victim_record_id` are one person, also across imports.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from jikimi.accounts.models import Organisation
 from jikimi.audit import services as audit
 from jikimi.core.errors import InvalidInput
 from jikimi.core.importers import ImportResult, RowProblem
+from jikimi.core.sql import bulk_write_cache
 from jikimi.people.importer import read_rows
 
 from . import services
@@ -161,7 +164,7 @@ def import_rows(
             "external_id", flat=True
         )
     )
-    lookups = services.Lookups()
+    lookups = services.Lookups(preload_places=True)
     specs = []
     for event_id, event_rows in events.items():
         if event_id in already:
@@ -183,20 +186,8 @@ def import_rows(
             key=lambda p: (p.row, COLUMNS.index(p.column) if p.column in COLUMNS else 99),
         )
         return result
-    sources: dict = {}
-    with transaction.atomic():
-        victims = services.earlier_victims(
-            organisation, (a.victim.record_id for s in specs for a in s.acts)
-        )
-        for spec in specs:
-            services.write_event(
-                spec,
-                organisation,
-                actor=None,
-                victims=victims,
-                sources=sources,
-                victims_known=True,
-            )
+    with transaction.atomic(), bulk_write_cache():
+        services.write_events(specs, organisation)
         audit.record(
             "import.incidents",
             organisation_id=organisation.pk,

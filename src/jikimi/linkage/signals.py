@@ -19,6 +19,7 @@ from django.db.models.signals import post_save
 from django.dispatch import receiver
 
 from jikimi.people.models import Identity, IdentityKind, Person
+from jikimi.people.signals import people_created
 
 log = logging.getLogger(__name__)
 
@@ -104,3 +105,12 @@ def person_saved(sender, instance: Person, created: bool, update_fields=None, **
     if update_fields is not None and not (COMPARED_FIELDS & set(update_fields)):
         return  # e.g. only the display name
     schedule_linkage(instance.pk)
+
+
+@receiver(people_created, dispatch_uid="jikimi.linkage.people_created")
+def people_bulk_created(sender, person_ids, **kwargs) -> None:
+    """People bulk-inserted with their identities (`people.services.create_people_bulk`):
+    all of them join the transaction's one linkage batch, as their identities' post_save
+    would have scheduled them one by one."""
+    for person_id in person_ids:
+        schedule_linkage(person_id)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -23,6 +23,7 @@ from jikimi.accounts.models import Organisation, User
 from jikimi.audit import services as audit
 from jikimi.core.crypto import blind_index, normalise_for_index
 from jikimi.core.errors import InvalidInput, NotFound, ReadOnlyAccess
+from jikimi.core.sql import concrete_field, insert_objects, insert_prepared
 from jikimi.lib import records
 from jikimi.lib.fuzzy_names import one_typo_apart, typo_keys
 from jikimi.lib.korean import index_keys, search_keys
@@ -279,6 +280,112 @@ def _add_identity(
         for d in _index_digests(kind, value)
     )
     return identity
+
+
+def create_people_bulk(
+    rows: Sequence[dict], organisation: Organisation, *, via: str = "import"
+) -> list[Person]:
+    """People from validated person-record rows (`people.importer.validate`'s shape), in
+    bulk: the same rows `people.importer.create_record_person` writes one person at a time
+    (the person, its name, Hangul name, birth date and phone identities with their blind
+    indexes, its source record, one `person.create` audit event each), in a few statements.
+
+    For importers (an organisation's own act: no per-user checks). The caller validates and
+    holds the transaction. Linkage hears of the new people through `signals.people_created`
+    (a bulk insert sends no `post_save`) and links them as one batch after the commit.
+    """
+    from .models import NameKind, SourceRecord
+    from .signals import people_created
+
+    people: list[Person] = []
+    identities: list[Identity] = []
+    indexes: list[tuple] = []
+    seen: dict[tuple[str, str], list[str]] = {}
+    connection = transaction.get_connection()
+    uuid_field = concrete_field(Identity, "id")
+
+    def prep_id(value: uuid.UUID) -> Any:
+        return uuid_field.get_db_prep_value(value, connection)
+
+    sources: list[SourceRecord] = []
+
+    def add(person: Person, kind: str, value: str, **extra: Any) -> None:
+        identity = Identity(
+            person=person,
+            kind=kind,
+            name_kind=extra.get("name_kind", "") if kind == IdentityKind.NAME else "",
+            script=guess_script(value) if kind == IdentityKind.NAME else "",
+            is_primary=extra.get("is_primary", False),
+        )
+        identity.value = value
+        identities.append(identity)
+        # Rows of (identity, person, organisation, digest) in database form: tens per
+        # person (the fuzzy name keys), too many for model instances. Equal values (a
+        # common name) share their digests.
+        key = (kind, value)
+        digests = seen.get(key)
+        if digests is None:
+            digests = seen[key] = sorted(_index_digests(kind, value))
+        identity_id, person_id = prep_id(identity.pk), prep_id(person.pk)
+        indexes.extend((identity_id, person_id, organisation.pk, d) for d in digests)
+
+    for row in rows:
+        person = Person(
+            organisation=organisation,
+            sex=row["sex"],
+            province=row["province"],
+            birth_year=row.get("birth_year"),
+            defection_year=row.get("defection_year"),
+        )
+        person.display_name = row["name_hangul"] or row["name"]
+        person.notes = row["notes"] or None
+        people.append(person)
+        add(
+            person,
+            IdentityKind.NAME,
+            row["name"],
+            name_kind=NameKind.SOUTH_LEGAL,
+            is_primary=not row["name_hangul"],
+        )
+        if row["name_hangul"] and row["name_hangul"] != row["name"]:
+            add(
+                person,
+                IdentityKind.NAME,
+                row["name_hangul"],
+                name_kind=NameKind.SOUTH_LEGAL,
+                is_primary=True,
+            )
+        if row["birth_date"]:
+            add(person, IdentityKind.BIRTH_DATE, row["birth_date"])
+        if row["phone"]:
+            add(person, IdentityKind.PHONE, row["phone"])
+        sources.append(
+            SourceRecord(
+                person=person,
+                organisation=organisation,
+                source=row["source"],
+                record_id=row["record_id"],
+                county=row["county"][:64],
+            )
+        )
+    insert_objects(Person, people)
+    insert_objects(Identity, identities)
+    insert_prepared(IdentityIndex, ("identity", "person", "organisation_id", "digest"), indexes)
+    insert_objects(SourceRecord, sources)
+    audit.record_many(
+        [
+            audit.Entry(
+                "person.create",
+                organisation_id=organisation.pk,
+                object_type="person",
+                object_ref=person.code,
+                detail={"via": via},
+            )
+            for person in people
+        ]
+    )
+    people_created.send(sender=Person, person_ids=[p.pk for p in people])
+    return people
 
 
 def add_identity(

@@ -1,0 +1,204 @@
+"""`jikimi import incidents` of N generated rows (issue #14: 100,000 rows ≤ 60 s).
+
+    python bench/bench_import_incidents.py [--rows 10000] [--seed 8]
+        [--database sqlite|postgres|both] [--profile] [--linkage]
+
+Generates a synthetic incident CSV of the DESIGN §8 shape (the columns of
+`/work/shared/data/incidents-sample.csv`: one to three acts an event, a new victim per row,
+names from the linkage's synthetic generator), drops the rows the person-record reader would
+refuse, and times `importer.import_incidents` into an empty organisation. Linkage after the
+commit is off unless `--linkage` (the people bench measures linkage). Prints one JSON line per
+database, with the queries the import ran (`queries`, per row `queries_per_row`); `--profile`
+also prints the top of a cProfile to stderr.
+
+SQLite runs in a temporary JIKIMI_HOME; PostgreSQL in a scratch database `bench_import` on
+127.0.0.1:5432 (dropped and created here).
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import datetime as dt
+import json
+import os
+import random
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+PG_URL = os.environ.get("PG_URL", "postgres://postgres@127.0.0.1:5432/postgres")
+
+
+def write_csv(path: Path, rows: int, seed: int) -> None:
+    """`rows` synthetic incident rows (fewer: the person-record reader's refusals dropped)."""
+    from jikimi.incidents.importer import COLUMNS
+    from jikimi.lib import gazetteer, records
+    from jikimi.linkage import synthetic
+
+    rng = random.Random(seed)
+    people, _truth = synthetic.generate(rows, seed=seed, difficulty="typical")
+    acts = [t.code for t in gazetteer.terms("act_type")]
+    perps = [t.code for t in gazetteer.terms("perpetrator")]
+    degrees = [t.code for t in gazetteer.terms("involvement")]
+    kinds = [t.code for t in gazetteer.terms("source_kind")]
+    names = [p.en for p in gazetteer.places()] + [p.ko for p in gazetteer.places()]
+    today = dt.date.today()
+    with path.open("w", newline="", encoding="utf-8") as fh:
+        writer = csv.DictWriter(fh, fieldnames=list(COLUMNS))
+        writer.writeheader()
+        event, left = 0, 0
+        for i, person in enumerate(people):
+            victim = {
+                "record_id": f"V{i}",
+                "source": "incidents",
+                "name": person.get("name", "") or "Kim Chol",
+                "name_hangul": person.get("name_hangul", ""),
+                "birth_date": person.get("birth_date", ""),
+                "sex": person.get("sex", ""),
+                "province": person.get("province", ""),
+            }
+            if records.parse_record(victim, today=today)[1]:
+                continue  # a synthetic typo the reader refuses: dropped, not fixed
+            if left == 0:
+                event, left = event + 1, rng.choice((1, 1, 2, 3))
+                day = dt.date(2010, 1, 1) + dt.timedelta(days=rng.randrange(15 * 365))
+                place = rng.choice(names)
+            left -= 1
+            writer.writerow(
+                {
+                    "event_id": f"B-{event}",
+                    "act_type": rng.choice(acts),
+                    "date": day.isoformat(),
+                    "place": place,
+                    "victim_record_id": victim["record_id"],
+                    "victim_name": victim["name"],
+                    "victim_name_hangul": victim["name_hangul"],
+                    "victim_birth_date": victim["birth_date"],
+                    "victim_sex": victim["sex"],
+                    "victim_province": victim["province"],
+                    "perpetrator": rng.choice(perps),
+                    "involvement": rng.choice(degrees),
+                    "source": rng.choice(kinds),
+                    "source_reliability": rng.choice("ABCDEF"),
+                    "information_credibility": rng.choice("123456"),
+                    "title": f"Synthetic event {event}",
+                    "description": "Synthetic description" if rng.random() < 0.5 else "",
+                }
+            )
+
+
+def run(rows: int, seed: int, profile: bool, linkage: bool) -> None:
+    import django
+
+    os.environ["DJANGO_SETTINGS_MODULE"] = "jikimi.settings"
+    django.setup()
+    from django.conf import settings
+    from django.core.management import call_command
+    from django.db import connection
+
+    call_command("init", verbosity=0, stdout=open(os.devnull, "w"))
+    from jikimi.accounts.services import ensure_organisation
+    from jikimi.audit.services import verify_chain
+    from jikimi.incidents import importer
+
+    org = ensure_organisation("bench-import")
+    settings.JIKIMI_LINKAGE_ON_SAVE = linkage
+    queries = [0]
+
+    by_statement: dict[str, float] = {}
+
+    def count(execute, sql, params, many, context):
+        queries[0] += 1
+        start = time.perf_counter()
+        try:
+            return execute(sql, params, many, context)
+        finally:
+            key = " ".join(sql.split()[:3])[:60]
+            by_statement[key] = by_statement.get(key, 0.0) + time.perf_counter() - start
+
+    with tempfile.TemporaryDirectory() as scratch:
+        path = Path(scratch) / "incidents.csv"
+        write_csv(path, rows, seed)
+        profiler = None
+        if profile:
+            import cProfile
+
+            profiler = cProfile.Profile()
+            profiler.enable()
+        with connection.execute_wrapper(count):
+            wall, cpu = time.perf_counter(), time.process_time()
+            result = importer.import_incidents(path, org)
+            wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
+        if profiler is not None:
+            import pstats
+
+            profiler.disable()
+            stats = pstats.Stats(profiler, stream=sys.stderr)
+            stats.sort_stats("cumulative").print_stats(45)
+            stats.sort_stats("tottime").print_stats(30)
+    assert not result.problems, [str(p) for p in result.problems[:3]]
+    chain = verify_chain()
+    print(
+        json.dumps(
+            {
+                "bench": "incidents.import",
+                "database": connection.vendor,
+                "rows": result.created,
+                "seed": seed,
+                "linkage": linkage,
+                "seconds": round(wall, 2),
+                "cpu_s": round(cpu, 2),
+                "rows_per_s": round(result.created / wall),
+                "queries": queries[0],
+                "queries_per_row": round(queries[0] / max(1, result.created), 3),
+                "db_s": round(sum(by_statement.values()), 2),
+                "db_top": {
+                    k: round(v, 2)
+                    for k, v in sorted(by_statement.items(), key=lambda kv: -kv[1])[:4]
+                },
+                "audit_verify": "ok" if chain is None else str(chain),
+                "target_s_per_100k": 60,
+                "s_per_100k": round(wall * 100_000 / max(1, result.created), 1),
+            }
+        ),
+        flush=True,
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--rows", type=int, default=10_000)
+    parser.add_argument("--seed", type=int, default=8)
+    parser.add_argument("--database", choices=["sqlite", "postgres", "both"], default="sqlite")
+    parser.add_argument("--profile", action="store_true")
+    parser.add_argument("--linkage", action="store_true")
+    parser.add_argument("--child", action="store_true")
+    args = parser.parse_args()
+    if args.child:
+        return run(args.rows, args.seed, args.profile, args.linkage)
+    from jikimi.core.keyring import KeyRing
+
+    os.environ.setdefault("JIKIMI_KEYS", KeyRing.generate().to_json())
+    os.environ["JIKIMI_TESTING"] = "1"
+    databases = ["sqlite", "postgres"] if args.database == "both" else [args.database]
+    for database in databases:
+        env = {**os.environ, "JIKIMI_HOME": tempfile.mkdtemp(prefix="jikimi-bench-import-")}
+        env.pop("DATABASE_URL", None)
+        if database == "postgres":
+            import psycopg
+
+            with psycopg.connect(PG_URL, autocommit=True) as conn:
+                conn.execute("DROP DATABASE IF EXISTS bench_import WITH (FORCE)")
+                conn.execute("CREATE DATABASE bench_import")
+            env["DATABASE_URL"] = PG_URL.rsplit("/", 1)[0] + "/bench_import"
+        argv = [sys.executable, __file__, "--child", "--rows", str(args.rows)]
+        argv += ["--seed", str(args.seed)] + ["--profile"] * args.profile
+        argv += ["--linkage"] * args.linkage
+        subprocess.run(argv, env=env, check=True)
+
+
+if __name__ == "__main__":
+    main()
