@@ -11,7 +11,21 @@ pytestmark = pytest.mark.nodb
 
 @pytest.mark.parametrize(
     "value",
-    ["=1+1", "+1", "-1+1", "-A1", "-1e3", "-cmd|x!A0", "@SUM(A1)", "\tx", "\rx", '＝HYPERLINK("x")', "＋1", "－1", "＠SUM(A1)"],
+    [
+        "=1+1",
+        "+1",
+        "-1+1",
+        "-A1",
+        "-1e3",
+        "-cmd|x!A0",
+        "@SUM(A1)",
+        "\tx",
+        "\rx",
+        '＝HYPERLINK("x")',
+        "＋1",
+        "－1",
+        "＠SUM(A1)",
+    ],
 )
 def test_it_neutralises_every_formula_starter(value):
     assert neutralise_formula(value) == "'" + value
