@@ -372,6 +372,27 @@ def test_within_km_act_by_act_when_the_box_holds_many_points(three_events, staff
     assert _events(rows) == {three_events[0].code} and total == 1
 
 
+@pytest.mark.parametrize("max_points", [500, 0])
+def test_within_km_finds_acts_at_typed_coordinates(three_events, staff, monkeypatch, max_points):
+    """Acts at a place are found through their place's distance; acts whose coordinates were
+    typed in (no place) through their own point, distinct points or act by act."""
+    from jikimi.lib import gazetteer
+
+    monkeypatch.setattr(services, "MAX_POINTS", max_points)
+    cw = staff["caseworker"]
+    typed = _record(cw, place="42.95,129.95")  # ~10 km east of Tumen, no gazetteer place
+    assert typed.place is None
+    tumen = three_events[0].place
+    d = gazetteer.distance_km(tumen.lat, tumen.lon, 42.95, 129.95)
+    both = {three_events[0].code, typed.code}
+    rows, total = services.list_acts(cw, {"near": "Tumen", "within_km": str(d + 1)})
+    assert _events(rows) == both and total == 2
+    rows, total = services.list_acts(cw, {"near": "Tumen", "within_km": str(d - 1)})
+    assert _events(rows) == {three_events[0].code} and total == 1
+    rows, _ = services.list_acts(cw, {"near": "42.95,129.95", "within_km": "1"})
+    assert _events(rows) == {typed.code}
+
+
 def test_the_count_stops_at_the_cap(three_events, staff, monkeypatch):
     monkeypatch.setattr(services, "COUNT_CAP", 2)
     rows, total = services.list_acts(staff["caseworker"], {})
