@@ -348,7 +348,8 @@ STAFF_WRITE_ROLES = {Role.ADMIN, Role.SUPERVISOR, Role.CASEWORKER}
 
 def require_role(user: User, *roles: str) -> None:
     if not user.is_authenticated or user.role not in roles:
-        raise AccessDenied(f"this needs one of the roles {', '.join(roles)}")
+        names = ", ".join(str(Role(r).label) for r in roles)
+        raise AccessDenied(gettext("Role: this needs the role %(roles)s.") % {"roles": names})
 
 
 def can_edit_people(user: User) -> bool:
