@@ -511,7 +511,9 @@ def test_the_one_time_link_leaves_the_outbox_once_delivered_and_a_retry_still_se
     message.refresh_from_db()
     assert message.state == "sent"
     assert token not in message.body and "/accounts/enrol/" not in message.body
-    assert message.body == "retried-worker 에게 초대를 보냈습니다. 일회용 링크는 전달 후 지웠습니다."
+    assert (
+        message.body == "retried-worker 에게 초대를 보냈습니다. 일회용 링크는 전달 후 지웠습니다."
+    )
     from django.db import connection
 
     with connection.cursor() as cur:  # the ciphertext is new too, not just a changed cache

@@ -150,9 +150,7 @@ def test_a_well_formed_code_is_kept(client, staff, login, person):
     assert view.detail["ref"] == person.code
 
 
-def test_the_date_filters_show_the_format_on_the_korean_page_not_the_browsers(
-    client, staff, login
-):
+def test_the_date_filters_show_the_format_on_the_korean_page_not_the_browsers(client, staff, login):
     """<input type=date> shows the browser's mm/dd/yyyy whatever the page's language."""
     login(client, staff["auditor"])
     body = client.get(reverse("audit:index"), HTTP_ACCEPT_LANGUAGE="ko").content.decode()

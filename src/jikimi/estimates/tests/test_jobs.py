@@ -311,9 +311,7 @@ def test_a_child_that_dies_fails_the_job_with_its_reason(staff, orgs):
         assert "stopped unexpectedly (exit code -9)" in jobs.error_text(job)[1]
 
 
-def test_monitor_once_from_cron_waits_for_the_job_it_started_and_leaves_it_done(
-    staff, orgs, cli
-):
+def test_monitor_once_from_cron_waits_for_the_job_it_started_and_leaves_it_done(staff, orgs, cli):
     """One `--once` run: the job's child would die with the process; the run waits for it."""
     build(orgs[0], MY3)
     job = jobs.create_job(staff["analyst"], **{**BOOT, "level": 0.9})  # not cached
