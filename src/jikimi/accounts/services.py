@@ -348,7 +348,8 @@ STAFF_WRITE_ROLES = {Role.ADMIN, Role.SUPERVISOR, Role.CASEWORKER}
 
 def require_role(user: User, *roles: str) -> None:
     if not user.is_authenticated or user.role not in roles:
-        raise AccessDenied(f"this needs one of the roles {', '.join(roles)}")
+        names = ", ".join(str(Role(r).label) for r in roles)
+        raise AccessDenied(gettext("Role: this needs the role %(roles)s.") % {"roles": names})
 
 
 def can_edit_people(user: User) -> bool:
@@ -517,7 +518,9 @@ def _local_time(moment, organisation: Organisation) -> str:
     )
 
 
-def _email_member(member: User, *, subject: str, body: str, key: str) -> None:
+def _email_member(
+    member: User, *, subject: str, body: str, key: str, body_after_send: str = ""
+) -> None:
     """Queue an e-mail to a member of staff in the caller's transaction, through notify's
     outbox (retried until delivered; a failing channel raises an alert). accounts sits below
     notify, so it asks through a signal that notify answers; nobody answering is an error,
@@ -530,6 +533,7 @@ def _email_member(member: User, *, subject: str, body: str, key: str) -> None:
         body=body,
         key=key,
         ref=f"user:{member.pk}",
+        body_after_send=body_after_send,
     )
     if not any(queued for _receiver, queued in answers):
         raise RuntimeError("no e-mail outbox is connected (the notify app is not installed)")
@@ -549,6 +553,9 @@ def _send_invitation(member: User, link: AccountLink, token: str) -> None:
     org = _organisation_of(member)
     with translation.override(_member_language(member)):
         subject = gettext("Your Jikimi account")
+        summary = gettext(
+            "Invitation sent to %(username)s; its one-time link was removed after delivery."
+        ) % {"username": member.username}
         body = gettext(
             "%(organisation)s has made a Jikimi account for you. Your user name is "
             "%(username)s.\n\n"
@@ -562,13 +569,19 @@ def _send_invitation(member: User, link: AccountLink, token: str) -> None:
             "url": _link_url(token),
             "expires": _local_time(link.expires_at, org),
         }
-    _email_member(member, subject=subject, body=body, key=f"accounts:link:{link.pk}")
+    _email_member(
+        member, subject=subject, body=body, key=f"accounts:link:{link.pk}", body_after_send=summary
+    )
 
 
 def _send_reset_notice(member: User, link: AccountLink, token: str) -> None:
     org = _organisation_of(member)
     with translation.override(_member_language(member)):
         subject = gettext("The second factor of your Jikimi account was reset")
+        summary = gettext(
+            "Second-factor reset notice sent to %(username)s; its one-time link was removed "
+            "after delivery."
+        ) % {"username": member.username}
         body = gettext(
             "An administrator of %(organisation)s reset the second factor (the authenticator "
             "app) of your Jikimi account %(username)s on %(when)s. Codes from your old app "
@@ -584,7 +597,9 @@ def _send_reset_notice(member: User, link: AccountLink, token: str) -> None:
             "url": _link_url(token),
             "expires": _local_time(link.expires_at, org),
         }
-    _email_member(member, subject=subject, body=body, key=f"accounts:link:{link.pk}")
+    _email_member(
+        member, subject=subject, body=body, key=f"accounts:link:{link.pk}", body_after_send=summary
+    )
 
 
 def invite_staff(

@@ -21,10 +21,22 @@ from .services import SYSTEM_ACTOR, EventFilter
 
 
 class DateInput(forms.DateInput):
-    input_type = "date"
+    # A text field, not <input type=date>, as for the pause date in checkins: Chromium writes
+    # a date field in the browser's locale (mm/dd/yyyy on an English system), whatever the
+    # page's language. The format is shown as placeholder and as a visible hint.
+    input_type = "text"
 
     def __init__(self):
-        super().__init__(format="%Y-%m-%d")
+        super().__init__(
+            format="%Y-%m-%d",
+            attrs={
+                "placeholder": "YYYY-MM-DD",
+                "pattern": r"\d{4}-\d{2}-\d{2}",
+                "inputmode": "numeric",
+                "autocomplete": "off",
+                "size": "12",
+            },
+        )
 
 
 class AuditFilterForm(forms.Form):
@@ -67,6 +79,9 @@ class AuditFilterForm(forms.Form):
             self.fields[name].error_messages["invalid"] = _(
                 "%(field)s: enter a date such as 2026-12-02."
             ) % {"field": label}
+            self.fields[name].help_text = _("Year-month-day, such as %(example)s.") % {
+                "example": timezone.localdate().isoformat()
+            }
 
     def clean_ref(self) -> str:
         ref = self.cleaned_data["ref"].strip()

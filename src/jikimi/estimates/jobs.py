@@ -504,11 +504,12 @@ def _supervise(run: _Running, now, lease: float, timeout: float) -> str:
     return "running"
 
 
-def job_pass(options: Mapping[str, Any] | None = None) -> dict[str, int]:
+def job_pass(options: Mapping[str, Any] | None = None, *, claim: bool = True) -> dict[str, int]:
     """The monitor pass: look after this monitor's running jobs, then claim due ones.
 
     Options: ``estimate_lease_seconds``, ``estimate_timeout_seconds``, ``estimate_workers``.
     Returns quickly whatever the jobs do: the estimation runs in child processes.
+    ``claim=False`` only looks after the running ones (``finish_running``).
     """
     options = options or {}
     lease = float(options.get("estimate_lease_seconds", LEASE_SECONDS))
@@ -528,7 +529,7 @@ def job_pass(options: Mapping[str, Any] | None = None) -> dict[str, int]:
             counts["estimate_jobs_finished"] += 1
         elif what == "failed":
             counts["estimate_jobs_failed"] += 1
-    while len(_running) < workers:
+    while claim and len(_running) < workers:
         job = _claim(now, lease)
         if job is None:
             break
@@ -539,6 +540,25 @@ def job_pass(options: Mapping[str, Any] | None = None) -> dict[str, int]:
             log.exception("estimate job %s: starting failed", job.pk)
             _fail(job.pk, lambda: _lazy("the job could not be started"))
     return counts
+
+
+def finish_running(
+    options: Mapping[str, Any] | None = None, poll_seconds: float = 0.2
+) -> dict[str, int]:
+    """Wait for the jobs this process started, looking after them as the loop would (progress,
+    lease, time limit: a job over ``estimate_timeout_seconds`` fails, so this ends by then).
+
+    ``jikimi monitor --once`` calls it: its children are daemon processes and die with it, so
+    a run from cron would otherwise leave every job longer than the run to be claimed again
+    after its lease, and never finish it. Claims no new job.
+    """
+    totals = {"estimate_jobs_finished": 0, "estimate_jobs_failed": 0}
+    while _running:
+        time.sleep(poll_seconds)
+        counts = job_pass(options, claim=False)
+        for key in totals:
+            totals[key] += counts[key]
+    return totals
 
 
 def running_here() -> int:

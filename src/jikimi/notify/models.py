@@ -77,6 +77,9 @@ class OutboxMessage(models.Model):
     recipient = EncryptedTextField()  # e-mail address, phone number or URL
     subject = models.CharField(max_length=200, blank=True)
     body = EncryptedTextField()
+    # Set for a message holding a secret (a one-time link): once delivered, the body is
+    # replaced by this non-secret summary, so the secret does not stay in the database.
+    body_after_send = models.CharField(max_length=200, blank=True)
     priority = models.PositiveSmallIntegerField(default=5)  # 0 = most urgent
     is_drill = models.BooleanField(default=False)
     state = models.CharField(

@@ -15,6 +15,7 @@ def on_staff_email(
     body: str,
     key: str,
     ref: str = "",
+    body_after_send: str = "",
     **kw: Any,
 ) -> bool:
     from .models import ChannelKind
@@ -31,6 +32,7 @@ def on_staff_email(
                 key=key,
                 ref=ref,
                 priority=3,
+                body_after_send=body_after_send,
             )
         ]
     )

@@ -50,6 +50,7 @@ class Notification:
     ref: str = ""
     priority: int = 5
     is_drill: bool = False
+    body_after_send: str = ""  # non-secret summary kept once delivered (see OutboxMessage)
 
 
 def channel_for(organisation_id: int, kind: str) -> Channel | None:
@@ -86,6 +87,7 @@ def enqueue(notifications: Iterable[Notification], now: datetime | None = None) 
             subject=n.subject[:200],
             priority=n.priority,
             is_drill=n.is_drill,
+            body_after_send=n.body_after_send[:200],
             next_attempt_at=now,
         )
         msg.recipient, msg.body = n.recipient, n.body
@@ -249,7 +251,11 @@ def _deliver_one(
         return
     # If we die right here, the lease runs out and the message is sent again, with the same
     # Message-ID: at least once, never zero times.
-    mine.update(state=MessageState.SENT, sent_at=timezone.now(), last_error="")
+    done: dict[str, Any] = {"state": MessageState.SENT, "sent_at": timezone.now(), "last_error": ""}
+    if message.body_after_send:  # scrub the secret in the same UPDATE that marks it sent
+        message.body = message.body_after_send
+        done["body"] = OutboxMessage._meta.get_field("body").pre_save(message, False)
+    mine.update(**done)
     report.sent += 1
 
 

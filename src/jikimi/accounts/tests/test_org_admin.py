@@ -492,6 +492,39 @@ def test_the_invitation_reaches_a_real_smtp_server_and_its_link_works_once(
 
 
 @pytest.mark.django_db
+def test_the_one_time_link_leaves_the_outbox_once_delivered_and_a_retry_still_sends_it(
+    client, staff, smtp, settings
+):
+    settings.JIKIMI_BASE_URL = "http://testserver"
+    good = settings.JIKIMI_SMTP
+    settings.JIKIMI_SMTP = {**good, "port": 1}  # nothing listens there: the delivery fails
+    member = _invite(staff["admin"], username="retried-worker", language="ko")
+    assert notify.deliver_all() == 0
+    (message,) = _mail_to(member)
+    assert message.state == "pending" and message.last_error
+    token = _token_of(message)  # still there: the retry needs it
+    settings.JIKIMI_SMTP = good
+    OutboxMessage.objects.filter(pk=message.pk).update(next_attempt_at=timezone.now())
+    assert notify.deliver_all() == 1
+    (mail,) = smtp.wait_for(1)
+    assert f"/accounts/enrol/{token}" in mail.get_content()
+    message.refresh_from_db()
+    assert message.state == "sent"
+    assert token not in message.body and "/accounts/enrol/" not in message.body
+    assert (
+        message.body == "retried-worker 에게 초대를 보냈습니다. 일회용 링크는 전달 후 지웠습니다."
+    )
+    from django.db import connection
+
+    with connection.cursor() as cur:  # the ciphertext is new too, not just a changed cache
+        cur.execute("SELECT body FROM notify_outboxmessage WHERE id = %s", [message.pk.hex])
+        (sealed,) = cur.fetchone()
+    reread = OutboxMessage.objects.get(pk=message.pk)
+    assert reread.body.startswith("retried-worker") and token not in sealed
+    assert _enrol(client, token).status_code == 302  # the mailed link works
+
+
+@pytest.mark.django_db
 def test_a_mailed_link_no_longer_works_after_72_hours(client, staff, smtp, settings):
     settings.JIKIMI_BASE_URL = "http://testserver"
     _invite(staff["admin"], username="late-worker")

@@ -50,3 +50,21 @@ def test_the_favicon_is_served(client):
     assert response.status_code == 200
     assert response["Content-Type"] == "image/svg+xml"
     assert response.content.startswith(b"<svg")
+
+
+def test_every_label_of_ours_on_the_docs_page_is_translated(client, login, staff):
+    """Swagger UI's own labels stay English (no translation hook; see README); ours do not."""
+    login(client, staff["analyst"])
+    ko = client.get("/api/docs/", HTTP_ACCEPT_LANGUAGE="ko").content.decode()
+    for korean in (
+        "<title>API 문서",
+        "API 토큰 관리",
+        "스키마 내려받기 (OpenAPI)",
+        'aria-label="API 작업 목록"',
+        "API 작업 목록을 불러오는 중…",
+    ):
+        assert korean in ko, korean
+    for english in ("Manage API token", "Download the schema", "API operations", "Programs call"):
+        assert english not in ko, english
+    en = client.get("/api/docs/", HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert "Manage API token" in en and "Download the schema (OpenAPI)" in en

@@ -148,3 +148,15 @@ def test_a_well_formed_code_is_kept(client, staff, login, person):
     client.get(reverse("audit:index") + f"?ref={person.code}")
     view = AuditEvent.objects.filter(action="audit.view").last()
     assert view.detail["ref"] == person.code
+
+
+def test_the_date_filters_show_the_format_on_the_korean_page_not_the_browsers(client, staff, login):
+    """<input type=date> shows the browser's mm/dd/yyyy whatever the page's language."""
+    login(client, staff["auditor"])
+    body = client.get(reverse("audit:index"), HTTP_ACCEPT_LANGUAGE="ko").content.decode()
+    assert 'type="date"' not in body
+    assert body.count('placeholder="YYYY-MM-DD"') == 2
+    assert body.count("연-월-일 형식(예:") == 2
+    assert 'aria-describedby="id_date_from_helptext"' in body
+    response = client.get(reverse("audit:index") + "?date_from=2026-12-01&date_to=2026-12-02")
+    assert 'value="2026-12-01"' in response.content.decode()

@@ -137,3 +137,12 @@ def test_the_work_lists(api, case):
     assert overview["by_status"][0]["status"] == "reported" and overview["count"] == 1
     assert sup.get("/api/cases/worklists/no-family-contact/?days=x").status_code == 400
     assert api("caseworker").get("/api/cases/worklists/overview/").status_code == 403
+
+
+def test_a_refusal_for_the_role_answers_in_korean_naming_the_role(api, case):
+    caseworker = api("caseworker")
+    ko = caseworker.get("/api/cases/worklists/overview/", HTTP_ACCEPT_LANGUAGE="ko")
+    assert ko.status_code == 403
+    assert ko.json()["detail"] == "역할: 이 작업에는 다음 역할이 필요합니다: 관리자, 감독자."
+    en = caseworker.get("/api/cases/worklists/overview/", HTTP_ACCEPT_LANGUAGE="en")
+    assert en.json()["detail"] == "Role: this needs the role Administrator, Supervisor."

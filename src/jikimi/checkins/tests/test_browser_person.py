@@ -292,3 +292,30 @@ def test_the_set_up_link_page_passes_the_page_checks(
     assert link.startswith(f"{base}/c/setup/")
     check_page(page, problems, shot=f"person-setup-link-{tag}")
     page.context.close()
+
+
+def test_the_person_switches_language_on_the_pad_without_javascript_or_account(
+    live_server, enrol, browser
+):
+    """A plain form under the card: one button per language, ≥ 48 px, posting to Django's
+    set_language, back to the same /c/<token> address, the page then in the other language."""
+    _enrolment, token = enrol()
+    problems: list[str] = []
+    page = _person_page(browser, problems, "ko-KR", PHONE)  # scripts on: axe runs
+    url = f"{live_server.url}/c/{token}"
+    page.goto(url)
+    assert page.locator("html").get_attribute("lang") == "ko"
+    english = page.locator(".person-lang button[value=en]")
+    for button in (english, page.locator(".person-lang button[value=ko]")):
+        box = button.bounding_box()
+        assert box["height"] >= 48 and box["width"] >= 48, box
+    assert english.get_attribute("lang") == "en" and english.inner_text() == "English"
+    check_page(page, problems, shot="person-pad-lang-ko-phone")
+    with page.expect_navigation():
+        english.click()
+    assert page.url.startswith(f"{live_server.url}/c/")  # the pad again (its token path)
+    assert page.locator("html").get_attribute("lang") == "en"
+    assert page.locator("h1").inner_text() == TEXT["en"]["pad"]
+    assert page.locator(".person-lang button[value=en]").get_attribute("aria-pressed") == "true"
+    check_page(page, problems, shot="person-pad-lang-en-phone")
+    page.context.close()

@@ -148,3 +148,21 @@ def test_pin_error_keys_stay_the_field_names_for_the_api():
         )
     with translation.override("ko"):  # lazy: the language when shown, not when made
         assert str(errors["duress_pin"]) == "비상 PIN: 숫자 4~8자리로 정하세요."
+
+
+@pytest.mark.django_db
+def test_the_pad_offers_a_plain_language_switch_that_keeps_the_token_path(enrol):
+    """No account, no JavaScript: a form posting to set_language with the page as `next`."""
+    _enrolment, token = enrol()
+    client = Client(enforce_csrf_checks=True)
+    page = client.get(f"/c/{token}", HTTP_ACCEPT_LANGUAGE="ko").content.decode()
+    assert 'action="/i18n/setlang/"' in page
+    assert f'name="next" value="/c/{token}"' in page
+    assert 'value="en" lang="en"' in page and ">English</button>" in page
+    csrf = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page)[1]
+    answer = client.post(
+        "/i18n/setlang/", {"language": "en", "next": f"/c/{token}", "csrfmiddlewaretoken": csrf}
+    )
+    assert answer.status_code == 302 and answer["Location"] == f"/c/{token}"
+    english = client.get(f"/c/{token}", HTTP_ACCEPT_LANGUAGE="ko").content.decode()
+    assert '<html lang="en">' in english and "<h1>Check in</h1>" in english

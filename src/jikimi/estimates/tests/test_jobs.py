@@ -309,3 +309,15 @@ def test_a_child_that_dies_fails_the_job_with_its_reason(staff, orgs):
     assert job.state == JobState.FAILED and not jobs.running_here()
     with translation.override("en"):
         assert "stopped unexpectedly (exit code -9)" in jobs.error_text(job)[1]
+
+
+def test_monitor_once_from_cron_waits_for_the_job_it_started_and_leaves_it_done(staff, orgs, cli):
+    """One `--once` run: the job's child would die with the process; the run waits for it."""
+    build(orgs[0], MY3)
+    job = jobs.create_job(staff["analyst"], **{**BOOT, "level": 0.9})  # not cached
+    result = cli("monitor", "--once", "--no-deliver")
+    assert result.returncode == 0, result.stderr
+    job.refresh_from_db()
+    assert job.state == JobState.DONE, job.error
+    assert job.progress == 1.0 and job.result is not None and not jobs.running_here()
+    assert "estimate jobs finished 1, failed 0" in result.stdout

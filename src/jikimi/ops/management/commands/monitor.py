@@ -9,6 +9,7 @@ import threading
 
 from jikimi.core.commands import OperatorCommand
 from jikimi.core.monitor import run_loop, run_passes
+from jikimi.estimates import jobs
 from jikimi.notify.services import LEASE_SECONDS
 
 DELIVERY_PASS = "notify.deliver"  # noqa: S105 - a pass name, not a secret
@@ -17,7 +18,7 @@ DELIVERY_PASS = "notify.deliver"  # noqa: S105 - a pass name, not a secret
 class Command(OperatorCommand):
     help = (
         "Run the check-in monitor and deliver the outbox; several may run at once. "
-        "--once does one pass."
+        "--once does one pass, then waits for the estimate jobs it started."
     )
 
     def add_arguments(self, parser):
@@ -44,9 +45,15 @@ class Command(OperatorCommand):
         skip = frozenset({DELIVERY_PASS}) if no_deliver else frozenset()
         if once:
             totals = run_passes(options, skip=skip)
+            # The estimate jobs this pass started run in child processes that end with this
+            # one: wait for them (each stops at the job time limit at the latest).
+            finished = jobs.finish_running(options)
+            totals.update({k: totals.get(k, 0) + v for k, v in finished.items()})
             self.stdout.write(
                 f"processed {totals['processed']}, alerts {totals['alerts']}, "
-                f"messages queued {totals['messages']}, sent {totals['sent']}"
+                f"messages queued {totals['messages']}, sent {totals['sent']}, "
+                f"estimate jobs finished {totals['estimate_jobs_finished']}, "
+                f"failed {totals['estimate_jobs_failed']}"
             )
             return
         stop = threading.Event()
