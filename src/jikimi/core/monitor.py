@@ -91,6 +91,7 @@ def run_loop(
 ) -> None:
     """Run every pass each `interval` seconds until `stop` is set."""
     last_run: dict[str, float] = {}
+    first = True
     while not stop.is_set():
         started = time.monotonic()
         try:
@@ -100,5 +101,8 @@ def run_loop(
             log.exception("closing old database connections failed")
             _drop_broken_connection()
         run_passes(options, skip=skip, last_run=last_run)
+        if first:  # a restarted monitor says when it is back (bench/bench_startup.py waits on it)
+            log.info("monitor running: first pass done, then every %s s", interval)
+            first = False
         stop.wait(max(0.05, interval - (time.monotonic() - started)))
     connection.close()

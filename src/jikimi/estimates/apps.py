@@ -10,5 +10,6 @@ class EstimatesConfig(AppConfig):
         from jikimi.core.monitor import register_pass
 
         # Long estimates (bootstrap, BMA, LCMCR) run in a child process this pass starts and
-        # looks after on every loop; it never waits for one, so check-ins keep their pace.
-        register_pass("estimates.jobs", lazy("jikimi.estimates.jobs:job_pass"), order=80)
+        # looks after on every loop; it never waits for one, so check-ins keep their pace. The pass
+        # imports the job runner (NumPy, the engine) only when there is a job.
+        register_pass("estimates.jobs", lazy("jikimi.estimates.monitor:job_pass"), order=80)

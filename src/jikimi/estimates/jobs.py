@@ -45,6 +45,7 @@ from . import inapp, runner
 from .inapp import CaptureHistories, EstimatePlan, InAppEstimate, StratumResult
 from .messages import Message, localised
 from .models import EstimateJob, JobState
+from .monitor import due
 from .services import Estimate
 from .tables import table_from_counts
 
@@ -361,8 +362,7 @@ def _stop(run: _Running) -> None:
 
 def _claim(now, lease: float) -> EstimateJob | None:
     """One due job, claimed by this monitor (another monitor's claim wins cleanly)."""
-    due = Q(state=JobState.QUEUED) | Q(state=JobState.RUNNING, lease_expires__lt=now)
-    for job in EstimateJob.objects.filter(due).order_by("created_at")[:10]:
+    for job in EstimateJob.objects.filter(due(now)).order_by("created_at")[:10]:
         claimed = (
             EstimateJob.objects.filter(pk=job.pk, state=job.state, lease_expires=job.lease_expires)
             .filter(Q(worker=job.worker))

@@ -23,10 +23,14 @@ import math
 from dataclasses import dataclass, field
 from functools import lru_cache
 
-import numba
 import numpy as np
-from scipy import optimize, special, stats
+from scipy import special
 
+# numba (≈0.4 s to import, more to load the compiled code) and scipy.stats / scipy.optimize
+# (≈0.5 s) are imported where they are used: a one-off estimate (`jikimi estimate FILE`) fits
+# a handful of models, for which the NumPy Newton iterations below are as quick as loading
+# the compiled ones; after _FITS_BEFORE_COMPILING fits in one process (a bootstrap, a BIC
+# search, a simulation) the numba-compiled iterations take over.
 from .messages import _
 from .options import Progress
 from .tables import CaptureTable
@@ -80,7 +84,7 @@ class LoglinearFit:
 
     def wald_interval(self, level: float = 0.95) -> tuple[float, float]:
         """``n + exp(beta_0 +- z se)``: the Wald interval on the log of the dark figure."""
-        z = stats.norm.ppf(0.5 + level / 2.0)
+        z = special.ndtri(0.5 + level / 2.0)  # scipy.stats.norm.ppf is this ufunc
         se = math.sqrt(max(self.cov[0, 0], 0.0))
         n = self.table.observed
         return (n + math.exp(self.beta[0] - z * se), n + math.exp(self.beta[0] + z * se))
@@ -143,6 +147,8 @@ def _lp_mle_exists(x_bytes: bytes, shape: tuple[int, int], support: bytes) -> bo
     b_eq = x.T @ s
     a_ub = np.hstack([-np.eye(n_cells), np.ones((n_cells, 1))])
     b_ub = np.zeros(n_cells)
+    from scipy import optimize
+
     res = optimize.linprog(c, A_ub=a_ub, b_ub=b_ub, A_eq=a_eq, b_eq=b_eq, method="highs")
     if res.status != 0:  # pragma: no cover - the LP is always feasible (m = s, t = 0)
         return False
@@ -217,9 +223,73 @@ def require_finite_estimate(table: CaptureTable) -> None:
 # Fitting
 
 
-@numba.njit(cache=True)
+_FITS_BEFORE_COMPILING = 200
+_fits_in_numpy = 0
+_compiled_newton = None
+
+
+def _newton_poisson_numpy(x, y, beta, max_iter):
+    """The Newton-Raphson core in NumPy, step for step the compiled one below (the same
+    sequential log-likelihood sums, the same LinAlgError on a non-finite system)."""
+    with np.errstate(all="ignore"):
+        eta = x @ beta
+        mu = np.exp(eta)
+        ll = _sequential_sum(y * eta - mu)
+        converged = False
+        info = (x.T * mu) @ x
+        for _iteration in range(max_iter):
+            grad = x.T @ (y - mu)
+            if not (np.isfinite(info).all() and np.isfinite(grad).all()):
+                raise np.linalg.LinAlgError("Array must not contain infs or NaNs.")
+            step = np.linalg.solve(info, grad)
+            beta_new = beta + step
+            mu_new = mu
+            for _halving in range(30):
+                beta_new = beta + step
+                eta_new = x @ beta_new
+                mu_new = np.exp(np.minimum(eta_new, 700.0))
+                ll_new = _sequential_sum(y * eta_new - mu_new)
+                if ll_new >= ll - 1e-10 * (1.0 + abs(ll)):
+                    break
+                step = step / 2.0
+            beta = beta_new
+            mu = mu_new
+            ll = ll_new
+            info = (x.T * mu) @ x
+            if np.max(np.abs(step)) < 1e-9 * (1.0 + np.max(np.abs(beta))):
+                converged = True
+                break
+    return beta, info, mu, converged
+
+
+def _sequential_sum(values: np.ndarray) -> float:
+    """Left to right, as the compiled loop adds (numpy's sum is pairwise, Python's
+    compensated)."""
+    total = 0.0
+    for v in values.tolist():
+        total += v
+    return total
+
+
 def _newton_poisson(x, y, beta, max_iter):
-    """Compiled Newton-Raphson core (small dense matrices: per-call overhead dominates)."""
+    """NumPy for the first fits in a process, numba's compiled loop after them."""
+    global _fits_in_numpy, _compiled_newton
+    if _compiled_newton is None:
+        if _fits_in_numpy < _FITS_BEFORE_COMPILING:
+            _fits_in_numpy += 1
+            return _newton_poisson_numpy(x, y, beta, max_iter)
+        _compiled_newton = _compile_newton()
+    return _compiled_newton(x, y, beta, max_iter)
+
+
+def _compile_newton():
+    import numba
+
+    return numba.njit(cache=True)(_newton_poisson_compiled)
+
+
+def _newton_poisson_compiled(x, y, beta, max_iter):
+    """Newton-Raphson core compiled by numba (small dense matrices: per-call overhead dominates)."""
     n_cells, n_par = x.shape
     eta = x @ beta
     mu = np.exp(eta)
@@ -440,10 +510,10 @@ def bca_interval(
         accel = 0.0
     share_below = float(np.mean(boot < point))
     share_below = min(max(share_below, 0.5 / replicates), 1 - 0.5 / replicates)
-    z0 = stats.norm.ppf(share_below)
+    z0 = special.ndtri(share_below)  # norm.ppf and norm.cdf are scipy.special's ufuncs
     alpha = np.array([(1 - level) / 2, 1 - (1 - level) / 2])
-    za = stats.norm.ppf(alpha) + z0
-    adjusted = stats.norm.cdf(z0 + za / (1 - accel * za))
+    za = special.ndtri(alpha) + z0
+    adjusted = special.ndtr(z0 + za / (1 - accel * za))
     finite_boot = np.where(np.isfinite(boot), boot, np.finfo(float).max)
     lo, hi = np.quantile(finite_boot, adjusted, method="median_unbiased")
     hi = math.inf if hi >= np.finfo(float).max else float(hi)

@@ -119,3 +119,42 @@ def test_the_list_of_commands_needs_no_django_setup(tmp_path, args):
     django = jikimi_process(tmp_path, "help", "--settings", "jikimi.settings")
     assert proc.stdout == django.stdout
     assert "[estimates]\n    estimate\n" in proc.stdout and "    monitor\n" in proc.stdout
+
+
+HEAVY = {"pandas", "numpy", "scipy", "numba", "splink", "duckdb"}
+
+
+@pytest.fixture
+def initialised(tmp_path: Path) -> Path:
+    proc = jikimi_process(tmp_path, "init")
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    return tmp_path
+
+
+@pytest.mark.parametrize(
+    ("args", "answer"),
+    [
+        (["monitor", "--once"], "processed 0, alerts 0, messages queued 0, sent 0"),
+        (["audit", "verify"], "audit chain intact"),
+    ],
+    ids=["monitor-once", "audit-verify"],
+)
+def test_operator_commands_import_no_numerical_stack(initialised, args, answer):
+    proc = jikimi_process(initialised, *args, importtime=True)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert answer in proc.stdout
+    modules = imported(proc.stderr)
+    # (The passes' own modules come through importlib.import_module, which -X importtime does
+    # not list; what they import with `import` it does: on main the estimates pass brought
+    # numpy, SciPy and numba in here.)
+    assert not top_level(modules) & HEAVY, sorted(top_level(modules) & HEAVY)
+    assert not {"jikimi.urls", "jikimi.cases.urls"} & modules  # no system checks ran
+
+
+def test_one_off_estimate_imports_no_numba(tmp_path, table):
+    proc = jikimi_process(tmp_path, "estimate", str(table), "--json", importtime=True)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    modules = imported(proc.stderr)
+    assert "jikimi.estimates.loglinear" in modules
+    assert not top_level(modules) & {"numba", "django"}
+    assert not modules & {"scipy.stats", "scipy.optimize"}
