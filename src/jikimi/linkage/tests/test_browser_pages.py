@@ -40,6 +40,13 @@ def test_linkage_pages_pass_the_page_checks(live_server, staff, browser, locale,
     page = new_page(browser, problems, locale=locale, viewport=viewport)
     sign_in(page, live_server.url, cw, PASSWORD, next_path="/linkage/review/")
     check_page(page, problems, shot=f"linkage-queue-{tag}")
+    if viewport is PHONE:
+        # Each pair is a card on a phone: every cell (the agreement too) is in the window,
+        # not behind a sideways scroll.
+        cells = page.locator("main table.cards tbody tr").first.locator("td")
+        for i in range(cells.count()):
+            box = cells.nth(i).bounding_box()
+            assert box and box["x"] >= 0 and box["x"] + box["width"] <= viewport["width"]
     for path, name in [
         (f"/linkage/review/{items[1].pk}/", "pair"),
         (f"/linkage/people/{lee.code}/", "cluster"),
