@@ -24,7 +24,7 @@ pytestmark = pytest.mark.django_db
 HOSTILE = {
     '=HYPERLINK("http://x")': '\'=HYPERLINK("http://x")',
     "+1+2": "'+1+2",
-    "-3": "'-3",
+    "-3+A1": "'-3+A1",
     "@SUM(A1)": "'@SUM(A1)",
     "\uff1dcmd": "'\uff1dcmd",  # ＝
     "\uff0bcmd": "'\uff0bcmd",  # ＋
