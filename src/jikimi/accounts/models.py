@@ -5,6 +5,7 @@ import uuid
 from django.contrib.auth.models import AbstractUser
 from django.db import models
 from django.utils import timezone
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from django_otp.models import Device, ThrottlingMixin
 
@@ -60,7 +61,7 @@ class User(AbstractUser):  # type: ignore[django-manager-missing]  # django_otp 
         a bare superuser made with `createsuperuser`; such a user is refused, never given the
         rows whose organisation is NULL."""
         if self.organisation_id is None:
-            raise AccessDenied("this account belongs to no organisation")
+            raise AccessDenied(gettext("This account belongs to no organisation."))
         return self.organisation_id
 
     @property

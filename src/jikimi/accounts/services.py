@@ -447,7 +447,7 @@ def _audit_admin(action: str, admin: User, member: User, **detail) -> None:
 
 def _require_fresh(reauthenticated: bool) -> None:
     if not reauthenticated:
-        raise ReauthRequired("this needs the password again")
+        raise ReauthRequired(gettext("This action needs your password again."))
 
 
 def _lock_organisation(organisation_id: int) -> None:

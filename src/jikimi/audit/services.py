@@ -16,6 +16,7 @@ from datetime import UTC, datetime
 from django.db import transaction
 from django.db.models import Field
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from jikimi.core import codes
 
@@ -407,7 +408,7 @@ def event_page(user, flt: EventFilter, page: int = 1, per_page: int = PER_PAGE) 
     from jikimi.core.errors import AccessDenied
 
     if not can_read_audit(user):
-        raise AccessDenied("the audit log is for auditors and administrators")
+        raise AccessDenied(gettext("The audit log is for auditors and administrators."))
     qs = _visible_events(user)
     if flt.actor == SYSTEM_ACTOR:
         qs = qs.filter(actor_id__isnull=True)

@@ -85,7 +85,9 @@ def can_run_estimates(user: User) -> bool:
 
 def require_estimates(user: User) -> None:
     if not can_run_estimates(user):
-        raise accounts.AccessDenied("estimates are for analysts, supervisors and admins")
+        raise accounts.AccessDenied(
+            gettext("Estimates are for analysts, supervisors and administrators.")
+        )
 
 
 # --- Which records count --------------------------------------------------------------------

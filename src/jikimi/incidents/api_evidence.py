@@ -12,6 +12,7 @@
 
 from __future__ import annotations
 
+from django.utils.translation import gettext
 from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema
@@ -157,9 +158,9 @@ class EvidenceDownloadView(APIView):
             accounts.check_password_for(request.user, ser.validated_data["password"])
         except accounts.LoginFailed as exc:
             raise accounts.ReauthRequired(
-                "the account is locked"
+                gettext("This account is locked after too many failed attempts. Try again later.")
                 if exc.reason == "locked"
-                else "downloading evidence needs your password (field 'password')"
+                else gettext("Password: give your password again to download evidence.")
             ) from None
         try:
             item, chunks = evidence.download(
@@ -204,9 +205,9 @@ class EvidenceWithdrawView(APIView):
             accounts.check_password_for(request.user, ser.validated_data["password"])
         except accounts.LoginFailed as exc:
             raise accounts.ReauthRequired(
-                "the account is locked"
+                gettext("This account is locked after too many failed attempts. Try again later.")
                 if exc.reason == "locked"
-                else "withdrawing evidence needs your password (field 'password')"
+                else gettext("Password: give your password again to withdraw evidence.")
             ) from None
         try:
             evidence.withdraw(

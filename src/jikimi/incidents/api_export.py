@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from django.http import StreamingHttpResponse
 from django.utils.http import content_disposition_header
+from django.utils.translation import gettext
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
@@ -46,9 +47,9 @@ class ActsExportView(APIView):
             accounts.check_password_for(request.user, body.validated_data["password"])
         except accounts.LoginFailed as exc:
             raise accounts.ReauthRequired(
-                "the account is locked"
+                gettext("This account is locked after too many failed attempts. Try again later.")
                 if exc.reason == "locked"
-                else "exporting incidents needs your password (field 'password')"
+                else gettext("Password: give your password again to export incidents.")
             ) from None
         found = export.export_acts(
             request.user,

@@ -7,6 +7,7 @@ POST; bad input 400 with messages by field (``links[0].stance``).
 
 from __future__ import annotations
 
+from django.utils.translation import gettext
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers, status
@@ -132,7 +133,12 @@ class ReturneeView(APIView):
     def post(self, request, person_code: str):
         person = service.get_returnee(request.user, person_code)
         if not service.can_record(request.user):  # 403 before the body is judged
-            raise AccessDenied("only case workers, supervisors and admins record findings")
+            raise AccessDenied(
+                gettext(
+                    "Only case workers, supervisors and administrators"
+                    " record return determinations."
+                )
+            )
         ser = RevisionInputSerializer(data=request.data)
         ser.is_valid(raise_exception=True)
         data = ser.validated_data

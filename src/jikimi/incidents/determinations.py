@@ -28,6 +28,7 @@ from typing import Any
 
 from django.db import transaction
 from django.db.models import Exists, OuterRef, Q, QuerySet, Subquery
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from jikimi.accounts import services as accounts
@@ -411,7 +412,11 @@ def record_determination(
     this person or a source's information on one of them. Bad input: InvalidInput naming the
     field (``links[2].stance``), nothing written."""
     if not can_record(user):
-        raise accounts.AccessDenied("only case workers, supervisors and admins record findings")
+        raise accounts.AccessDenied(
+            gettext(
+                "Only case workers, supervisors and administrators record return determinations."
+            )
+        )
     org_id = _org(user)
     errors: dict[str, Any] = {}
     terms = {t.code: t for t in _vocabulary(include_retired=True)}

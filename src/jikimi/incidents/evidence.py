@@ -34,6 +34,7 @@ from django.conf import settings
 from django.db import transaction
 from django.db.models import QuerySet
 from django.utils import timezone
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from jikimi.accounts import services as accounts
@@ -379,7 +380,9 @@ def download(
             object_ref=str(evidence.pk),
             detail={"event": evidence.event.code, "why": "role"},
         )
-        raise AccessDenied("roles with pseudonymous data only do not download evidence")
+        raise AccessDenied(
+            gettext("Your role sees pseudonymous data only: it does not download evidence.")
+        )
     _require_present(user, evidence, "evidence.download_refused")
     if not reauthenticated:
         audit.record(
@@ -389,7 +392,7 @@ def download(
             object_ref=str(evidence.pk),
             detail={"event": evidence.event.code, "why": "reauth"},
         )
-        raise accounts.ReauthRequired("downloading evidence needs the password again")
+        raise accounts.ReauthRequired(gettext("Downloading evidence needs your password again."))
     why = _reason(reason)
     stored = stored_file(evidence)
     result = filestore.verify(stored)
@@ -471,7 +474,7 @@ def withdraw(
             organisation_id=evidence.organisation_id,
             detail={"event": evidence.event.code, "why": "reauth"},
         )
-        raise accounts.ReauthRequired("withdrawing evidence needs the password again")
+        raise accounts.ReauthRequired(gettext("Withdrawing evidence needs your password again."))
     why = _reason(reason, withdraw=True)
     stored = stored_file(evidence)
     with transaction.atomic():

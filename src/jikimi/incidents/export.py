@@ -25,6 +25,8 @@ from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from django.utils.translation import gettext
+
 from jikimi.accounts import services as accounts
 from jikimi.accounts.models import User
 from jikimi.audit import services as audit
@@ -87,7 +89,7 @@ def export_acts(
         )
     if not reauthenticated:
         _refuse(user, "reauth")
-        raise accounts.ReauthRequired("exporting incidents needs the password again")
+        raise accounts.ReauthRequired(gettext("Exporting incidents needs your password again."))
     flt = (
         filters
         if isinstance(filters, services.ActFilter)

@@ -538,7 +538,9 @@ def validate_event(
 def require_recorder(user: User) -> None:
     """Who records incidents: the roles that edit people (their victims are people)."""
     if not accounts.can_edit_people(user):
-        raise accounts.AccessDenied("only case workers, supervisors and admins record incidents")
+        raise accounts.AccessDenied(
+            gettext("Only case workers, supervisors and administrators record incidents.")
+        )
 
 
 def record_event(

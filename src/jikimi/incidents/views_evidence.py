@@ -13,8 +13,8 @@ from django.contrib.auth.decorators import login_required
 from django.http import HttpResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.utils.http import content_disposition_header
+from django.utils.translation import gettext, gettext_lazy
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods
 
@@ -143,7 +143,9 @@ def evidence_download(
     user = request.user
     item = evidence.get_evidence(user, code, evidence_id)  # NotFound (404)
     if not user.sees_identities:  # not even the file's name (403)
-        raise AccessDenied("roles with pseudonymous data only do not download evidence")
+        raise AccessDenied(
+            gettext("Your role sees pseudonymous data only: it does not download evidence.")
+        )
     if item.withdrawn_at is not None:
         return _withdrawn_page(request, item)
     form = DownloadForm()

@@ -174,7 +174,9 @@ def require_editor(user: User, person: Person | None = None) -> None:
     """Every write to a person passes here: the role, and (for an existing person) that the
     user's organisation owns them — a sharing grant lets the grantee read, never write."""
     if not accounts.can_edit_people(user):
-        raise accounts.AccessDenied("only case workers, supervisors and admins edit people")
+        raise accounts.AccessDenied(
+            gettext("Only case workers, supervisors and administrators edit people.")
+        )
     if person is not None:
         require_owner(user, person)
 

@@ -40,9 +40,9 @@ EVENT = {
 
 @pytest.fixture
 def client_of(api_client, api_token):
-    def make(user):
+    def make(user, language="en"):
         api_client.credentials(
-            HTTP_AUTHORIZATION=f"Token {api_token(user)}", HTTP_ACCEPT_LANGUAGE="en"
+            HTTP_AUTHORIZATION=f"Token {api_token(user)}", HTTP_ACCEPT_LANGUAGE=language
         )
         return api_client
 
@@ -137,6 +137,24 @@ def test_an_analyst_may_read_but_not_record(staff, client_of):
     assert analyst.post("/api/incidents/events/", EVENT, format="json").status_code == 403
     acts = analyst.get("/api/incidents/acts/").json()["results"]
     assert acts[0]["victim_name"] is None and acts[0]["information"][0]["source"] is None
+
+
+def test_a_refusal_reads_in_the_asker_s_language(staff, client_of):
+    # A service's refusal (the role, the password asked again) is a sentence in the
+    # language asked for, never the English text of the code.
+    en = client_of(staff["analyst"]).post("/api/incidents/events/", EVENT, format="json")
+    assert en.json()["detail"] == (
+        "Only case workers, supervisors and administrators record incidents."
+    )
+    ko = client_of(staff["analyst"], "ko").post("/api/incidents/events/", EVENT, format="json")
+    assert ko.json()["detail"] == "사건 기록은 담당 실무자, 감독자, 관리자만 작성합니다."
+    body = {"format": "csv", "password": "not the password"}
+    cw = client_of(staff["caseworker"], "ko")
+    refused = cw.post("/api/incidents/acts/export/", body, format="json")
+    assert refused.status_code == 403
+    assert refused.json()["detail"] == (
+        "비밀번호: 사건 기록을 내보내려면 비밀번호를 다시 입력하세요."
+    )
 
 
 def test_terms_and_places(staff, client_of):
