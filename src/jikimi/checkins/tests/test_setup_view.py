@@ -166,3 +166,20 @@ def test_the_pad_offers_a_plain_language_switch_that_keeps_the_token_path(enrol)
     assert answer.status_code == 302 and answer["Location"] == f"/c/{token}"
     english = client.get(f"/c/{token}", HTTP_ACCEPT_LANGUAGE="ko").content.decode()
     assert '<html lang="en">' in english and "<h1>Check in</h1>" in english
+
+
+def test_the_pad_never_carries_another_person_s_link(enrol, staff):
+    """The pad is rendered once per process and filled in per request (views/checkin.py):
+    the language switch's address must be this request's own token, never the token of the
+    person whose request first rendered it."""
+    from jikimi.people import services as people
+
+    cw = staff["caseworker"]
+    other = people.create_person(cw, name="박영희")
+    people.record_consent(cw, other, purpose="checkins", granted=True, method="written")
+    _a, first = enrol()
+    _b, second = enrol(other)
+    Client().get(f"/c/{first}", HTTP_ACCEPT_LANGUAGE="ko")
+    page = Client().get(f"/c/{second}", HTTP_ACCEPT_LANGUAGE="ko").content.decode()
+    assert f'name="next" value="/c/{second}"' in page
+    assert first not in page

@@ -5,9 +5,10 @@ the PIN was right, the duress PIN, wrong, rate-limited, or the link unknown. The
 depends only on what the person submitted (which action), never on the outcome.
 
 Rendering is the costliest part of a check-in after the database, and the page depends only
-on (language, action, pause days) and the CSRF token: `_page` renders each variant once per
-process with a placeholder token and fills in the request's own token afterwards. So the
-answer is byte-for-byte what `render()` gives, and identical for every outcome.
+on (language, action, pause days), the CSRF token and the page's own address (the language
+switch comes back to it): `_page` renders each variant once per process with a placeholder
+token and address and fills in the request's own afterwards. So the answer is byte-for-byte
+what `render()` gives, identical for every outcome, and never carries another person's link.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from django.http import HttpResponse
 from django.middleware.csrf import CSRF_ALLOWED_CHARS, CSRF_SECRET_LENGTH, get_token
 from django.shortcuts import render
 from django.template.loader import render_to_string
+from django.utils.html import escape
 from django.utils.translation import get_language
 from django.views.decorators.http import require_http_methods
 
@@ -33,6 +35,8 @@ ACTIONS = {
 }
 # As long as a real (masked) token, so the filled-in page has the same length.
 _PLACEHOLDER = "J" * 64
+# The page's own address (its token) in the cached render, filled in per request.
+_HERE = "/c/" + "H" * 43
 _RENDERED: dict[tuple, tuple[str, ...]] = {}
 
 
@@ -59,11 +63,14 @@ def _page(request, template: str, context: dict) -> HttpResponse:
     key = (template, get_language(), *sorted(context.items()))
     parts = _RENDERED.get(key)
     if parts is None:
-        html = render_to_string(template, {**context, "csrf_token": _PLACEHOLDER}, request)
+        html = render_to_string(
+            template, {**context, "csrf_token": _PLACEHOLDER, "here": _HERE}, request
+        )
         parts = tuple(html.split(_PLACEHOLDER))
         if len(_RENDERED) < 1000:  # bounded: 2 languages × 3 actions × 60 days at most
             _RENDERED[key] = parts
-    return HttpResponse(_masked_token(request).join(parts))
+    html = _masked_token(request).join(parts)
+    return HttpResponse(html.replace(_HERE, escape(request.get_full_path())))
 
 
 def _masked_token(request) -> str:
