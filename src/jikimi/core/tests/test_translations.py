@@ -13,18 +13,23 @@ from django.utils import translation
 
 ROOT = Path(__file__).resolve().parents[2]
 TRANS_RE = re.compile(
-    r"""{%\s*trans\s+"((?:[^"\\]|\\.)*)"(?:\s+context\s+"[^"]*")?\s*(?:as\s+\w+\s*)?%}"""
+    r"""{%\s*trans\s+"((?:[^"\\]|\\.)*)"(?:\s+context\s+"([^"]*)")?\s*(?:as\s+\w+\s*)?%}"""
 )
 # Strings that are the same in Korean (codes, names of things).
 SAME_IN_KOREAN = {"PIN", "Jikimi", "API", "TOTP", "SVG", "CSV", "OK"}
 
 
-def template_strings() -> dict[str, str]:
+def template_strings() -> dict[tuple[str, str | None], str]:
+    """(text, context or None) → the first template marking it."""
     found = {}
     for path in ROOT.rglob("templates/**/*.html"):
         for match in TRANS_RE.finditer(path.read_text(encoding="utf-8")):
-            found.setdefault(match.group(1), str(path.relative_to(ROOT)))
+            found.setdefault((match.group(1), match.group(2)), str(path.relative_to(ROOT)))
     return found
+
+
+def _korean(text: str, context: str | None) -> str:
+    return translation.pgettext(context, text) if context else translation.gettext(text)
 
 
 def test_it_has_a_korean_translation_for_every_template_string():
@@ -33,8 +38,8 @@ def test_it_has_a_korean_translation_for_every_template_string():
     with translation.override("ko"):
         missing = sorted(
             f"{where}: {text!r}"
-            for text, where in strings.items()
-            if text not in SAME_IN_KOREAN and translation.gettext(text) == text
+            for (text, context), where in strings.items()
+            if text not in SAME_IN_KOREAN and _korean(text, context) == text
         )
     assert not missing, "no Korean for:\n" + "\n".join(missing)
 
