@@ -584,21 +584,9 @@ def record_event(
     return event
 
 
-def write_event(
-    spec: EventSpec,
-    organisation: Organisation,
-    *,
-    actor: User | None,
-    victims: dict[str, Person] | None = None,
-    sources: dict[tuple, Source] | None = None,
-    victims_known: bool = False,
-) -> Event:
-    """Write a validated event (inside the caller's transaction). `victims` maps record ids
-    to the people already made for them (an import's rows name one victim several times;
-    `victims_known`: it holds every earlier victim of these ids, so none is looked up);
-    `sources` does the same for sources."""
-    victims = {} if victims is None else victims
-    sources = {} if sources is None else sources
+def _new_event(spec: EventSpec, organisation: Organisation, actor: User | None) -> Event:
+    """The unsaved event of a validated spec (one builder for the form's and the import's
+    paths, so both store the same fields)."""
     event = Event(
         organisation=organisation,
         date_start=spec.when.range.start.earliest(),
@@ -614,29 +602,54 @@ def write_event(
     )
     event.title = spec.title
     event.description = spec.description or None
+    return event
+
+
+def _new_act(event: Event, spec: EventSpec, act_spec: ActSpec, victim: Person) -> Act:
+    """The unsaved act of `act_spec` in `event`: its own date and place, else the event's."""
+    when = act_spec.when or spec.when
+    where = act_spec.where or spec.where
+    act = Act(
+        event=event,
+        organisation=event.organisation,
+        victim=victim,
+        act_type=act_spec.act_type,
+        date_start=when.range.start.earliest(),
+        date_end=when.range.end.latest(),
+        date_precision=when.precision,
+        date_approx=when.approximate,
+        date_text=when.text,
+        place=where.place if where else None,
+        lat=where.lat if where else None,
+        lon=where.lon if where else None,
+        victim_record_id=act_spec.victim.record_id,
+    )
+    act.victim_details = act_spec.details or None
+    return act
+
+
+def write_event(
+    spec: EventSpec,
+    organisation: Organisation,
+    *,
+    actor: User | None,
+    victims: dict[str, Person] | None = None,
+    sources: dict[tuple, Source] | None = None,
+    victims_known: bool = False,
+) -> Event:
+    """Write a validated event (inside the caller's transaction). `victims` maps record ids
+    to the people already made for them (an import's rows name one victim several times;
+    `victims_known`: it holds every earlier victim of these ids, so none is looked up);
+    `sources` does the same for sources."""
+    victims = {} if victims is None else victims
+    sources = {} if sources is None else sources
+    event = _new_event(spec, organisation, actor)
     event.save()
     victim_codes = []
     for act_spec in spec.acts:
-        when = act_spec.when or spec.when
-        where = act_spec.where or spec.where
         victim = _victim_person(act_spec.victim, organisation, actor, victims, victims_known)
         victim_codes.append(victim.code)
-        act = Act(
-            event=event,
-            organisation=organisation,
-            victim=victim,
-            act_type=act_spec.act_type,
-            date_start=when.range.start.earliest(),
-            date_end=when.range.end.latest(),
-            date_precision=when.precision,
-            date_approx=when.approximate,
-            date_text=when.text,
-            place=where.place if where else None,
-            lat=where.lat if where else None,
-            lon=where.lon if where else None,
-            victim_record_id=act_spec.victim.record_id,
-        )
-        act.victim_details = act_spec.details or None
+        act = _new_act(event, spec, act_spec, victim)
         act.save()
         _write_links(event, act, act_spec.involvements, act_spec.information, sources)
     _write_links(event, None, spec.involvements, spec.information, sources)
@@ -745,26 +758,10 @@ def _write_chunk(
         )
 
     for e, spec in enumerate(specs):
-        event = Event(
-            organisation=organisation,
-            date_start=spec.when.range.start.earliest(),
-            date_end=spec.when.range.end.latest(),
-            date_precision=spec.when.precision,
-            date_approx=spec.when.approximate,
-            date_text=spec.when.text,
-            place=spec.where.place if spec.where else None,
-            lat=spec.where.lat if spec.where else None,
-            lon=spec.where.lon if spec.where else None,
-            external_id=spec.external_id,
-            created_by=None,
-        )
-        event.title = spec.title
-        event.description = spec.description or None
+        event = _new_event(spec, organisation, None)
         events.append(event)
         victim_codes = []
         for a, act_spec in enumerate(spec.acts):
-            when = act_spec.when or spec.when
-            where = act_spec.where or spec.where
             victim_spec = act_spec.victim
             if victim_spec.person is not None:
                 victim = victim_spec.person
@@ -773,22 +770,7 @@ def _write_chunk(
             else:
                 victim = unnamed[(e, a)]
             victim_codes.append(victim.code)
-            act = Act(
-                event=event,
-                organisation=organisation,
-                victim=victim,
-                act_type=act_spec.act_type,
-                date_start=when.range.start.earliest(),
-                date_end=when.range.end.latest(),
-                date_precision=when.precision,
-                date_approx=when.approximate,
-                date_text=when.text,
-                place=where.place if where else None,
-                lat=where.lat if where else None,
-                lon=where.lon if where else None,
-                victim_record_id=victim_spec.record_id,
-            )
-            act.victim_details = act_spec.details or None
+            act = _new_act(event, spec, act_spec, victim)
             acts.append(act)
             links(event, act, act_spec.involvements, act_spec.information)
         links(event, None, spec.involvements, spec.information)
