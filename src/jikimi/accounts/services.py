@@ -207,6 +207,20 @@ def check_password_for(user: User, password: str) -> None:
     audit.record("reauth.ok", actor=user, object_type="user", object_ref=str(user.pk))
 
 
+def require_password_again(user: User, password: str, *, refusal: str) -> None:
+    """An API action's re-authentication by the password in its body (`check_password_for`):
+    nothing when it is right; else ReauthRequired saying the account is locked, or
+    `refusal` (a translated sentence naming the field) for a wrong or missing password."""
+    try:
+        check_password_for(user, password)
+    except LoginFailed as exc:
+        raise ReauthRequired(
+            gettext("This account is locked after too many failed attempts. Try again later.")
+            if exc.reason == "locked"
+            else refusal
+        ) from None
+
+
 REAUTH_SESSION_KEY = "jikimi_reauth_at"
 
 

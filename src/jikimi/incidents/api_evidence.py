@@ -154,14 +154,11 @@ class EvidenceDownloadView(APIView):
         evidence.get_evidence(request.user, event_code, evidence_id)  # 404 first
         ser = DownloadSerializer(data=request.data)
         ser.is_valid(raise_exception=True)
-        try:
-            accounts.check_password_for(request.user, ser.validated_data["password"])
-        except accounts.LoginFailed as exc:
-            raise accounts.ReauthRequired(
-                gettext("This account is locked after too many failed attempts. Try again later.")
-                if exc.reason == "locked"
-                else gettext("Password: give your password again to download evidence.")
-            ) from None
+        accounts.require_password_again(
+            request.user,
+            ser.validated_data["password"],
+            refusal=gettext("Password: give your password again to download evidence."),
+        )
         try:
             item, chunks = evidence.download(
                 request.user,
@@ -201,14 +198,11 @@ class EvidenceWithdrawView(APIView):
         services.require_recorder(request.user)  # then 403
         ser = WithdrawSerializer(data=request.data)
         ser.is_valid(raise_exception=True)
-        try:
-            accounts.check_password_for(request.user, ser.validated_data["password"])
-        except accounts.LoginFailed as exc:
-            raise accounts.ReauthRequired(
-                gettext("This account is locked after too many failed attempts. Try again later.")
-                if exc.reason == "locked"
-                else gettext("Password: give your password again to withdraw evidence.")
-            ) from None
+        accounts.require_password_again(
+            request.user,
+            ser.validated_data["password"],
+            refusal=gettext("Password: give your password again to withdraw evidence."),
+        )
         try:
             evidence.withdraw(
                 request.user,

@@ -43,14 +43,11 @@ class ActsExportView(APIView):
         filters.is_valid(raise_exception=True)
         body = ExportRequestSerializer(data=request.data)
         body.is_valid(raise_exception=True)
-        try:
-            accounts.check_password_for(request.user, body.validated_data["password"])
-        except accounts.LoginFailed as exc:
-            raise accounts.ReauthRequired(
-                gettext("This account is locked after too many failed attempts. Try again later.")
-                if exc.reason == "locked"
-                else gettext("Password: give your password again to export incidents.")
-            ) from None
+        accounts.require_password_again(
+            request.user,
+            body.validated_data["password"],
+            refusal=gettext("Password: give your password again to export incidents."),
+        )
         found = export.export_acts(
             request.user,
             filters.validated_data,
