@@ -69,8 +69,8 @@ def _page(request, template: str, context: dict) -> HttpResponse:
         parts = tuple(html.split(_PLACEHOLDER))
         if len(_RENDERED) < 1000:  # bounded: 2 languages × 3 actions × 60 days at most
             _RENDERED[key] = parts
-    html = _masked_token(request).join(parts)
-    return HttpResponse(html.replace(_HERE, escape(request.get_full_path())))
+    page = _masked_token(request).join(parts)
+    return HttpResponse(page.replace(_HERE, escape(request.get_full_path())))
 
 
 def _masked_token(request) -> str:
