@@ -102,6 +102,7 @@ def test_the_case_pages_pass_the_page_checks(live_server, staff, browser, arrest
         ("/cases/", "list"),
         (f"/cases/{case.code}/", "case"),
         (f"/cases/new?person={victim.code}", "new"),
+        (f"/cases/{case.code}/un-draft", "un-draft"),
     ]:
         page.goto(base + path)
         check_page(page, problems, shot=f"cases-{name}-{tag}")
