@@ -153,44 +153,50 @@ def evidence_download(
     if request.method == "POST":
         form = DownloadForm(request.POST)
         status = 400
-        if form.is_valid():
+        if form.is_valid() and _reauthenticated(request, form):
             try:
-                accounts.reauthenticate(request, form.cleaned_data["password"])
-            except accounts.LoginFailed as exc:
-                form.add_error(
-                    "password",
-                    _("This account is locked after too many failed attempts. Try again later.")
-                    if exc.reason == "locked"
-                    else _("The password is not correct."),
+                found, chunks = evidence.download(
+                    user,
+                    code,
+                    evidence_id,
+                    reason=form.cleaned_data["reason"],
+                    reauthenticated=accounts.recently_authenticated(request),
+                )
+            except InvalidInput as exc:
+                _show_errors(form, exc)
+            except evidence.EvidenceWithdrawn:
+                return _withdrawn_page(request, item)
+            except evidence.EvidenceTampered:
+                return render(
+                    request,
+                    "incidents/evidence_tampered.html",
+                    {"event_code": item.event.code, "item": item},
+                    status=409,
                 )
             else:
-                try:
-                    found, chunks = evidence.download(
-                        user,
-                        code,
-                        evidence_id,
-                        reason=form.cleaned_data["reason"],
-                        reauthenticated=accounts.recently_authenticated(request),
-                    )
-                except InvalidInput as exc:
-                    _show_errors(form, exc)
-                except evidence.EvidenceWithdrawn:
-                    return _withdrawn_page(request, item)
-                except evidence.EvidenceTampered:
-                    return render(
-                        request,
-                        "incidents/evidence_tampered.html",
-                        {"event_code": item.event.code, "item": item},
-                        status=409,
-                    )
-                else:
-                    return attachment_response(found, chunks)
+                return attachment_response(found, chunks)
     return render(
         request,
         "incidents/evidence_download.html",
         {"event_code": item.event.code, "item": item, "form": form},
         status=status,
     )
+
+
+def _reauthenticated(request: StaffRequest, form) -> bool:
+    """The form's password checked again (`accounts.reauthenticate`); when refused, the
+    reason is put at the password field: the account locked, or the password wrong."""
+    try:
+        accounts.reauthenticate(request, form.cleaned_data["password"])
+    except accounts.LoginFailed as exc:
+        form.add_error(
+            "password",
+            _("This account is locked after too many failed attempts. Try again later.")
+            if exc.reason == "locked"
+            else _("The password is not correct."),
+        )
+        return False
+    return True
 
 
 def _withdrawn_page(request: StaffRequest, item) -> HttpResponse:
@@ -218,34 +224,24 @@ def evidence_withdraw(request: StaffRequest, code: str, evidence_id: str) -> Htt
     if request.method == "POST":
         form = WithdrawForm(request.POST)
         status = 400
-        if form.is_valid():
+        if form.is_valid() and _reauthenticated(request, form):
             try:
-                accounts.reauthenticate(request, form.cleaned_data["password"])
-            except accounts.LoginFailed as exc:
-                form.add_error(
-                    "password",
-                    _("This account is locked after too many failed attempts. Try again later.")
-                    if exc.reason == "locked"
-                    else _("The password is not correct."),
+                evidence.withdraw(
+                    user,
+                    code,
+                    evidence_id,
+                    reason=form.cleaned_data["reason"],
+                    reauthenticated=accounts.recently_authenticated(request),
                 )
+            except InvalidInput as exc:
+                _show_errors(form, exc)
+            except evidence.EvidenceWithdrawn:
+                return _withdrawn_page(request, item)
             else:
-                try:
-                    evidence.withdraw(
-                        user,
-                        code,
-                        evidence_id,
-                        reason=form.cleaned_data["reason"],
-                        reauthenticated=accounts.recently_authenticated(request),
-                    )
-                except InvalidInput as exc:
-                    _show_errors(form, exc)
-                except evidence.EvidenceWithdrawn:
-                    return _withdrawn_page(request, item)
-                else:
-                    messages.success(
-                        request, _("The file is withdrawn: its stored copy and key are destroyed.")
-                    )
-                    return redirect("incidents:evidence", code=item.event.code)
+                messages.success(
+                    request, _("The file is withdrawn: its stored copy and key are destroyed.")
+                )
+                return redirect("incidents:evidence", code=item.event.code)
     return render(
         request,
         "incidents/evidence_withdraw.html",
