@@ -27,6 +27,9 @@ install: $(VENV)/.installed
 install-dev: $(VENV)/.installed-dev
 
 run: install
+	@# Bytecode for the checkout's modules (an editable install has none, and a machine that
+	@# sets PYTHONDONTWRITEBYTECODE would compile ~90 modules on every command's start).
+	$(BIN)/python -m compileall -q src
 	JIKIMI_DEMO=1 $(BIN)/jikimi serve --demo --host 127.0.0.1 --port 8000
 
 # What the tests need from Debian: Chromium for the browser tests, a CJK font for screenshots

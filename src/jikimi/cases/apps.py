@@ -13,7 +13,7 @@ class CasesConfig(AppConfig):
         from jikimi.core.lazy import lazy
         from jikimi.core.monitor import register_pass
 
-        from .services import ALERT_KIND
+        from .models import ALERT_KIND
 
         def case_url(alert) -> str:
             return reverse("cases:case", args=[alert.source_ref])

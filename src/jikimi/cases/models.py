@@ -19,6 +19,10 @@ from django.utils.translation import gettext_lazy as _
 from jikimi.core.codes import new_public_code
 from jikimi.core.fields import EncryptedTextField
 
+# The alert a passed deadline raises (here, not in services, so that the app's ready() can
+# register it without importing the services and everything they import).
+ALERT_KIND = "case_deadline"
+
 
 def _case_code() -> str:
     return new_public_code("C")

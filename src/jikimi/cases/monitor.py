@@ -32,8 +32,8 @@ from jikimi.alerts.models import Alert
 from jikimi.audit import services as audit
 from jikimi.core.sql import column
 
-from .models import OPEN_DEADLINE, Deadline
-from .services import ALERT_KIND, SOURCE_APP, kind_policies
+from .models import ALERT_KIND, OPEN_DEADLINE, Deadline
+from .services import SOURCE_APP, kind_policies
 
 BATCH = 500
 

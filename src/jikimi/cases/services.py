@@ -55,7 +55,6 @@ from .models import (
     StatusChange,
 )
 
-ALERT_KIND = "case_deadline"
 SOURCE_APP = "cases"
 STAFF_ROLES = (Role.ADMIN, Role.SUPERVISOR, Role.CASEWORKER)
 SUPERVISOR_ROLES = (Role.ADMIN, Role.SUPERVISOR)

@@ -11,8 +11,6 @@ import pandas as pd
 
 from jikimi.linkage.prediction import ScoredPairs
 
-DEFAULT_THRESHOLD = 0.5  # see docs/linkage.md, "Threshold"
-
 
 def cluster_records(
     record_ids: Sequence[str], pairs: pd.DataFrame, threshold: float

@@ -17,12 +17,12 @@ from __future__ import annotations
 
 from jikimi.linkage.blocking import _prediction_blocking_rules, blocking_extra_columns
 from jikimi.linkage.clustering import (
-    DEFAULT_THRESHOLD,
     _clusters,
     _contract,
     cluster_records,
     cluster_scored,
 )
+from jikimi.linkage.defaults import DEFAULT_THRESHOLD
 from jikimi.linkage.features import (
     ALIAS_MIN_EXCESS,
     ALIAS_MIN_PAIRS,

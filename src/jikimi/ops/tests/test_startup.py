@@ -158,3 +158,37 @@ def test_one_off_estimate_imports_no_numba(tmp_path, table):
     assert "jikimi.estimates.loglinear" in modules
     assert not top_level(modules) & {"numba", "django"}
     assert not modules & {"scipy.stats", "scipy.optimize"}
+
+
+def jikimi_commands() -> list[str]:
+    """Every command of the project's own apps (as `jikimi --help` finds them)."""
+    return sorted(
+        path.stem
+        for path in SRC.glob("jikimi/*/management/commands/*.py")
+        if not path.stem.startswith("_")
+    )
+
+
+@pytest.mark.parametrize("command", jikimi_commands())
+def test_no_command_help_imports_the_numerical_stack(tmp_path, command):
+    """`jikimi link --help` imported pandas, NumPy and Splink (0.74 s) only to show a default:
+    no command's help (nor its parser, so a mistyped option) may import the engines."""
+    proc = jikimi_process(tmp_path, command, "--help", importtime=True)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert f"usage: jikimi {command}" in proc.stdout
+    assert not top_level(imported(proc.stderr)) & HEAVY, sorted(
+        top_level(imported(proc.stderr)) & HEAVY
+    )
+
+
+def test_the_command_runs_with_the_garbage_collector_on(initialised):
+    """Start-up runs without cyclic collection (cli._no_gc_until_setup); the command itself
+    (a monitor running for months) must not. What start-up made is frozen: many more objects
+    in the permanent generation than a bare interpreter has there."""
+    probe = "import gc; print(gc.isenabled(), gc.get_freeze_count())"
+    bare = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True)
+    proc = jikimi_process(initialised, "shell", "-c", probe)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    enabled, frozen = proc.stdout.splitlines()[-1].split()  # after the shell's own line
+    assert enabled == "True"
+    assert int(frozen) > 10 * int(bare.stdout.split()[1]), (frozen, bare.stdout)

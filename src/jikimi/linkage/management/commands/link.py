@@ -8,8 +8,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from jikimi.linkage.engine import write_csv_atomically, write_json_atomically
-from jikimi.linkage.services import DEFAULT_THRESHOLD, LinkInputError, link_records
+from jikimi.linkage.defaults import DEFAULT_THRESHOLD
 
 
 class Command(BaseCommand):
@@ -30,6 +29,10 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args: Any, **options: Any) -> None:
+        # Here, not at the top: pandas and Splink are for linking, not for `--help`.
+        from jikimi.linkage.engine import write_csv_atomically, write_json_atomically
+        from jikimi.linkage.services import LinkInputError, link_records
+
         out = Path(options["out"])
         pairs_path = Path(options["pairs"]) if options["pairs"] else None
         model_path = (
