@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from jikimi.lib import korean
+from jikimi.lib import fuzzy_names, korean
 from jikimi.lib import records as person_record
 from jikimi.lib.dates import PartialDate
 from jikimi.linkage.recordfiles import Records
@@ -49,6 +49,9 @@ DERIVED_COLUMNS = (
     "county_key",
     "defection_year",
     "alias_source",
+    # Blocking only (never compared): the deletion-neighbourhood keys of the folded given name
+    # with its surname group, those held by few records (`typo_block_keys`).
+    "typo_block",
 )
 
 
@@ -285,6 +288,7 @@ def derive_columns(
         axis=1,
     )
     derived["alias_source"] = 0
+    derived["typo_block"] = typo_block_keys(names)
     for column in extra_columns:
         derived[extra_column(column)] = _identifier_key(frame[column]).to_numpy()
     derived = derived[list(derived_columns(extra_columns))]
@@ -298,6 +302,48 @@ def derive_columns(
     derived.attrs["alias_sources"] = sorted(alias_sources)
     derived.attrs["extra_columns"] = list(extra_columns)
     return derived
+
+
+# A typing-error key shared by more records than this is not blocked on: it is a common
+# name's, whose pairs grow with the square of the records (and whose exact spelling the other
+# rules meet). Measured on the field-list generator (bench/bench_linkage_typos.py).
+TYPO_BLOCK_MAX_RECORDS = 10
+
+
+def typo_block_of(surname_group: str | None, given_typo: str | None) -> frozenset[str]:
+    """The typing-error keys of one name: its surname group with the given name's folded
+    letters (`korean.typo_keys`) and each string made from them by deleting one letter (the
+    SymSpell idea, as `fuzzy_names` for people search). Two names share one exactly when
+    deleting at most one letter from each makes their folded given names equal. Given names
+    shorter than `fuzzy_names.MIN_LETTERS` letters get none: nearly every such name is one
+    edit from another."""
+    if not surname_group or not given_typo or len(given_typo) < fuzzy_names.MIN_LETTERS:
+        return frozenset()
+    variants = {given_typo, *(given_typo[:i] + given_typo[i + 1 :] for i in range(len(given_typo)))}
+    return frozenset(f"{surname_group}:{variant}" for variant in variants)
+
+
+def typo_block_keys(names: pd.DataFrame) -> list[list[str] | None]:
+    """Each record's typing-error blocking keys (`typo_block_of`), from its derived name
+    columns (`surname_group`, `given_typo`): one letter inserted, dropped, substituted or two
+    swapped in the given name (Kim Gyeogn-guk / 김경국) puts two records on a common key.
+    Only keys at most TYPO_BLOCK_MAX_RECORDS records hold are kept, so the pairs stay near
+    linear in the records."""
+    pairs = pd.Series(
+        list(zip(names["surname_group"], names["given_typo"], strict=True)), dtype=object
+    )
+    codes, uniques = pd.factorize(pairs, sort=False)
+    keys_of = [typo_block_of(*pair) for pair in uniques]  # names repeat across sources
+    records_of = np.bincount(codes, minlength=len(uniques)).tolist()
+    counts: dict[str, int] = {}
+    for name_keys, records in zip(keys_of, records_of, strict=True):
+        for key in name_keys:
+            counts[key] = counts.get(key, 0) + records
+    kept = [
+        sorted(k for k in name_keys if counts[k] <= TYPO_BLOCK_MAX_RECORDS) or None
+        for name_keys in keys_of
+    ]
+    return [kept[code] for code in codes]
 
 
 # A source "uses aliases" when, among pairs of records that agree on the full birth date and

@@ -219,7 +219,7 @@ def _spark_table(derived: pd.DataFrame) -> tuple[Any, Any]:
             T.StructField(
                 column,
                 strings
-                if column in ("surname_keys", "given_keys")
+                if column in ("surname_keys", "given_keys", "typo_block")
                 else number
                 if column in ("birth_year", "defection_year", "alias_source", "grp")
                 else string,
