@@ -83,37 +83,6 @@ def _link(records: list[dict[str, str]], tmp_path: Path) -> dict[str, str]:
     return dict(zip(result.clusters["record_id"], result.clusters["cluster_id"], strict=True))
 
 
-def test_a_typod_name_blocks_with_its_partner(tmp_path: Path) -> None:
-    """A record with a typo'd name and a year, and a media record with nothing but a name
-    (whose fold agrees), are scored against their case files."""
-    data = fieldlists.generate(400, seed=3)
-    records = list(data.records)
-    extra = [
-        ("T1", "case_file", "Kim Gyeong-guk", "김경국", "1971-03-05"),
-        ("T2", "foreign_media", "Kim Gyeogn-guk", "", "1971"),
-        ("T3", "case_file", "Nam Sun-seon", "남순선", "1961-09-26"),
-        ("T4", "ngo_list", "Nam Sun-seonn", "", ""),
-    ]
-    for record_id, source, name, hangul, birth in extra:
-        records.append(
-            {
-                **dict.fromkeys(records[0], ""),
-                "record_id": record_id,
-                "source": source,
-                "name": name,
-                "name_hangul": hangul,
-                "birth_date": birth,
-            }  # fmt: skip
-        )
-    path = tmp_path / "people.csv"
-    pd.DataFrame(records).to_csv(path, index=False)
-    result = link_records([path], progress=False, all_pairs=True)
-    pairs = zip(result.pairs["record_id_l"], result.pairs["record_id_r"], strict=True)
-    scored = {frozenset(pair) for pair in pairs}
-    assert frozenset({"T1", "T2"}) in scored
-    assert frozenset({"T3", "T4"}) in scored
-
-
 def _records_with(extra: list[tuple[str, str, str, str, str]]) -> list[dict[str, str]]:
     records = list(fieldlists.generate(400, seed=3).records)
     blank = dict.fromkeys(records[0], "")
@@ -131,6 +100,29 @@ def _records_with(extra: list[tuple[str, str, str, str, str]]) -> list[dict[str,
     return records
 
 
+def _scored(extra: list[tuple[str, str, str, str, str]], tmp_path: Path) -> set[frozenset]:
+    """The pairs the engine scored (all blocked pairs) on seed 3's records plus `extra`."""
+    path = tmp_path / "people.csv"
+    pd.DataFrame(_records_with(extra)).to_csv(path, index=False)
+    result = link_records([path], progress=False, all_pairs=True)
+    pairs = zip(result.pairs["record_id_l"], result.pairs["record_id_r"], strict=True)
+    return {frozenset(pair) for pair in pairs}
+
+
+def test_a_typod_name_blocks_with_its_partner(tmp_path: Path) -> None:
+    """A record with a typo'd name and a year, and a media record with nothing but a name
+    (whose fold agrees), are scored against their case files."""
+    extra = [
+        ("T1", "case_file", "Kim Gyeong-guk", "김경국", "1971-03-05"),
+        ("T2", "foreign_media", "Kim Gyeogn-guk", "", "1971"),
+        ("T3", "case_file", "Nam Sun-seon", "남순선", "1961-09-26"),
+        ("T4", "ngo_list", "Nam Sun-seonn", "", ""),
+    ]
+    scored = _scored(extra, tmp_path)
+    assert frozenset({"T1", "T2"}) in scored
+    assert frozenset({"T3", "T4"}) in scored
+
+
 def test_one_typing_error_and_nothing_else_in_common_is_still_scored(tmp_path: Path) -> None:
     """Pairs no other blocking rule met (seed 11 of the generator had 719 such true pairs): a
     substituted, dropped or doubled letter in the given name of a record with no birth date,
@@ -144,13 +136,7 @@ def test_one_typing_error_and_nothing_else_in_common_is_still_scored(tmp_path: P
         ("U5", "family_report", "Jo Dong-hak", "", "1946-04-26"),
         ("U6", "foreign_media", "Cho Tonng-hak", "", ""),
     ]
-    path = tmp_path / "people.csv"
-    pd.DataFrame(_records_with(extra)).to_csv(path, index=False)
-    result = link_records([path], progress=False, all_pairs=True)
-    scored = {
-        frozenset(pair)
-        for pair in zip(result.pairs["record_id_l"], result.pairs["record_id_r"], strict=True)
-    }
+    scored = _scored(extra, tmp_path)
     for pair in ({"U1", "U2"}, {"U3", "U4"}, {"U5", "U6"}):
         assert frozenset(pair) in scored, pair
 
