@@ -145,19 +145,26 @@ def expected_calibration_error(probabilities: Sequence[float], outcomes: Sequenc
     )
 
 
-def fit_from_reviews(min_decisions: int = MIN_DECISIONS) -> Calibration | None:
+def fit_from_reviews(
+    min_decisions: int = MIN_DECISIONS, items: Any = None
+) -> tuple[Calibration | None, int]:
     """The calibration of the in-app scores fitted on the review queue's human decisions
     (confirmed: the same person; rejected: two people), or None while fewer than
-    `min_decisions` items are decided. Reads only each item's score and status, never a name.
-    The queue only holds pairs between the two thresholds, so the fit says nothing outside
-    them (`Calibration.apply` keeps the raw probability there)."""
+    `min_decisions` items are decided; and how many decisions there are. `items` limits the
+    items read (a queryset of ReviewItem: those of one organisation, `review.calibration_for`).
+    Reads only each item's score and status, never a name. The queue only holds pairs between
+    the two thresholds, so the fit says nothing outside them (`Calibration.apply` keeps the raw
+    probability there)."""
     from jikimi.linkage.models import ReviewItem, ReviewStatus
 
+    if items is None:
+        items = ReviewItem.objects.all()
     rows = list(
-        ReviewItem.objects.filter(status__in=[ReviewStatus.CONFIRMED, ReviewStatus.REJECTED])
+        items.filter(status__in=[ReviewStatus.CONFIRMED, ReviewStatus.REJECTED])
         .order_by()
         .values_list("score", "status")
     )
     if len(rows) < min_decisions:
-        return None
-    return fit([s for s, _ in rows], [status == ReviewStatus.CONFIRMED for _, status in rows])
+        return None, len(rows)
+    outcomes = [status == ReviewStatus.CONFIRMED for _, status in rows]
+    return fit([s for s, _ in rows], outcomes), len(rows)

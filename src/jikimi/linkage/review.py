@@ -18,6 +18,7 @@ from jikimi.accounts import services as accounts
 from jikimi.accounts.models import User
 from jikimi.audit import services as audit
 from jikimi.lib import korean
+from jikimi.linkage import calibration
 from jikimi.linkage.candidates import Decrypted, _decrypted
 from jikimi.linkage.linking import _create_link
 from jikimi.linkage.queries import as_uuid
@@ -139,6 +140,10 @@ class PairView:
     right: SideView
     #: Fields weighted by how common the agreeing name is: (people carrying it, people seen).
     frequencies: dict[str, tuple[int, int]] = field(default_factory=dict)
+    #: `score` recalibrated on the organisation's own review decisions (`calibration_for`),
+    #: None until there are `calibration.MIN_DECISIONS` of them; and how many there are.
+    calibrated: float | None = None
+    decisions: int = 0
 
 
 def _name_forms(value: str) -> list[str]:
@@ -178,6 +183,14 @@ def _side(user: User, person: Person, decrypted: Decrypted) -> SideView:
     )
 
 
+def calibration_for(user: User) -> tuple[calibration.Calibration | None, int]:
+    """The recalibration of match probabilities fitted on the decisions about pairs the
+    user's organisation sees (`calibration.fit_from_reviews`), and how many there are. Another
+    organisation's decisions never shape what this one is shown."""
+    _require_queue(user)
+    return calibration.fit_from_reviews(items=_pairs_visible_to(user, ReviewItem.objects.all()))
+
+
 def pair_view(user: User, item: ReviewItem) -> PairView:
     """The side-by-side view of a pair, re-scored now (identities may have changed)."""
     _require_queue(user)
@@ -190,6 +203,7 @@ def pair_view(user: User, item: ReviewItem) -> PairView:
     scored = score_pair(left, right, frequencies)
     levels = scored.levels
     bits = level_bits(levels, scored.adjusted)
+    fitted, decisions = calibration_for(user)
     view = PairView(
         item=item,
         score=scored.probability,
@@ -197,6 +211,8 @@ def pair_view(user: User, item: ReviewItem) -> PairView:
         levels=[(f, levels[f], bits[f]) for f in COMPARISONS],
         left=_side(user, a, decrypted[a.pk]),
         right=_side(user, b, decrypted[b.pk]),
+        calibrated=float(fitted.apply([scored.probability])[0]) if fitted else None,
+        decisions=decisions,
     )
     audit.record(
         "linkage.review.read",

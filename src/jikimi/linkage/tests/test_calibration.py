@@ -74,9 +74,55 @@ def test_it_fits_on_the_review_queue_only_once_there_are_enough_decisions(staff)
             status = ReviewStatus.PENDING
         items.append(ReviewItem(person_a=a, person_b=b, score=score, status=status))
     ReviewItem.objects.bulk_create(items[:199])
-    assert calibration.fit_from_reviews() is None  # 199 decisions
+    assert calibration.fit_from_reviews() == (None, 199)
     ReviewItem.objects.bulk_create(items[199:])
-    fitted = calibration.fit_from_reviews()
-    assert fitted is not None and fitted.pairs == 200  # the pending ones are not counted
+    fitted, decisions = calibration.fit_from_reviews()
+    assert fitted is not None and fitted.pairs == decisions == 200  # not the pending ones
     # Under-confident reviewed scores are raised: 0.5 was right about 0.7 of the time.
     assert float(fitted.apply([0.5])[0]) > 0.55
+
+
+def _decided(user, n: int, seed: int) -> None:
+    """`n` decided review items between people of `user`'s organisation, under-confident."""
+    persons = [people.create_person(user, name=f"박영희{i}") for i in range(22)]
+    pairs = [(a, b) for i, a in enumerate(persons) for b in persons[i + 1 :]][:n]
+    rng = random.Random(seed)
+    items = []
+    for a, b in pairs:
+        score = 0.3 + 0.4 * rng.random()
+        status = ReviewStatus.CONFIRMED if rng.random() < score**0.5 else ReviewStatus.REJECTED
+        items.append(ReviewItem(person_a=a, person_b=b, score=score, status=status))
+    ReviewItem.objects.bulk_create(items)
+
+
+@pytest.mark.django_db
+def test_the_pair_page_shows_the_score_calibrated_on_the_organisations_own_decisions(
+    client, login, staff
+):
+    """Beside the raw probability, the page gives it recalibrated on the reviewer's own
+    organisation's decisions, once there are 200; another organisation's 200 decisions
+    change nothing for this one."""
+    from django.urls import reverse
+
+    from jikimi.linkage import review
+
+    alpha, beta = staff["caseworker"], staff["outsider"]
+    _decided(beta, 200, seed=5)
+    pending = ReviewItem.objects.create(
+        person_a=people.create_person(alpha, name="김영수", birth_year=1970),
+        person_b=people.create_person(alpha, name="Kim Yong Su", birth_year=1970),
+        score=0.5,
+    )
+    login(client, alpha)
+    url = reverse("linkage:review_detail", args=[pending.pk])
+    body = client.get(url).content.decode()
+    assert 'class="calibrated"' not in body  # beta's decisions are beta's
+    assert review.calibration_for(alpha) == (None, 0)
+    _decided(alpha, 200, seed=6)
+    fitted, decisions = review.calibration_for(alpha)
+    assert fitted is not None and decisions == 200
+    body = client.get(url).content.decode()
+    assert 'class="calibrated"' in body and "200" in body
+    client.cookies["django_language"] = "ko"
+    body = client.get(url, HTTP_ACCEPT_LANGUAGE="ko").content.decode()
+    assert "검토 결정" in body  # translated
