@@ -35,6 +35,10 @@ def test_linkage_pages_pass_the_page_checks(live_server, staff, browser, locale,
     items = list(ReviewItem.objects.order_by("pk"))
     assert len(items) >= 2
     confirm(cw, items[0], reason="같은 사람")
+    # 200 decisions of the organisation: the pair page also gives the calibrated probability.
+    from jikimi.linkage.tests.test_calibration import _decided
+
+    _decided(cw, 200, seed=7)
     tag = f"{locale[:2]}-{'phone' if viewport is PHONE else 'desktop'}"
     problems: list[str] = []
     page = new_page(browser, problems, locale=locale, viewport=viewport)
@@ -53,3 +57,5 @@ def test_linkage_pages_pass_the_page_checks(live_server, staff, browser, locale,
     ]:
         page.goto(live_server.url + path)
         check_page(page, problems, shot=f"linkage-{name}-{tag}")
+        if name == "pair":
+            assert page.locator(".calibrated").is_visible()
