@@ -20,7 +20,7 @@ from jikimi.core.importers import ImportFileError, ImportResult, RowProblem
 from jikimi.lib import records
 
 from . import services
-from .models import IdentityKind, NameKind, Person, SourceRecord
+from .models import Person, SourceRecord
 
 REQUIRED = records.REQUIRED
 OPTIONAL = records.OPTIONAL
@@ -166,29 +166,10 @@ def _create(row: dict, organisation: Organisation) -> Person:
     person.display_name = row["name_hangul"] or row["name"]
     person.notes = row["notes"] or None
     person.save()
-    add = services._add_identity  # the service minus the per-user checks: an import is
-    # the organisation's own act, audited below as one event per person
-    add(
-        person,
-        None,
-        IdentityKind.NAME,
-        row["name"],
-        name_kind=NameKind.SOUTH_LEGAL,
-        is_primary=not row["name_hangul"],
-    )
-    if row["name_hangul"] and row["name_hangul"] != row["name"]:
-        add(
-            person,
-            None,
-            IdentityKind.NAME,
-            row["name_hangul"],
-            name_kind=NameKind.SOUTH_LEGAL,
-            is_primary=True,
-        )
-    if row["birth_date"]:
-        add(person, None, IdentityKind.BIRTH_DATE, row["birth_date"])
-    if row["phone"]:
-        add(person, None, IdentityKind.PHONE, row["phone"])
+    # The service minus the per-user checks: an import is the organisation's own act,
+    # audited below as one event per person.
+    for kind, value, extra in services.record_identities(row):
+        services._add_identity(person, None, kind, value, **extra)
     SourceRecord.objects.create(
         person=person,
         organisation=organisation,

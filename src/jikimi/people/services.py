@@ -284,6 +284,34 @@ def _add_identity(
     return identity
 
 
+def record_identities(row: dict) -> list[tuple[str, str, dict[str, Any]]]:
+    """The identities a validated person-record row gives its person, as (kind, value, extra
+    fields): the name (primary unless there is a Hangul one), the Hangul name, the birth date
+    and the phone. One list for the importer's one-at-a-time path and the bulk one."""
+    from .models import NameKind
+
+    identities: list[tuple[str, str, dict[str, Any]]] = [
+        (
+            IdentityKind.NAME,
+            row["name"],
+            {"name_kind": NameKind.SOUTH_LEGAL, "is_primary": not row["name_hangul"]},
+        )
+    ]
+    if row["name_hangul"] and row["name_hangul"] != row["name"]:
+        identities.append(
+            (
+                IdentityKind.NAME,
+                row["name_hangul"],
+                {"name_kind": NameKind.SOUTH_LEGAL, "is_primary": True},
+            )
+        )
+    if row["birth_date"]:
+        identities.append((IdentityKind.BIRTH_DATE, row["birth_date"], {}))
+    if row["phone"]:
+        identities.append((IdentityKind.PHONE, row["phone"], {}))
+    return identities
+
+
 def create_people_bulk(
     rows: Sequence[dict], organisation: Organisation, *, via: str = "import"
 ) -> list[Person]:
@@ -296,7 +324,7 @@ def create_people_bulk(
     holds the transaction. Linkage hears of the new people through `signals.people_created`
     (a bulk insert sends no `post_save`) and links them as one batch after the commit.
     """
-    from .models import NameKind, SourceRecord
+    from .models import SourceRecord
     from .signals import people_created
 
     people: list[Person] = []
@@ -342,25 +370,8 @@ def create_people_bulk(
         person.display_name = row["name_hangul"] or row["name"]
         person.notes = row["notes"] or None
         people.append(person)
-        add(
-            person,
-            IdentityKind.NAME,
-            row["name"],
-            name_kind=NameKind.SOUTH_LEGAL,
-            is_primary=not row["name_hangul"],
-        )
-        if row["name_hangul"] and row["name_hangul"] != row["name"]:
-            add(
-                person,
-                IdentityKind.NAME,
-                row["name_hangul"],
-                name_kind=NameKind.SOUTH_LEGAL,
-                is_primary=True,
-            )
-        if row["birth_date"]:
-            add(person, IdentityKind.BIRTH_DATE, row["birth_date"])
-        if row["phone"]:
-            add(person, IdentityKind.PHONE, row["phone"])
+        for kind, value, extra in record_identities(row):
+            add(person, kind, value, **extra)
         sources.append(
             SourceRecord(
                 person=person,
