@@ -18,8 +18,9 @@ def _prediction_blocking_rules(blocking_columns: Sequence[str] = ()) -> list[Any
     from splink import block_on
 
     return [
-        block_on("surname_group", "given_key"),
-        block_on("given_key", "birth_year"),
+        # Name, and name and year, where few records share them (`features.CAPPED_BLOCKS`).
+        block_on("blk_name"),
+        block_on("blk_given_year"),
         # Any reading of the given name ("Mingyong" is read min-gyong and ming-yong): not with
         # the surname, whose token a non-Korean name also offers as a given name ("Reid
         # Georgia" would meet every "Reid").
@@ -32,8 +33,8 @@ def _prediction_blocking_rules(blocking_columns: Sequence[str] = ()) -> list[Any
         # date alone grew quadratically (12 million pairs at 1,000,000 records) for no gain
         # on the generated tiers; it cost FEBRL4 on names alone 0.957 → 0.93.
         block_on("birth_full", "surname_group"),
-        block_on("surname_group", "given_syl1", "birth_year"),
-        block_on("surname_group", "given_syl2", "birth_year"),
+        block_on("blk_syl1_year"),
+        block_on("blk_syl2_year"),
         # Surname and given name written in each other's place.
         "l.surname_group = r.given_key AND l.given_key = r.surname_group",
         # Aliases with a partial date: the same surname, year and month, sex and province.
@@ -47,8 +48,8 @@ def _prediction_blocking_rules(blocking_columns: Sequence[str] = ()) -> list[Any
         # Typing errors (issue #13): the given name's folded letters with the surname (records
         # with nothing but a name have no date to block on) and with the year; the consonant
         # skeleton, which survives a slip on a vowel, with surname and year.
-        block_on("surname_group", "given_typo"),
-        block_on("given_typo", "birth_year"),
+        block_on("blk_name_typo"),
+        block_on("blk_typo_year"),
         block_on("surname_group", "given_skel", "birth_year"),
         # One typing error in the given name, with the same surname group, on keys few
         # records hold (`features.typo_block_keys`): 490 of seed 11's 719 true pairs no
