@@ -23,5 +23,4 @@ urlpatterns = [
     path("<str:case_code>/actions/", api.ActionsView.as_view()),
     path("<str:case_code>/family-contacts/", api.FamilyContactsView.as_view()),
     path("<str:case_code>/referrals/", api.ReferralsView.as_view()),
-    path("<str:case_code>/un-draft/", api.UnDraftView.as_view()),
 ]

@@ -1035,6 +1035,32 @@ def case_file(user: User, code: str, *, limit: int = 200) -> CaseFile:
     )
 
 
+@dataclass
+class CaseRecord:
+    """A case for a document composed from it (the reports app's UN drafts): the case, its
+    status history oldest first and its actions in date order."""
+
+    case: Case
+    history: list[StatusChange]
+    actions: list[Action]
+
+
+def case_record(user: User, code: str, *, purpose: str, limit: int = 200) -> CaseRecord:
+    """The case this user may see (NotFound else), read and audited for `purpose`."""
+    case = get_case(user, code, purpose=purpose)
+    return CaseRecord(
+        case=case,
+        history=list(case.status_changes.order_by("at", "id")[:limit]),
+        actions=list(case.actions.order_by("date", "created_at")[:limit]),
+    )
+
+
+def record_un_draft(user: User, case: Case, **detail: Any) -> None:
+    """Audit a UN submission draft generated from the case (in the case's organisation and,
+    for a referred case, the user's own)."""
+    _audit(user, "case.un_draft", case, **detail)
+
+
 # --- Work lists -----------------------------------------------------------------------------
 
 

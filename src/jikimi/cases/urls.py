@@ -20,5 +20,4 @@ urlpatterns = [
     path("<str:code>/contacts", views.log_contact, name="log_contact"),
     path("<str:code>/referrals", views.refer, name="refer"),
     path("<str:code>/policy", views.set_policy, name="set_policy"),
-    path("<str:code>/un-draft", views.un_draft, name="un_draft"),
 ]

@@ -18,7 +18,7 @@ from jikimi.accounts.http import StaffRequest
 from jikimi.core.errors import InvalidInput
 from jikimi.core.paging import MAX_OFFSET
 
-from . import drafts, services
+from . import services
 from .models import CaseKind, CaseStatus, ConsentBasis, ContactMethod, Priority
 
 PAGE_SIZE = 50
@@ -342,46 +342,4 @@ def overview(request: StaffRequest) -> HttpResponse:
             "page_no": page_no,
             "pages": max(1, -(-result.page.total // PAGE_SIZE)),
         },
-    )
-
-
-@login_required
-@require_http_methods(["GET", "POST"])
-def un_draft(request: StaffRequest, code: str) -> HttpResponse:
-    """Choose a UN submission draft (body, language, format) and download it; the page says
-    whether the family's consent to name the person is recorded."""
-    values = {"body": "sr_dprk", "language": request.LANGUAGE_CODE[:2], "format": "pdf"}
-    errors: dict = {}
-    if request.method == "POST":
-        values = {k: request.POST.get(k, "") for k in values}
-        try:
-            out = drafts.generate(
-                request.user,
-                code,
-                body=values["body"],
-                language=values["language"],
-                fmt=values["format"],
-            )
-        except InvalidInput as exc:
-            errors = exc.messages()
-        else:
-            response = HttpResponse(out.content, content_type=out.content_type)
-            response["Content-Disposition"] = f'attachment; filename="{out.filename}"'
-            return response
-    case = services.get_case(request.user, code, purpose="un_draft_page")
-    disclosed, consent = drafts.consent_status(case.person)
-    return render(
-        request,
-        "cases/un_draft.html",
-        {
-            "case": case,
-            "disclosed": disclosed,
-            "consent": consent,
-            "bodies": [(k, str(v)) for k, v in drafts.BODIES.items()],
-            "languages": list(drafts.LANGUAGES.items()),
-            "formats": [("pdf", "PDF"), ("docx", "DOCX (Word)")],
-            "values": values,
-            "errors": errors,
-        },
-        status=400 if errors else 200,
     )

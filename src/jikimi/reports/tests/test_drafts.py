@@ -13,7 +13,8 @@ from docx import Document
 from pypdf import PdfReader
 
 from jikimi.audit.models import AuditEvent
-from jikimi.cases import drafts, services
+from jikimi.cases import services
+from jikimi.reports import drafts
 from jikimi.people import services as people
 
 pytestmark = pytest.mark.django_db
