@@ -9,12 +9,15 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.utils.translation import gettext as _
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from jikimi.accounts import services as accounts
+from jikimi.core.errors import InvalidInput, NotFound
 from jikimi.core.paging import offset_limit
 
 from . import services
@@ -480,3 +483,70 @@ class OverviewView(APIView):
                 "results": CaseRowSerializer(overview.page.rows, many=True).data,
             }
         )
+
+
+# --- Escalation policy by kind of case ------------------------------------------------------
+
+
+class KindPolicySerializer(serializers.Serializer):
+    kind = serializers.ChoiceField(CaseKind.choices)
+    kind_label = serializers.CharField(source="label", help_text="the kind, translated")
+    policy = serializers.IntegerField(
+        source="policy_id", allow_null=True, help_text="the escalation policy; null: standard"
+    )
+    policy_name = serializers.CharField()
+
+
+class KindPolicyInputSerializer(serializers.Serializer):
+    policy = serializers.IntegerField(
+        allow_null=True,
+        help_text="one of the organisation's escalation policies (/api/checkins/policies/); "
+        "null: the standard ladder",
+    )
+    password = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        default="",
+        write_only=True,
+        help_text="your password: a sensitive action (403 without)",
+    )
+
+
+class KindPoliciesView(APIView):
+    @extend_schema(
+        responses=KindPolicySerializer(many=True),
+        operation_id="cases_kind_policies",
+        description="Supervisors and admins: the escalation policy of each kind of case.",
+    )
+    def get(self, request):
+        rows = services.kind_policy_rows(request.user)
+        return Response(KindPolicySerializer(rows, many=True).data)
+
+
+class KindPolicyView(APIView):
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("kind", str, OpenApiParameter.PATH, enum=CaseKind.values),
+        ],
+        request=KindPolicyInputSerializer,
+        responses=KindPolicySerializer,
+        operation_id="cases_kind_policy_set",
+        description="Supervisors and admins, with `password`: the escalation policy the "
+        "deadline alerts of every case of this kind climb (audited).",
+    )
+    def put(self, request, kind: str):
+        accounts.require_role(request.user, *services.SUPERVISOR_ROLES)
+        if kind not in CaseKind.values:
+            raise NotFound(kind)
+        data = _input(request, KindPolicyInputSerializer)
+        accounts.require_password_again(
+            request.user,
+            data["password"],
+            refusal=_("Enter your password again to change an escalation policy."),
+        )
+        try:
+            services.set_kind_policies(request.user, {kind: data["policy"]})
+        except InvalidInput as exc:
+            raise InvalidInput({"policy": exc.errors.get(kind, "")}) from None
+        row = next(r for r in services.kind_policy_rows(request.user) if r.kind == kind)
+        return Response(KindPolicySerializer(row).data)

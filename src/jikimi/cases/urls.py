@@ -9,6 +9,7 @@ urlpatterns = [
     path("", views.case_list, name="list"),
     path("new", views.open_case, name="new"),
     path("overview", views.overview, name="overview"),
+    path("policies", views.kind_policies, name="kind_policies"),
     path("referrals", views.referrals, name="referrals"),
     path(
         "referrals/<str:referral>/<str:decision>",

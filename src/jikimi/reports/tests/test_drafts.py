@@ -14,8 +14,8 @@ from pypdf import PdfReader
 
 from jikimi.audit.models import AuditEvent
 from jikimi.cases import services
-from jikimi.reports import drafts
 from jikimi.people import services as people
+from jikimi.reports import drafts
 
 pytestmark = pytest.mark.django_db
 

@@ -211,9 +211,7 @@ def test_only_the_case_persons_acts_are_used_and_the_precision_is_said(staff, pe
     assert "State or State-supported forces: [to be completed by staff]" in text
 
 
-def test_a_range_of_days_and_the_act_of_the_person_found_without_a_source_ref(
-    staff, person, case
-):
+def test_a_range_of_days_and_the_act_of_the_person_found_without_a_source_ref(staff, person, case):
     worker = staff["caseworker"]
     _arrest(worker, person.code, date="2017-07-15/2017-07-16")
     # No source_ref: the person's own acts (of this organisation) are linked all the same.
