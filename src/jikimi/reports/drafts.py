@@ -300,7 +300,7 @@ def grades(information: list[incidents.InformationRow]) -> list[str]:
     return list(dict.fromkeys(out))
 
 
-def _act_line(linked: LinkedAct) -> str:
+def act_line(linked: LinkedAct) -> str:
     act = linked.act
     parts = [when(act), act.act_type.label]
     if place := where(act):
@@ -399,7 +399,7 @@ def _compose(
             _t("Circumstances (from the case notes, review before sending):"),
             case.notes or to_complete(),
             _t("Acts documented (date, act, place, perpetrators, graded sources):"),
-            *([_act_line(linked) for linked in acts] or [_t("No linked act recorded.")]),
+            *([act_line(linked) for linked in acts] or [_t("No linked act recorded.")]),
             _t(
                 "Source grades: source reliability A (completely reliable) to F (cannot be "
                 "judged); information credibility 1 (confirmed) to 6 (cannot be judged)."

@@ -42,6 +42,8 @@ def un_draft(request: StaffRequest, code: str) -> HttpResponse:
             return response
     case = cases.get_case(request.user, code, purpose="un_draft_page")
     disclosed, consent = drafts.consent_status(case.person)
+    # What fills the place, date and perpetrators: the linked acts this user may see.
+    acts = [drafts.act_line(linked) for linked in drafts.linked_acts(request.user, case)]
     return render(
         request,
         "reports/un_draft.html",
@@ -49,6 +51,7 @@ def un_draft(request: StaffRequest, code: str) -> HttpResponse:
             "case": case,
             "disclosed": disclosed,
             "consent": consent,
+            "acts": acts,
             "bodies": [(k, str(v)) for k, v in drafts.BODIES.items()],
             "languages": list(drafts.LANGUAGES.items()),
             "formats": [("pdf", "PDF"), ("docx", "DOCX (Word)")],

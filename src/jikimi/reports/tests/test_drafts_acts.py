@@ -217,3 +217,18 @@ def test_a_range_of_days_and_the_act_of_the_person_found_without_a_source_ref(st
     # No source_ref: the person's own acts (of this organisation) are linked all the same.
     draft = drafts.build_draft(worker, case.code, body="sr_dprk", language="ko")
     assert "2017-07-15부터 2017-07-16 사이 (일 단위까지 확인)" in draft.text()
+
+
+def test_the_page_lists_the_linked_acts_the_draft_uses(client, login, staff, arrested, case):
+    login(client, staff["caseworker"])
+    html = client.get(f"/cases/{case.code}/un-draft").content.decode()
+    assert "초안에 들어가는 연결된 행위" in html
+    assert "투먼" in html and "중국 공안 (실행)" in html and "2017-07-15" in html
+    login(client, staff["supervisor"])  # same organisation: the same act
+    assert "투먼" in client.get(f"/cases/{case.code}/un-draft").content.decode()
+
+
+def test_the_page_says_when_no_linked_act_is_seen(client, login, staff, case):
+    login(client, staff["caseworker"])
+    html = client.get(f"/cases/{case.code}/un-draft").content.decode()
+    assert "연결된 행위가 없습니다" in html
