@@ -247,7 +247,8 @@ def linked_acts(user: User, case) -> list[LinkedAct]:
 
 def when(act: incidents.ActRow) -> str:
     """The act's date as written with its precision: "2017-07-15 (known to the day)",
-    "between 2017-07-15 and 2017-07-16 (…)", "2018-06 (known to the month)", "about 2016"."""
+    "between 2017-07-15 and 2017-07-16 (…)", "2018-06 (known to the month)",
+    "2016 (approximate, known to the year)"."""
     fmt = {"day": "%Y-%m-%d", "month": "%Y-%m"}.get(act.date_precision, "%Y")
     start, end = act.date_start.strftime(fmt), act.date_end.strftime(fmt)
     text = (
