@@ -72,6 +72,7 @@ INSTALLED_APPS = [
     "jikimi.incidents",
     "jikimi.cases",
     "jikimi.estimates",
+    "jikimi.reports",
     "jikimi.api",
     "jikimi.ops",
 ]

@@ -42,6 +42,8 @@ urlpatterns = [
     path("linkage/", include("jikimi.linkage.urls")),
     path("incidents/", include("jikimi.incidents.urls")),
     path("estimates/", include("jikimi.estimates.urls")),
+    # The UN draft of a case is the reports app's page at /cases/<code>/un-draft.
+    path("", include("jikimi.reports.urls")),
     path("cases/", include("jikimi.cases.urls")),
     path("api/", include("jikimi.api.urls")),
     # The person's check-in pages (/c/<token>), SMS hooks and the staff alert board.

@@ -17,6 +17,8 @@ urlpatterns = [
     path("checkins/", include("jikimi.checkins.api_urls")),
     path("estimates/", include("jikimi.estimates.api_urls")),
     path("cases/", include("jikimi.cases.api_urls")),
+    # The UN draft of a case (reports, above cases) keeps its path under the case.
+    path("", include("jikimi.reports.api_urls")),
     # Last: any other path under /api/ is a JSON 404, as the schema documents (a path id
     # with a slash in it, an unknown action), not the HTML page.
     re_path(r"^.*$", not_found, name="api-not-found"),

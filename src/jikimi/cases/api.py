@@ -9,18 +9,18 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.http import HttpResponse
-from drf_spectacular.types import OpenApiTypes
+from django.utils.translation import gettext as _
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from jikimi.core.errors import InvalidInput
+from jikimi.accounts import services as accounts
+from jikimi.core.errors import InvalidInput, NotFound
 from jikimi.core.paging import offset_limit
 
-from . import drafts, services
+from . import services
 from .models import (
     CaseKind,
     CaseStatus,
@@ -485,43 +485,68 @@ class OverviewView(APIView):
         )
 
 
-class UnDraftView(APIView):
-    """A UN submission draft of the case as a file, for staff to review and send themselves.
-    The identity is filled only if the consent `un_submission` is recorded; every download
-    is audited (with or without identity)."""
+# --- Escalation policy by kind of case ------------------------------------------------------
 
-    def perform_content_negotiation(self, request, force=False):
-        # The answer is a file, not JSON: any Accept gets it (errors stay JSON).
-        return super().perform_content_negotiation(request, force=True)
 
+class KindPolicySerializer(serializers.Serializer):
+    kind = serializers.ChoiceField(CaseKind.choices)
+    kind_label = serializers.CharField(source="label", help_text="the kind, translated")
+    policy = serializers.IntegerField(
+        source="policy_id", allow_null=True, help_text="the escalation policy; null: standard"
+    )
+    policy_name = serializers.CharField()
+
+
+class KindPolicyInputSerializer(serializers.Serializer):
+    policy = serializers.IntegerField(
+        allow_null=True,
+        help_text="one of the organisation's escalation policies (/api/checkins/policies/); "
+        "null: the standard ladder",
+    )
+    password = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        default="",
+        write_only=True,
+        help_text="your password: a sensitive action (403 without)",
+    )
+
+
+class KindPoliciesView(APIView):
+    @extend_schema(
+        responses=KindPolicySerializer(many=True),
+        operation_id="cases_kind_policies",
+        description="Supervisors and admins: the escalation policy of each kind of case.",
+    )
+    def get(self, request):
+        rows = services.kind_policy_rows(request.user)
+        return Response(KindPolicySerializer(rows, many=True).data)
+
+
+class KindPolicyView(APIView):
     @extend_schema(
         parameters=[
-            OpenApiParameter("body", str, enum=list(drafts.BODIES), required=True),
-            OpenApiParameter("language", str, enum=list(drafts.LANGUAGES), default="en"),
-            OpenApiParameter("file_format", str, enum=list(drafts.FORMATS), default="pdf"),
+            OpenApiParameter("kind", str, OpenApiParameter.PATH, enum=CaseKind.values),
         ],
-        responses={
-            (200, content_type): OpenApiTypes.BINARY for content_type in drafts.FORMATS.values()
-        },
-        operation_id="cases_un_draft",
+        request=KindPolicyInputSerializer,
+        responses=KindPolicySerializer,
+        operation_id="cases_kind_policy_set",
+        description="Supervisors and admins, with `password`: the escalation policy the "
+        "deadline alerts of every case of this kind climb (audited).",
     )
-    def get(self, request, case_code: str):
-        params = request.query_params
+    def put(self, request, kind: str):
+        accounts.require_role(request.user, *services.SUPERVISOR_ROLES)
+        if kind not in CaseKind.values:
+            raise NotFound(kind)
+        data = _input(request, KindPolicyInputSerializer)
+        accounts.require_password_again(
+            request.user,
+            data["password"],
+            refusal=_("Enter your password again to change an escalation policy."),
+        )
         try:
-            out = drafts.generate(
-                request.user,
-                case_code,
-                body=params.get("body", ""),
-                language=params.get("language", "en"),
-                fmt=params.get("file_format", "pdf"),
-            )
+            services.set_kind_policies(request.user, {kind: data["policy"]})
         except InvalidInput as exc:
-            # Named as this endpoint names it (`format` is DRF's own query parameter).
-            errors = dict(exc.errors)
-            if "format" in errors:
-                errors["file_format"] = errors.pop("format")
-            raise InvalidInput(errors) from None
-        response = HttpResponse(out.content, content_type=out.content_type)
-        response["Content-Disposition"] = f'attachment; filename="{out.filename}"'
-        response["X-Identity-Disclosed"] = "true" if out.draft.identity_disclosed else "false"
-        return response
+            raise InvalidInput({"policy": exc.errors.get(kind, "")}) from None
+        row = next(r for r in services.kind_policy_rows(request.user) if r.kind == kind)
+        return Response(KindPolicySerializer(row).data)

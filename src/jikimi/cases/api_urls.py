@@ -11,6 +11,8 @@ urlpatterns = [
     path("worklists/deadlines/", api.DeadlinesThisWeekView.as_view()),
     path("worklists/no-family-contact/", api.NoFamilyContactView.as_view()),
     path("worklists/overview/", api.OverviewView.as_view()),
+    path("kind-policies/", api.KindPoliciesView.as_view()),
+    path("kind-policies/<str:kind>/", api.KindPolicyView.as_view()),
     path("referrals/incoming/", api.IncomingReferralsView.as_view()),
     path("referrals/<str:referral_code>/approve/", api.ReferralApproveView.as_view()),
     path("referrals/<str:referral_code>/accept/", api.ReferralAcceptView.as_view()),
@@ -23,5 +25,4 @@ urlpatterns = [
     path("<str:case_code>/actions/", api.ActionsView.as_view()),
     path("<str:case_code>/family-contacts/", api.FamilyContactsView.as_view()),
     path("<str:case_code>/referrals/", api.ReferralsView.as_view()),
-    path("<str:case_code>/un-draft/", api.UnDraftView.as_view()),
 ]

@@ -970,6 +970,88 @@ def escalation_policies(user: User) -> list:
     return list(alerts.policies_for(user))
 
 
+@dataclass
+class KindPolicyRow:
+    kind: str
+    label: str
+    policy_id: int | None  # None: the standard ladder
+    policy_name: str
+
+
+def kind_policy_rows(user: User) -> list[KindPolicyRow]:
+    """Each kind of case with the escalation policy its deadline alerts climb in this
+    organisation (supervisors and admins)."""
+    accounts.require_role(user, *SUPERVISOR_ROLES)
+    chosen = dict(
+        KindPolicy.objects.filter(organisation_id=user.org_id).values_list("kind", "policy_id")
+    )
+    names = {p.pk: p.display_name for p in alerts.policies_for(user)}
+    return [
+        KindPolicyRow(
+            kind=str(kind),
+            label=str(label),
+            policy_id=chosen.get(kind),
+            policy_name=names.get(chosen[kind], "") if kind in chosen else "",
+        )
+        for kind, label in CaseKind.choices
+    ]
+
+
+def _policy_pk(user: User, policy_id: Any) -> int | None:
+    """The pk of one of the organisation's policies, None for "" (the standard ladder);
+    ValueError for anything else."""
+    if policy_id in (None, ""):
+        return None
+    try:
+        return alerts.get_policy(user, policy_id).pk
+    except NotFound:
+        raise ValueError(policy_id) from None
+
+
+def set_kind_policies(user: User, choices: Mapping[str, Any]) -> list[str]:
+    """Set the escalation policy of several kinds of case at once (supervisors and admins),
+    all or nothing: every choice is checked first, and a bad one is a field error named by
+    its kind with nothing written. Each change is audited (`case.kind_policy`, with the
+    previous policy); returns the kinds that changed."""
+    accounts.require_role(user, *SUPERVISOR_ROLES)
+    errors: dict = {}
+    wanted: dict[str, int | None] = {}
+    for kind, policy_id in choices.items():
+        if kind not in CaseKind.values:
+            errors[str(kind)[:64]] = _("Choose one of: %(choices)s.") % {
+                "choices": ", ".join(CaseKind.values)
+            }
+            continue
+        try:
+            wanted[kind] = _policy_pk(user, policy_id)
+        except ValueError:
+            errors[kind] = _("Choose an escalation policy of your organisation.")
+    _raise(errors)
+    changed = []
+    with transaction.atomic():
+        current = dict(
+            KindPolicy.objects.select_for_update()
+            .filter(organisation_id=user.org_id)
+            .values_list("kind", "policy_id")
+        )
+        for kind, pk in wanted.items():
+            if current.get(kind) == pk:
+                continue
+            if pk is None:
+                KindPolicy.objects.filter(organisation_id=user.org_id, kind=kind).delete()
+            else:
+                KindPolicy.objects.update_or_create(
+                    organisation_id=user.org_id, kind=kind, defaults={"policy_id": pk}
+                )
+            audit.record(
+                "case.kind_policy",
+                actor=user,
+                detail={"kind": kind, "policy": pk, "previous": current.get(kind)},
+            )
+            changed.append(kind)
+    return changed
+
+
 def set_kind_policy(user: User, kind: str, policy_id: Any) -> KindPolicy | None:
     """The escalation policy of every case of a kind in this organisation (supervisors and
     admins); None or "" removes it (the standard ladder again)."""
@@ -977,21 +1059,11 @@ def set_kind_policy(user: User, kind: str, policy_id: Any) -> KindPolicy | None:
     errors: dict = {}
     kind = _choice(errors, "kind", kind, CaseKind.values)
     _raise(errors)
-    if policy_id in (None, ""):
-        KindPolicy.objects.filter(organisation_id=user.org_id, kind=kind).delete()
-        audit.record("case.kind_policy", actor=user, detail={"kind": kind, "policy": None})
-        return None
     try:
-        pk = alerts.get_policy(user, policy_id).pk
-    except NotFound:
-        raise InvalidInput(
-            {"escalation_policy": _("Choose an escalation policy of your organisation.")}
-        ) from None
-    row, _created = KindPolicy.objects.update_or_create(
-        organisation_id=user.org_id, kind=kind, defaults={"policy_id": pk}
-    )
-    audit.record("case.kind_policy", actor=user, detail={"kind": kind, "policy": pk})
-    return row
+        set_kind_policies(user, {kind: policy_id})
+    except InvalidInput as exc:
+        raise InvalidInput({"escalation_policy": exc.errors[kind]}) from None
+    return KindPolicy.objects.filter(organisation_id=user.org_id, kind=kind).first()
 
 
 def kind_policies(organisation_ids: Iterable[int]) -> dict[tuple[int, str], int]:
@@ -1033,6 +1105,32 @@ def case_file(user: User, code: str, *, limit: int = 200) -> CaseFile:
         ),
         alerts=alerts.alerts_for_subject(SOURCE_APP, case.code, limit=20),
     )
+
+
+@dataclass
+class CaseRecord:
+    """A case for a document composed from it (the reports app's UN drafts): the case, its
+    status history oldest first and its actions in date order."""
+
+    case: Case
+    history: list[StatusChange]
+    actions: list[Action]
+
+
+def case_record(user: User, code: str, *, purpose: str, limit: int = 200) -> CaseRecord:
+    """The case this user may see (NotFound else), read and audited for `purpose`."""
+    case = get_case(user, code, purpose=purpose)
+    return CaseRecord(
+        case=case,
+        history=list(case.status_changes.order_by("at", "id")[:limit]),
+        actions=list(case.actions.order_by("date", "created_at")[:limit]),
+    )
+
+
+def record_un_draft(user: User, case: Case, **detail: Any) -> None:
+    """Audit a UN submission draft generated from the case (in the case's organisation and,
+    for a referred case, the user's own)."""
+    _audit(user, "case.un_draft", case, **detail)
 
 
 # --- Work lists -----------------------------------------------------------------------------

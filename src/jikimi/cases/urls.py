@@ -9,6 +9,7 @@ urlpatterns = [
     path("", views.case_list, name="list"),
     path("new", views.open_case, name="new"),
     path("overview", views.overview, name="overview"),
+    path("policies", views.kind_policies, name="kind_policies"),
     path("referrals", views.referrals, name="referrals"),
     path(
         "referrals/<str:referral>/<str:decision>",
@@ -20,5 +21,4 @@ urlpatterns = [
     path("<str:code>/contacts", views.log_contact, name="log_contact"),
     path("<str:code>/referrals", views.refer, name="refer"),
     path("<str:code>/policy", views.set_policy, name="set_policy"),
-    path("<str:code>/un-draft", views.un_draft, name="un_draft"),
 ]

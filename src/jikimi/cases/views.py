@@ -14,11 +14,12 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy as _lazy
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from jikimi.accounts import services as accounts
 from jikimi.accounts.http import StaffRequest
 from jikimi.core.errors import InvalidInput
 from jikimi.core.paging import MAX_OFFSET
 
-from . import drafts, services
+from . import services
 from .models import CaseKind, CaseStatus, ConsentBasis, ContactMethod, Priority
 
 PAGE_SIZE = 50
@@ -345,42 +346,60 @@ def overview(request: StaffRequest) -> HttpResponse:
     )
 
 
+# --- Escalation policy by kind of case ------------------------------------------------------
+
+
 @login_required
 @require_http_methods(["GET", "POST"])
-def un_draft(request: StaffRequest, code: str) -> HttpResponse:
-    """Choose a UN submission draft (body, language, format) and download it; the page says
-    whether the family's consent to name the person is recorded."""
-    values = {"body": "sr_dprk", "language": request.LANGUAGE_CODE[:2], "format": "pdf"}
-    errors: dict = {}
+def kind_policies(request: StaffRequest) -> HttpResponse:
+    """Supervisors and admins: the escalation policy each kind of case's deadline alerts
+    climb, and the form that changes them (all or nothing). Changing a policy is a sensitive
+    action (DESIGN §3): without a recent re-authentication the form asks for the password."""
+    user = request.user
+    rows = services.kind_policy_rows(user)  # AccessDenied (403) for other roles
+    values = {row.kind: str(row.policy_id or "") for row in rows}
+    errors: dict[str, str] = {}
+    fresh = accounts.recently_authenticated(request)
     if request.method == "POST":
-        values = {k: request.POST.get(k, "") for k in values}
-        try:
-            out = drafts.generate(
-                request.user,
-                code,
-                body=values["body"],
-                language=values["language"],
-                fmt=values["format"],
-            )
-        except InvalidInput as exc:
-            errors = exc.messages()
-        else:
-            response = HttpResponse(out.content, content_type=out.content_type)
-            response["Content-Disposition"] = f'attachment; filename="{out.filename}"'
-            return response
-    case = services.get_case(request.user, code, purpose="un_draft_page")
-    disclosed, consent = drafts.consent_status(case.person)
+        values = {row.kind: request.POST.get(f"policy_{row.kind}", "") for row in rows}
+        if not fresh:
+            try:
+                accounts.reauthenticate(request, request.POST.get("password", ""))
+            except accounts.LoginFailed as exc:
+                errors["password"] = (
+                    _("This account is locked after too many failed attempts. Try again later.")
+                    if exc.reason == "locked"
+                    else _("Enter your password again to change an escalation policy.")
+                )
+            else:
+                fresh = True
+        if not errors:
+            try:
+                changed = services.set_kind_policies(user, values)
+            except InvalidInput as exc:
+                errors = exc.messages()
+            else:
+                if changed:
+                    messages.success(request, _("Escalation policies saved."))
+                else:
+                    messages.info(request, _("Nothing changed."))
+                return redirect("cases:kind_policies")
     return render(
         request,
-        "cases/un_draft.html",
+        "cases/kind_policies.html",
         {
-            "case": case,
-            "disclosed": disclosed,
-            "consent": consent,
-            "bodies": [(k, str(v)) for k, v in drafts.BODIES.items()],
-            "languages": list(drafts.LANGUAGES.items()),
-            "formats": [("pdf", "PDF"), ("docx", "DOCX (Word)")],
-            "values": values,
+            "rows": [
+                {
+                    "kind": row.kind,
+                    "label": row.label,
+                    "value": values.get(row.kind, ""),
+                    "error": errors.get(row.kind, ""),
+                }
+                for row in rows
+            ],
+            "policies": [(str(p.pk), p.display_name) for p in services.escalation_policies(user)],
+            "password_error": errors.get("password", ""),
+            "ask_password": not fresh,
             "errors": errors,
         },
         status=400 if errors else 200,

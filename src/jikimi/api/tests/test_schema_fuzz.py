@@ -139,6 +139,7 @@ def world(staff, orgs, monkeypatch, settings, tmp_path):
         "case_code": case.code,
         "deadline_id": case.deadlines.get().pk,
         "referral_code": referral.code,
+        "kind": "detained",
     }
 
 

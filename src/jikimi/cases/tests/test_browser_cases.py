@@ -186,3 +186,47 @@ def test_a_referral_is_proposed_approved_accepted_and_the_overview_shows_the_cas
     assert case.code in supervisor.inner_text("#list-title ~ .table-wrap")
     check_page(supervisor, problems, shot=f"cases-overview-filtered-ko-{tag}")
     assert problems == []
+
+
+@pytest.mark.parametrize(("locale", "viewport"), TWO_CASES)
+def test_the_kind_policy_page_passes_the_page_checks_and_saves_with_the_password(
+    live_server, staff, browser, locale, viewport
+):
+    """From the overview to the escalation policy by kind: a save without the password is
+    refused at its field, with it the kind's policy is saved; each state passes the checks."""
+    from jikimi.alerts import services as alerts
+    from jikimi.cases.models import KindPolicy
+    from jikimi.conftest import PASSWORD
+
+    policy = alerts.create_policy(
+        staff["supervisor"],
+        name="Detention: supervisors after 1 hour",
+        steps=[
+            {"after_minutes": 0, "to": "caseworker"},
+            {"after_minutes": 60, "to": "supervisors"},
+        ],
+        repeat_minutes=60,
+    )
+    base = live_server.url
+    tag = f"{locale[:2]}-{'phone' if viewport is PHONE else 'desktop'}"
+    problems: list[str] = []
+    page = new_page(browser, problems, locale=locale, viewport=viewport)
+    sign_in(page, base, staff["supervisor"], PASSWORD)
+    page.goto(f"{base}/cases/overview")
+    page.click("a[href='/cases/policies']")
+    page.wait_for_selector("#id_policy_detained")
+    check_page(page, problems, shot=f"cases-kind-policies-{tag}")
+    page.select_option("#id_policy_detained", str(policy.pk))
+    page.click("form .form-actions button[type=submit]")
+    page.wait_for_selector("#err_password")
+    problems[:] = [p for p in problems if "status of 400" not in p]
+    check_page(page, problems, shot=f"cases-kind-policies-errors-{tag}")
+    assert not KindPolicy.objects.exists()
+    page.select_option("#id_policy_detained", str(policy.pk))
+    page.fill("#id_password", PASSWORD)
+    page.click("form .form-actions button[type=submit]")
+    page.wait_for_selector(".messages li.success")
+    assert KindPolicy.objects.get().policy_id == policy.pk
+    assert page.input_value("#id_policy_detained") == str(policy.pk)
+    check_page(page, problems, shot=f"cases-kind-policies-saved-{tag}")
+    assert problems == []

@@ -13,8 +13,9 @@ from docx import Document
 from pypdf import PdfReader
 
 from jikimi.audit.models import AuditEvent
-from jikimi.cases import drafts, services
+from jikimi.cases import services
 from jikimi.people import services as people
+from jikimi.reports import drafts
 
 pytestmark = pytest.mark.django_db
 
