@@ -24,9 +24,10 @@ def _prediction_blocking_rules(blocking_columns: Sequence[str] = ()) -> list[Any
         # Any reading of the given name ("Mingyong" is read min-gyong and ming-yong): not with
         # the surname, whose token a non-Korean name also offers as a given name ("Reid
         # Georgia" would meet every "Reid").
-        block_on("given_keys", "birth_year", arrays_to_explode=["given_keys"]),
+        # (Both where few records share the key: `features.CAPPED_ARRAY_BLOCKS`.)
+        block_on("blk_readings_year", arrays_to_explode=["blk_readings_year"]),
         # ... and with the month and day, which survive a year recorded one off.
-        block_on("given_keys", "birth_md", arrays_to_explode=["given_keys"]),
+        block_on("blk_readings_md", arrays_to_explode=["blk_readings_md"]),
         # A misspelt surname and a year off by one (which keeps the month).
         block_on("given_key", "sex", "province_code", "birth_month"),
         # The full date and surname: a misspelt or different given name (aliases). The full

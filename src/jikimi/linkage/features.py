@@ -50,6 +50,14 @@ CAPPED_BLOCKS: dict[str, tuple[str, ...]] = {
     "blk_syl2_year": ("surname_group", "given_syl2", "birth_year"),
 }
 BLOCK_MAX_RECORDS = 50
+# The same for the rules on any reading of the given name (an array) with the year, or with
+# the month and day: array columns of "reading|year" ("reading|mm-dd") keys.
+CAPPED_ARRAY_BLOCKS: dict[str, tuple[str, str]] = {
+    "blk_readings_year": ("given_keys", "birth_year"),
+    "blk_readings_md": ("given_keys", "birth_md"),
+}
+#: The derived columns that hold arrays (of strings).
+ARRAY_COLUMNS = ("surname_keys", "given_keys", "typo_block", *CAPPED_ARRAY_BLOCKS)
 
 DERIVED_COLUMNS = (
     "record_id",
@@ -70,6 +78,7 @@ DERIVED_COLUMNS = (
     # Blocking only: keys of the rules that grew with the square of the records, each kept
     # only where few records share it (`CAPPED_BLOCKS`, `capped_block_key`).
     *CAPPED_BLOCKS,
+    *CAPPED_ARRAY_BLOCKS,
 )
 
 
@@ -309,6 +318,8 @@ def derive_columns(
     derived["typo_block"] = typo_block_keys(names)
     for column, parts in CAPPED_BLOCKS.items():
         derived[column] = capped_block_key(derived, parts)
+    for column, (array, other) in CAPPED_ARRAY_BLOCKS.items():
+        derived[column] = capped_array_key(derived, array, other)
     for column in extra_columns:
         derived[extra_column(column)] = _identifier_key(frame[column]).to_numpy()
     derived = derived[list(derived_columns(extra_columns))]
@@ -340,6 +351,24 @@ def capped_block_key(
     counts = key.map(key.value_counts(dropna=True))
     kept = key.where(counts <= cap)
     return [None if pd.isna(value) else str(value) for value in kept]
+
+
+def capped_array_key(
+    derived: pd.DataFrame, array: str, other: str, cap: int = BLOCK_MAX_RECORDS
+) -> list[list[str] | None]:
+    """For each record, "element|other" for each element of its `array` column (none when
+    `other` is unknown), keeping the keys at most `cap` records share."""
+    others = derived[other].astype("string")
+    per_record: list[list[str]] = [
+        [] if pd.isna(o) or not isinstance(values, list | tuple | np.ndarray) else
+        [f"{value}|{o}" for value in values]
+        for values, o in zip(derived[array], others, strict=True)
+    ]  # fmt: skip
+    counts: dict[str, int] = {}
+    for keys in per_record:
+        for key in set(keys):
+            counts[key] = counts.get(key, 0) + 1
+    return [sorted({k for k in keys if counts[k] <= cap}) or None for keys in per_record]
 
 
 def typo_block_of(surname_group: str | None, given_typo: str | None) -> frozenset[str]:

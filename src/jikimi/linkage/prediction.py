@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from jikimi.linkage.features import derived_columns
+from jikimi.linkage.features import ARRAY_COLUMNS, derived_columns
 from jikimi.linkage.model import _silence_splink, _to_splink_frame, duckdb_api, settings_creator
 
 
@@ -219,7 +219,7 @@ def _spark_table(derived: pd.DataFrame) -> tuple[Any, Any]:
             T.StructField(
                 column,
                 strings
-                if column in ("surname_keys", "given_keys", "typo_block")
+                if column in ARRAY_COLUMNS
                 else number
                 if column in ("birth_year", "defection_year", "alias_source", "grp")
                 else string,
