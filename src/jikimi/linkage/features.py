@@ -49,7 +49,10 @@ CAPPED_BLOCKS: dict[str, tuple[str, ...]] = {
     "blk_syl1_year": ("surname_group", "given_syl1", "birth_year"),
     "blk_syl2_year": ("surname_group", "given_syl2", "birth_year"),
 }
-BLOCK_MAX_RECORDS = 50
+# 50 left 21 million pairs at 1,000,000 records (6.2 million from the name alone); 10 costs
+# 0.0003 of F1 on the field-list seeds (bench_linkage_typos.py) and bounds each rule's pairs
+# at 4.5 per record.
+BLOCK_MAX_RECORDS = 10
 # The same for the rules on any reading of the given name (an array) with the year, or with
 # the month and day: array columns of "reading|year" ("reading|mm-dd") keys.
 CAPPED_ARRAY_BLOCKS: dict[str, tuple[str, str]] = {

@@ -178,3 +178,24 @@ def test_every_record_is_tagged_with_known_error_kinds() -> None:
     # The generator is seeded: the same seed gives the same records.
     assert fieldlists.generate(300, seed=4).records == data.records
     assert {"typo_drop", "name_only", "surname_heard", "near_namesake"} <= seen
+
+
+def test_a_common_name_alone_is_not_a_block_but_with_a_date_it_still_meets(tmp_path) -> None:
+    """At 1,000,000 generated records surname + given name alone gave 19.5 million pairs:
+    the name rules block only on keys at most BLOCK_MAX_RECORDS records share. A common
+    name's records with nothing else in common are not paired; two of them with the same
+    birth date still are (the date rules)."""
+    from jikimi.linkage.features import BLOCK_MAX_RECORDS, capped_block_key
+
+    many = BLOCK_MAX_RECORDS + 2
+    extra = [(f"N{i}", "ngo_list", "Kim Yong-ho", "", "") for i in range(many)]
+    extra += [
+        ("D1", "case_file", "Kim Yong-ho", "김영호", "1971-03-05"),
+        ("D2", "family_report", "Kim Yong-ho", "", "1971-03-05"),
+    ]
+    scored = _scored(extra, tmp_path)
+    assert frozenset({"D1", "D2"}) in scored
+    assert frozenset({"N0", "N1"}) not in scored
+    frame = pd.DataFrame({"a": ["x"] * many + ["y", "y", None], "b": ["1"] * (many + 3)})
+    keys = capped_block_key(frame, ["a", "b"])
+    assert keys[:many] == [None] * many and keys[many:] == ["y|1", "y|1", None]
