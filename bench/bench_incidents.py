@@ -77,11 +77,13 @@ def _load(n_acts: int, rng: random.Random):
     1–3 acts, bulk-inserted straight into the tables (no per-row services): the ten act types
     skewed, the whole gazetteer (places near the border more often), dates 2000–2026 (more
     recent more often), victims among n/3 bare people (up to 300,000; some victims in several
-    acts), perpetrators and degrees, sources of every kind with Admiralty grades."""
+    acts), perpetrators and degrees (one per act; for 3% of events one more of the whole event),
+    sources of every kind with Admiralty grades (1–2 per act)."""
     from django.db import transaction
 
     from jikimi.accounts.services import ensure_organisation
     from jikimi.incidents.models import Act, Event, Information, Involvement, Place, Source, Term
+    from jikimi.incidents.summary import summaries
     from jikimi.people.testing import make_people
 
     org, other = ensure_organisation("bench"), ensure_organisation("other")
@@ -136,6 +138,14 @@ def _load(n_acts: int, rng: random.Random):
             event = Event(organisation=o, place=place, lat=place.lat, lon=place.lon, **dates)
             event.title = "Synthetic event"
             events.append(event)
+            if rng.random() < 0.03:  # a perpetrator of the whole event: all its acts
+                invs.append(
+                    Involvement(
+                        event=event,
+                        perpetrator=rng.choices(terms["perpetrator"], perp_w)[0],
+                        degree=rng.choice(terms["involvement"]),
+                    )
+                )
             for _ in range(rng.choice((1, 1, 2, 3))):
                 act = Act(
                     event=event,
@@ -166,6 +176,15 @@ def _load(n_acts: int, rng: random.Random):
                             credibility=rng.choice("123456"),
                         )
                     )
+        # The link summaries the services write (incidents/summary.py), from the same rows.
+        found = summaries(
+            ((a, a.event) for a in acts),
+            ((i.event, i.act, i.perpetrator_id) for i in invs),
+            ((i.event, i.act, i.source.kind_id, i.reliability) for i in infos),
+        )
+        for act in acts:
+            for name, value in found[act].items():
+                setattr(act, name, value)
         with transaction.atomic():
             Event.objects.bulk_create(events, batch_size=5000)
             Act.objects.bulk_create(acts, batch_size=5000)
@@ -226,6 +245,10 @@ def run_list(n_acts: int, queries: int, reuse: bool) -> None:
         "perpetrator": lambda: {"perpetrator": rng.choice(["broker", "unknown"])},
         "reliability": lambda: {"reliability": rng.choice("ABC")},
         "source_kind": lambda: {"source_kind": rng.choice(["ngo_list", "nk_media"])},
+        "kind+rel": lambda: {
+            "source_kind": rng.choice(["ngo_list", "nk_media"]),
+            "reliability": "C",
+        },
         "victim": lambda: {"victim": rng.choice(victims)},
         "combined": lambda: {
             "act_type": "arrest",
@@ -395,6 +418,11 @@ def main() -> None:
         "between runs and load it only when it has no bench acts",
     )
     parser.add_argument(
+        "--pg-name",
+        default="bench_actlist",
+        help="the kept PostgreSQL database of --reuse (one per worktree, if several run)",
+    )
+    parser.add_argument(
         "--home", default=os.path.join(tempfile.gettempdir(), "jikimi-bench-actlist")
     )
     args = parser.parse_args()
@@ -426,7 +454,7 @@ def main() -> None:
             if database == "postgres":
                 import psycopg
 
-                name = "bench_actlist" if kept else "bench_incidents"
+                name = args.pg_name if kept else "bench_incidents"
                 with psycopg.connect(PG_URL, autocommit=True) as conn:
                     exists = conn.execute(
                         "SELECT 1 FROM pg_database WHERE datname = %s", (name,)
