@@ -915,8 +915,8 @@ def refresh_summaries(event_ids: Iterable[Any]) -> int:
     """Rewrite the link summaries (`summary.py`) of every act of these events from their
     involvements and information as stored: what every write of links calls after it
     (inside its transaction). Returns the number of acts rewritten."""
-    event_ids = list(event_ids)
-    acts: list[Act] = []
+    event_ids = list(dict.fromkeys(event_ids))
+    acts = 0
     for start in range(0, len(event_ids), 500):
         chunk = event_ids[start : start + 500]
         rows = list(Act.objects.filter(event_id__in=chunk).only("pk", "event_id", *summary.FIELDS))
@@ -929,17 +929,13 @@ def refresh_summaries(event_ids: Iterable[Any]) -> int:
                 "event_id", "act_id", "source__kind_id", "reliability"
             ),
         )
-        for act in rows:
-            changed = False
-            for name, value in found[act.pk].items():
-                if getattr(act, name) != value:
-                    setattr(act, name, value)
-                    changed = True
-            if changed:
-                acts.append(act)
-    if acts:
-        Act.objects.bulk_update(acts, list(summary.FIELDS), batch_size=500)
-    return len(acts)
+        changed = {
+            a.pk: found[a.pk]
+            for a in rows
+            if any(getattr(a, name) != value for name, value in found[a.pk].items())
+        }
+        acts += summary.write(Act.objects, changed)
+    return acts
 
 
 def _source(organisation_id: int, info: InformationSpec, cache: dict[tuple, Source]) -> Source:

@@ -25,7 +25,8 @@ the benchmark's loader and the migration that backfilled the fields share it.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
+from typing import Any
 
 GRADES = "ABCDEF"
 FIELDS = (
@@ -88,3 +89,30 @@ def summaries(
         a: summarise(perps[a] + event_perps.get(e, []), infos[a] + event_infos.get(e, []))
         for a, e in acts
     }
+
+
+def group(
+    found: Mapping[Any, Mapping[str, object]], groups: dict[tuple, list[Any]] | None = None
+) -> dict[tuple, list[Any]]:
+    """{summary values (in FIELDS' order): the act pks of that summary}, added to `groups`."""
+    groups = {} if groups is None else groups
+    for pk, fields in found.items():
+        groups.setdefault(tuple(fields[f] for f in FIELDS), []).append(pk)
+    return groups
+
+
+def write_groups(queryset: Any, groups: dict[tuple, list[Any]]) -> None:
+    """UPDATE the acts of `queryset` (the Act manager, or the migration's) group by group:
+    one UPDATE per distinct summary (most acts share one of a few hundred — a perpetrator,
+    a kind, a grade) and 500 acts, where bulk_update's CASE per row and field took ten
+    minutes for 200,000 acts."""
+    for values, pks in groups.items():
+        for start in range(0, len(pks), 500):
+            fields = dict(zip(FIELDS, values, strict=True))
+            queryset.filter(pk__in=pks[start : start + 500]).update(**fields)
+
+
+def write(queryset: Any, found: Mapping[Any, Mapping[str, object]]) -> int:
+    """UPDATE the acts `found` ({act pk: summary}) to their summaries; their number."""
+    write_groups(queryset, group(found))
+    return len(found)

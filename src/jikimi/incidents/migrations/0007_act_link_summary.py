@@ -3,21 +3,21 @@
 import django.db.models.deletion
 from django.db import migrations, models
 
-from jikimi.incidents.summary import FIELDS, summaries
+from jikimi.incidents.summary import group, summaries, write_groups
 
 
 def backfill(apps, schema_editor):
-    """The link summaries of every act recorded before them, event by event in chunks."""
+    """The link summaries of every act recorded before them, in chunks of events."""
     Act = apps.get_model("incidents", "Act")
     Event = apps.get_model("incidents", "Event")
     Involvement = apps.get_model("incidents", "Involvement")
     Information = apps.get_model("incidents", "Information")
     event_ids = list(Event.objects.order_by("pk").values_list("pk", flat=True))
+    groups: dict[tuple, list] = {}
     for start in range(0, len(event_ids), 2000):
         chunk = event_ids[start : start + 2000]
-        acts = list(Act.objects.filter(event_id__in=chunk).only("pk", "event_id"))
         found = summaries(
-            ((a.pk, a.event_id) for a in acts),
+            Act.objects.filter(event_id__in=chunk).values_list("pk", "event_id"),
             Involvement.objects.filter(event_id__in=chunk).values_list(
                 "event_id", "act_id", "perpetrator_id"
             ),
@@ -25,10 +25,9 @@ def backfill(apps, schema_editor):
                 "event_id", "act_id", "source__kind_id", "reliability"
             ),
         )
-        for act in acts:
-            for name, value in found[act.pk].items():
-                setattr(act, name, value)
-        Act.objects.bulk_update(acts, list(FIELDS), batch_size=500)
+        group(found, groups)
+    # All the acts of one summary together: a few UPDATEs per distinct summary, not per chunk.
+    write_groups(Act.objects, groups)
 
 
 class Migration(migrations.Migration):
