@@ -7,8 +7,10 @@ One JSON line per measurement.
 1. incidents.acts_list — GET /api/incidents/acts/ through the real HTTP stack (Django test
    client: middleware, token-less session with OTP, serialisers, audit writes) with a mix of
    the filters (act type, date range, place and places within it, within N km, perpetrator,
-   reliability, none), 50 a page, over `--acts` synthetic acts of one organisation (a tenth in
-   another) (target p95 ≤ 200 ms).
+   reliability, source kind and both, victim, none), 50 a page, over `--acts` synthetic acts
+   of one organisation (a tenth in another), bulk-loaded straight into the tables (about
+   15 minutes a million on 2 shared cores; `--reuse` keeps them, and tops up a stopped load)
+   (target p95 ≤ 200 ms, reported per filter).
 2. incidents.import — `importer.import_incidents` of a generated CSV of `--import-rows` rows
    (one to three acts an event, a new victim per row) into an empty organisation, linkage on
    save off (the people bench measures linkage) (target ≤ 60 s for 100,000 rows).
@@ -64,12 +66,6 @@ ACT_WEIGHTS = {  # realistic skew: arrests and repatriations dominate the report
     "claimed_voluntary_return": 2,
 }
 RELIABILITY_WEIGHTS = {"A": 3, "B": 15, "C": 30, "D": 20, "E": 7, "F": 25}
-
-
-def _bench_acts(org) -> int:
-    from jikimi.incidents.models import Act
-
-    return Act.objects.filter(organisation=org).count()
 
 
 def _load(n_acts: int, rng: random.Random):
