@@ -82,6 +82,9 @@ class ActPageSerializer(serializers.Serializer):
     count = serializers.IntegerField(
         help_text="all the acts matching, not only this page, counted up to 10,000"
     )
+    count_capped = serializers.BooleanField(
+        help_text="true when more acts than `count` (10,000) match: the count stopped there"
+    )
     results = ActSerializer(many=True)
 
 
@@ -325,7 +328,13 @@ class ActsView(APIView):
         rows, total = services.list_acts(
             request.user, ser.validated_data, offset=offset, limit=limit
         )
-        return Response({"count": total, "results": ActSerializer(rows, many=True).data})
+        return Response(
+            {
+                "count": min(total, services.COUNT_CAP),
+                "count_capped": total > services.COUNT_CAP,
+                "results": ActSerializer(rows, many=True).data,
+            }
+        )
 
 
 class TermsView(APIView):

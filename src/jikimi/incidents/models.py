@@ -161,16 +161,33 @@ class Act(models.Model):
     victim_details = EncryptedTextField(blank=True, null=True)
     victim_record_id = models.CharField(max_length=128, blank=True)  # the import's record id
     created_at = models.DateTimeField(auto_now_add=True)
+    # What its links (and its event's whole-event links) say, copied here so the act list
+    # filters without a join (`summary.py`); every write of links rewrites them.
+    perpetrator = models.ForeignKey(
+        Term, on_delete=models.PROTECT, null=True, blank=True, related_name="+", db_index=False
+    )
+    perpetrators = models.TextField(blank=True, default="")
+    source_kind = models.ForeignKey(
+        Term, on_delete=models.PROTECT, null=True, blank=True, related_name="+", db_index=False
+    )
+    reliability = models.CharField(max_length=1, blank=True, default="")
+    sources = models.TextField(blank=True, default="")
+    links_many = models.BooleanField(default=False)
 
     class Meta:
         ordering = ["-date_start", "-created_at"]
-        # The filters of the act list (issue #14 point 5): each starts with the organisation.
+        # The filters of the act list (issue #14 point 5): each starts with the organisation
+        # and ends as the list is ordered, so a page is read in order and stops early.
         indexes = [
             models.Index(fields=["organisation", "-date_start", "id"]),
-            models.Index(fields=["organisation", "act_type", "-date_start"]),
-            models.Index(fields=["organisation", "place"]),
+            models.Index(fields=["organisation", "act_type", "-date_start", "id"]),
+            models.Index(fields=["organisation", "place", "-date_start", "id"]),
             models.Index(fields=["organisation", "lat", "lon"]),
             models.Index(fields=["organisation", "victim_record_id"]),
+            models.Index(fields=["organisation", "perpetrator", "-date_start", "id"]),
+            models.Index(fields=["organisation", "source_kind", "-date_start", "id"]),
+            models.Index(fields=["organisation", "reliability", "-date_start", "id"]),
+            models.Index(fields=["organisation", "links_many", "-date_start", "id"]),
         ]
 
 

@@ -42,6 +42,7 @@ from jikimi.lib.i18n import gettext_noop
 from jikimi.people import services as people
 from jikimi.people.models import Person
 
+from . import summary
 from .models import Act, Event, Information, Involvement, Place, PlaceName, Source, Term
 
 __all__ = [
@@ -653,6 +654,7 @@ def write_event(
         act.save()
         _write_links(event, act, act_spec.involvements, act_spec.information, sources)
     _write_links(event, None, spec.involvements, spec.information, sources)
+    refresh_summaries([event.pk])
     audit.record(
         "incident.create",
         actor=actor,
@@ -783,6 +785,14 @@ def _write_chunk(
                 detail={"acts": len(spec.acts), "victims": sorted(set(victim_codes))},
             )
         )
+    found = summary.summaries(
+        ((a, a.event) for a in acts),
+        ((i.event, i.act, i.perpetrator_id) for i in involvements),
+        ((i.event, i.act, i.source.kind_id, i.reliability) for i in information),
+    )
+    for act in acts:
+        for name, value in found[act].items():
+            setattr(act, name, value)
     for model, objs in (
         (Event, events),
         (Act, acts),
@@ -899,6 +909,33 @@ def _write_links(
             reliability=info.reliability,
             credibility=info.credibility,
         )
+
+
+def refresh_summaries(event_ids: Iterable[Any]) -> int:
+    """Rewrite the link summaries (`summary.py`) of every act of these events from their
+    involvements and information as stored: what every write of links calls after it
+    (inside its transaction). Returns the number of acts rewritten."""
+    event_ids = list(dict.fromkeys(event_ids))
+    acts = 0
+    for start in range(0, len(event_ids), 500):
+        chunk = event_ids[start : start + 500]
+        rows = list(Act.objects.filter(event_id__in=chunk).only("pk", "event_id", *summary.FIELDS))
+        found = summary.summaries(
+            ((a.pk, a.event_id) for a in rows),
+            Involvement.objects.filter(event_id__in=chunk).values_list(
+                "event_id", "act_id", "perpetrator_id"
+            ),
+            Information.objects.filter(event_id__in=chunk).values_list(
+                "event_id", "act_id", "source__kind_id", "reliability"
+            ),
+        )
+        changed = {
+            a.pk: found[a.pk]
+            for a in rows
+            if any(getattr(a, name) != value for name, value in found[a.pk].items())
+        }
+        acts += summary.write(Act.objects, changed)
+    return acts
 
 
 def _source(organisation_id: int, info: InformationSpec, cache: dict[tuple, Source]) -> Source:
@@ -1224,22 +1261,26 @@ def _descendants(place: Place) -> list[int]:
     return found
 
 
-def _linked(model: type[Involvement] | type[Information], condition: Q) -> Q:
-    """Acts with a row of `model` (an involvement, a piece of information) meeting
-    `condition`, on the act itself or on its whole event. Two uncorrelated IN subqueries,
-    each read once (the database keeps the ids it found), where EXISTS probed the link table
-    once per act of the organisation, and one EXISTS with an OR in it scanned it per act."""
-    on_act = model.objects.filter(condition, act__isnull=False).values("act_id")
-    # Links to a whole event are few: read first, so that without any the filter is one IN
-    # the database turns into a semi-join. An OR of two IN subqueries kept them as hashed
-    # subplans, and once one outgrew work_mem (reliability C at 400,000 acts) PostgreSQL
-    # re-read it per act: minutes.
-    on_event = list(
-        model.objects.filter(condition, act__isnull=True).values_list("event_id", flat=True)
-    )
-    if not on_event:
-        return Q(pk__in=on_act)
-    return Q(pk__in=on_act) | Q(event_id__in=on_event)
+def _perpetrator_filter(term: Term) -> Q:
+    """Acts with `term` among their perpetrators (their own or their event's), from the act
+    row (`summary.py`): its one perpetrator, or, for the few acts of several, the list."""
+    return Q(perpetrator=term) | Q(links_many=True, perpetrators__contains=f",{term.pk},")
+
+
+def _source_filter(kind: Term | None, grades: str) -> Q:
+    """Acts with information of source `kind` (any, if None) graded one of `grades` (any
+    grade, if empty) — one piece of information meeting both — from the act row."""
+    if kind is None:
+        return Q(reliability__in=list(grades))
+    single = Q(source_kind=kind)
+    if grades:
+        single &= Q(reliability__in=list(grades))
+        many = Q()
+        for g in grades:
+            many |= Q(sources__contains=f",{kind.pk}:{g},")
+    else:
+        many = Q(sources__contains=f",{kind.pk}:")
+    return single | Q(links_many=True) & many
 
 
 def _filtered(user: User, flt: ActFilter) -> tuple[QuerySet[Act], _Within | None]:
@@ -1304,27 +1345,25 @@ def _filtered(user: User, flt: ActFilter) -> tuple[QuerySet[Act], _Within | None
                 )
     if flt.perpetrator:
         try:
-            qs = qs.filter(
-                _linked(Involvement, Q(perpetrator=lookups.term("perpetrator", flt.perpetrator)))
-            )
+            qs = qs.filter(_perpetrator_filter(lookups.term("perpetrator", flt.perpetrator)))
         except Problem as p:
             errors.add("perpetrator", p)
-    info_filter = Q()
+    kind, grades, source_filtered = None, "", False
     if flt.source_kind:
         try:
-            info_filter &= Q(source__kind=lookups.term("source_kind", flt.source_kind))
+            kind = lookups.term("source_kind", flt.source_kind)
+            source_filtered = True
         except Problem as p:
             errors.add("source_kind", p)
     if flt.reliability:
         try:
             grade = read_grade(flt.reliability, GRADES_RELIABILITY, "reliability")
-            info_filter &= Q(
-                reliability__in=list(GRADES_RELIABILITY[: GRADES_RELIABILITY.index(grade) + 1])
-            )
+            grades = GRADES_RELIABILITY[: GRADES_RELIABILITY.index(grade) + 1]
+            source_filtered = True
         except Problem as p:
             errors.add("reliability", p)
-    if info_filter:
-        qs = qs.filter(_linked(Information, info_filter))
+    if source_filtered:
+        qs = qs.filter(_source_filter(kind, grades))
     if flt.victim:
         qs = qs.filter(victim__code=flt.victim.upper()[:16])
     if flt.event:
@@ -1380,24 +1419,21 @@ def list_acts(
     limit: int = 50,
 ) -> tuple[list[ActRow], int]:
     """Acts of the user's organisation matching every filter given, newest first: (the page
-    of rows, how many match, counted up to COUNT_CAP). Bad filter values are InvalidInput
-    naming the filter."""
+    of rows, how many match, counted up to COUNT_CAP + 1 — more than COUNT_CAP means "more
+    than COUNT_CAP", not a number). Bad filter values are InvalidInput naming the filter."""
     flt = filters if isinstance(filters, ActFilter) else ActFilter.from_mapping(filters or {})
     qs, within = _filtered(user, flt)
     if within is not None:
         qs = _within(qs, within)
-    # Counted up to COUNT_CAP: beyond it a count is a scan of every matching act, for a
-    # number no page needs exactly. The filter is evaluated once: one query reads the ids of
-    # the first COUNT_CAP matching acts in the list's order (from the indexes, no joins), the
-    # count is how many came and the page is a slice of them, fetched by primary key. A
-    # separate COUNT and page query built the filter's subqueries (perpetrator, reliability,
-    # source) twice, which at a million acts was half the time of a filtered page.
-    ids = list(qs.order_by("-date_start", "id").values_list("pk", flat=True)[:COUNT_CAP])
-    total = len(ids)
-    if offset + limit <= COUNT_CAP:
-        acts = list(_act_query(Act.objects.filter(pk__in=ids[offset : offset + limit])))
-    else:
-        acts = list(_act_query(qs)[offset : offset + limit])
+    # Every filter is a condition on the act row (the links are summarised on it,
+    # `summary.py`), so the page is one query read in the list's order from an index that
+    # stops after the page, and the count is the database's count of at most COUNT_CAP + 1
+    # matches (no ids sent to Python): past the cap a count is a scan of every matching act
+    # for a number no page needs exactly.
+    total = qs.order_by()[: COUNT_CAP + 1].count()
+    acts = (
+        list(_act_query(qs)[offset : offset + limit]) if offset < total or total > COUNT_CAP else []
+    )
     rows = _act_rows(user, acts)
     audit.record(
         "incident.acts.list",

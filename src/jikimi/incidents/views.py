@@ -79,9 +79,13 @@ def event_list(request: StaffRequest) -> HttpResponse:
         "filtered": bool(filters) and not refused,
         "rows": acts,
         "titles": services.event_titles(user, [r.event for r in acts]),
-        "total": total,
+        "total": min(total, services.COUNT_CAP),
+        "more_than": total > services.COUNT_CAP,  # counted only up to the cap
         "page": page,
-        "pages": max(1, -(-total // PAGE_SIZE)),
+        # Past the cap the pages go on as long as a next page is full.
+        "pages": max(1, -(-total // PAGE_SIZE)) if total <= services.COUNT_CAP else None,
+        "has_next": len(acts) == PAGE_SIZE
+        and (total > services.COUNT_CAP or total > page * PAGE_SIZE),
         "query": "" if refused else query.urlencode(),
         "export_query": "" if refused else _without(query, "format"),
         "place_names": place_names(),

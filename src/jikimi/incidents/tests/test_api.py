@@ -80,6 +80,7 @@ def test_another_organisation_gets_404_and_no_acts(staff, client_of):
     assert outsider.get(f"/api/incidents/events/{code}/").status_code == 404
     assert outsider.get("/api/incidents/acts/", {"event": code}).json() == {
         "count": 0,
+        "count_capped": False,
         "results": [],
     }
     assert outsider.get("/api/incidents/events/").json()["count"] == 0
