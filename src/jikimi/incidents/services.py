@@ -33,7 +33,7 @@ from django.utils.translation import get_language, gettext
 from jikimi.accounts import services as accounts
 from jikimi.accounts.models import Organisation, User
 from jikimi.audit import services as audit
-from jikimi.core.codes import is_public_code
+from jikimi.core.codes import give_unique_codes, is_public_code
 from jikimi.core.crypto import blind_index, normalise_for_index
 from jikimi.core.errors import InvalidInput, NotFound
 from jikimi.core.sql import insert_objects
@@ -735,7 +735,7 @@ def _write_chunk(
     acts: list[Act] = []
     involvements: list[Involvement] = []
     information: list[Information] = []
-    entries: list[audit.Entry] = []
+    written: list[tuple[Event, int, list[str]]] = []  # each event, its acts, its victims
 
     def links(event: Event, act: Act | None, invs, infos) -> None:
         involvements.extend(
@@ -776,15 +776,7 @@ def _write_chunk(
             acts.append(act)
             links(event, act, act_spec.involvements, act_spec.information)
         links(event, None, spec.involvements, spec.information)
-        entries.append(
-            audit.Entry(
-                "incident.create",
-                organisation_id=organisation.pk,
-                object_type="incident",
-                object_ref=event.code,
-                detail={"acts": len(spec.acts), "victims": sorted(set(victim_codes))},
-            )
-        )
+        written.append((event, len(spec.acts), sorted(set(victim_codes))))
     found = summary.summaries(
         ((a, a.event) for a in acts),
         ((i.event, i.act, i.perpetrator_id) for i in involvements),
@@ -793,6 +785,17 @@ def _write_chunk(
     for act in acts:
         for name, value in found[act].items():
             setattr(act, name, value)
+    give_unique_codes(Event, events)  # before the audit names them
+    entries = [
+        audit.Entry(
+            "incident.create",
+            organisation_id=organisation.pk,
+            object_type="incident",
+            object_ref=event.code,
+            detail={"acts": n_acts, "victims": named},
+        )
+        for event, n_acts, named in written
+    ]
     for model, objs in (
         (Event, events),
         (Act, acts),

@@ -21,6 +21,7 @@ from django.utils.translation import gettext_lazy as _
 from jikimi.accounts import services as accounts
 from jikimi.accounts.models import Organisation, User
 from jikimi.audit import services as audit
+from jikimi.core.codes import give_unique_codes
 from jikimi.core.crypto import blind_index, normalise_for_index
 from jikimi.core.errors import InvalidInput, NotFound, ReadOnlyAccess
 from jikimi.core.sql import concrete_field, insert_objects, insert_prepared
@@ -381,6 +382,7 @@ def create_people_bulk(
                 county=row["county"][:64],
             )
         )
+    give_unique_codes(Person, people)
     insert_objects(Person, people)
     insert_objects(Identity, identities)
     insert_prepared(IdentityIndex, ("identity", "person", "organisation_id", "digest"), indexes)

@@ -200,3 +200,61 @@ def test_a_tampered_bulk_run_fails_verification(orgs, cli):
     problem = audit.verify_chain()
     assert problem is not None and problem.row_id == victim.pk
     assert cli("audit", "verify").returncode == 1
+
+
+def test_a_code_drawn_twice_or_already_stored_is_drawn_again(orgs, settings, monkeypatch):
+    """Public codes are random (8 of 30 characters): at a million rows a bulk import draws one
+    already stored, or one twice, often enough to matter, and one clash refused the whole
+    file. Here every first draw is a taken code: the import still writes every row, each
+    person and event with a code of its own, and the audit names the codes stored."""
+    from jikimi.core import codes
+    from jikimi.incidents import models as incident_models
+    from jikimi.people import models as people_models
+    from jikimi.people import services as people
+
+    settings.JIKIMI_LINKAGE_ON_SAVE = False
+    alpha, _ = orgs
+    stored = people.create_people_bulk([dict(_person_row(), record_id="X1")], alpha, via="import")[
+        0
+    ]
+    first = importer.import_rows(_rows()[:2], alpha, name="incidents.csv")
+    assert not first.problems
+    stored_event = Event.objects.get().code
+    # Every draw of the models' defaults is a stored code; only codes.give_unique_codes
+    # (codes.new_public_code, not patched) draws afresh.
+    monkeypatch.setattr(people_models, "new_public_code", lambda prefix: stored.code)
+    monkeypatch.setattr(incident_models, "new_public_code", lambda prefix: stored_event)
+    rows = _rows()[2:]
+    result = importer.import_rows(rows, alpha, name="incidents.csv")
+    assert not result.problems and result.created == len(rows)
+    person_codes = list(Person.objects.values_list("code", flat=True))
+    event_codes = list(Event.objects.values_list("code", flat=True))
+    assert len(set(person_codes)) == len(person_codes) > 2
+    assert len(set(event_codes)) == len(event_codes) > 2
+    assert all(codes.is_public_code(c) for c in person_codes + event_codes)
+    logged = set(
+        AuditEvent.objects.filter(action="incident.create").values_list("object_ref", flat=True)
+    )
+    assert logged == set(event_codes)
+    logged = set(
+        AuditEvent.objects.filter(action="person.create").values_list("object_ref", flat=True)
+    )
+    assert logged == set(person_codes)
+    assert audit.verify_chain() is None
+
+
+def _person_row() -> dict:
+    return {
+        "name": "Han Mi-ok",
+        "name_hangul": "한미옥",
+        "birth_date": "1975-04-02",
+        "birth_year": 1975,
+        "sex": "F",
+        "province": "KP-09",
+        "defection_year": None,
+        "phone": "",
+        "notes": "",
+        "source": "ngo_list",
+        "record_id": "X1",
+        "county": "",
+    }
