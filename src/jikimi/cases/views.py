@@ -77,6 +77,8 @@ def _case_context(request: StaffRequest, code: str, **extra) -> dict:
         "organisations": services.referral_organisations(user) if own else [],
         "bases": ConsentBasis.choices,
         "policies": services.escalation_policies(user) if supervisor else None,
+        # Changing an escalation policy asks for the password again (DESIGN §3).
+        "ask_password": supervisor and not accounts.recently_authenticated(request),
         "statuses": [c for c in CaseStatus.choices if c[0] != file.case.status],
         "methods": ContactMethod.choices,
         "errors": {},
@@ -240,6 +242,16 @@ def refer(request: StaffRequest, code: str) -> HttpResponse:
 @login_required
 @require_POST
 def set_policy(request: StaffRequest, code: str) -> HttpResponse:
+    if not accounts.recently_authenticated(request):
+        try:
+            accounts.reauthenticate(request, request.POST.get("password", ""))
+        except accounts.LoginFailed as exc:
+            refusal = (
+                _("This account is locked after too many failed attempts. Try again later.")
+                if exc.reason == "locked"
+                else _("Enter your password again to change an escalation policy.")
+            )
+            return _refused(request, code, InvalidInput({"password": refusal}), "policy")
     try:
         services.set_case_policy(request.user, code, request.POST.get("escalation_policy", ""))
     except InvalidInput as exc:

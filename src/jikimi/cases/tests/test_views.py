@@ -104,3 +104,37 @@ def test_another_organisation_cannot_open_a_case_for_our_person(client, login, s
     )
     assert refused.status_code == 400 and "id_person-error" in refused.content.decode()
     assert Case.objects.count() == 1
+
+
+def test_the_case_policy_form_asks_for_the_password_again(client, login, staff, case):
+    """DESIGN §3: changing an escalation policy is a sensitive action. Without the password
+    (or with a wrong one) the form answers 400 at the password field and nothing changes;
+    with it the policy is set and audited."""
+    from django.urls import reverse
+
+    from jikimi.alerts import services as alerts
+    from jikimi.audit.models import AuditEvent
+    from jikimi.conftest import PASSWORD
+
+    sup = staff["supervisor"]
+    policy = alerts.create_policy(
+        sup, name="검토: 즉시", steps=[{"after_minutes": 0, "to": "supervisors"}]
+    )
+    login(client, sup)
+    page = client.get(f"/cases/{case.code}/").content.decode()
+    assert 'id="id_policy_password"' in page  # asked for in the form
+    url = reverse("cases:set_policy", args=[case.code])
+    for password in ("", "wrong password"):
+        refused = client.post(url, {"escalation_policy": policy.pk, "password": password})
+        assert refused.status_code == 400
+        assert 'id="err_policy_password"' in refused.content.decode()
+        case.refresh_from_db()
+        assert case.escalation_policy_id is None
+    assert not AuditEvent.objects.filter(action="case.policy").exists()
+    done = client.post(url, {"escalation_policy": policy.pk, "password": PASSWORD})
+    assert done.status_code == 302
+    case.refresh_from_db()
+    assert case.escalation_policy_id == policy.pk
+    assert AuditEvent.objects.filter(action="case.policy", object_ref=case.code).exists()
+    # Within the next minutes the form does not ask again.
+    assert 'id="id_policy_password"' not in client.get(f"/cases/{case.code}/").content.decode()
