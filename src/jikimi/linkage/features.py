@@ -367,11 +367,20 @@ def capped_array_key(
         [f"{value}|{o}" for value in values]
         for values, o in zip(derived[array], others, strict=True)
     ]  # fmt: skip
+    return _keep_rare(per_record, cap)
+
+
+def _keep_rare(
+    key_sets: Sequence[Iterable[str]], cap: int, records: Sequence[int] | None = None
+) -> list[list[str] | None]:
+    """Each set of keys reduced to the keys at most `cap` records hold (`records[i]`: how
+    many records hold `key_sets[i]`, one each by default), sorted; None when none is left."""
     counts: dict[str, int] = {}
-    for keys in per_record:
+    for i, keys in enumerate(key_sets):
+        weight = 1 if records is None else records[i]
         for key in set(keys):
-            counts[key] = counts.get(key, 0) + 1
-    return [sorted({k for k in keys if counts[k] <= cap}) or None for keys in per_record]
+            counts[key] = counts.get(key, 0) + weight
+    return [sorted({k for k in keys if counts[k] <= cap}) or None for keys in key_sets]
 
 
 def typo_block_of(surname_group: str | None, given_typo: str | None) -> frozenset[str]:
@@ -399,14 +408,7 @@ def typo_block_keys(names: pd.DataFrame) -> list[list[str] | None]:
     codes, uniques = pd.factorize(pairs, sort=False)
     keys_of = [typo_block_of(*pair) for pair in uniques]  # names repeat across sources
     records_of = np.bincount(codes, minlength=len(uniques)).tolist()
-    counts: dict[str, int] = {}
-    for name_keys, records in zip(keys_of, records_of, strict=True):
-        for key in name_keys:
-            counts[key] = counts.get(key, 0) + records
-    kept = [
-        sorted(k for k in name_keys if counts[k] <= TYPO_BLOCK_MAX_RECORDS) or None
-        for name_keys in keys_of
-    ]
+    kept = _keep_rare(keys_of, TYPO_BLOCK_MAX_RECORDS, records_of)
     return [kept[code] for code in codes]
 
 
