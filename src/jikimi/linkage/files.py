@@ -70,7 +70,14 @@ def link_records(
     model = {**model, "threshold": threshold}
     mark = time.perf_counter()
     scored = engine.score_pairs(
-        derived, model, backend=backend, floor=None if all_pairs else threshold
+        derived,
+        model,
+        backend=backend,
+        floor=None if all_pairs else threshold,
+        sources=pd.Series(
+            records.frame["source"].str.strip().to_numpy(),
+            index=records.frame["record_id"].to_numpy(),
+        ),
     )
     pairs = scored.to_pandas(None if all_pairs else threshold)
     timings["predict"] = time.perf_counter() - mark

@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from jikimi.linkage import competition
 from jikimi.linkage.features import ARRAY_COLUMNS, derived_columns
 from jikimi.linkage.model import _silence_splink, _to_splink_frame, duckdb_api, settings_creator
 
@@ -40,15 +41,36 @@ class ScoredPairs:
     model: dict[str, Any]
     backend: str
     floor: float | None = None  # only pairs at or above this were kept (None: every pair)
+    #: Source-aware priors and rivals (`competition`), None for records of one source.
+    priors: competition.SourcePriors | None = None
 
     def to_pandas(self, threshold: float | None = None) -> pd.DataFrame:
         """The pairs (at or above `threshold`), lower record id on the left."""
-        if self.floor is not None and (threshold is None or threshold < self.floor):
+        raw = threshold
+        if self.priors is not None and threshold is not None:
+            raw = self.priors.raw_floor(threshold)
+        if self.floor is not None and (raw is None or raw < self.floor):
             raise ValueError(f"only pairs at or above {self.floor} were kept")
-        where = "" if threshold is None else f" WHERE match_probability >= {float(threshold)!r}"
+        pairs = self._raw(raw)
+        return self._adjusted(pairs, threshold)
+
+    def _raw(self, floor: float | None) -> pd.DataFrame:
+        """The backend's pairs at or above `floor` (raw probability), with their weights."""
+        where = "" if floor is None else f" WHERE match_probability >= {float(floor)!r}"
         # A float and Splink's own table name: nothing from the input reaches the SQL.
-        sql = f"SELECT record_id_l, record_id_r, match_probability FROM {{this}}{where}"  # noqa: S608
+        sql = (
+            "SELECT record_id_l, record_id_r, match_weight, match_probability"  # noqa: S608
+            f" FROM {{this}}{where}"
+        )
         return _normalised_pairs(self.frame.query_sql(sql).as_pandas_dataframe())
+
+    def _adjusted(self, pairs: pd.DataFrame, threshold: float | None) -> pd.DataFrame:
+        """The source-aware probabilities (when there are priors), at or above `threshold`."""
+        if self.priors is not None:
+            pairs = self.priors.apply(pairs)
+            if threshold is not None:
+                pairs = pairs[pairs["match_probability"] >= threshold]
+        return pairs[_PAIR_COLUMNS].reset_index(drop=True)
 
     def within(self, groups: pd.DataFrame) -> pd.DataFrame:
         """Every pair of records in the same group (`record_id, grp`), scored.
@@ -81,12 +103,15 @@ class ScoredPairs:
             # Table names are ours; the record ids travel as data.
             groups_table = table.physical_name
             sql = (
-                "SELECT p.record_id_l, p.record_id_r, p.match_probability FROM {this} p"  # noqa: S608
+                "SELECT p.record_id_l, p.record_id_r, p.match_weight, p.match_probability"  # noqa: S608
+                " FROM {this} p"
                 f" JOIN {groups_table} gl ON gl.record_id = p.record_id_l"
                 f" JOIN {groups_table} gr ON gr.record_id = p.record_id_r WHERE gl.grp = gr.grp"
             )
             parts.append(self.frame.query_sql(sql).as_pandas_dataframe())
-        return _normalised_pairs(pd.concat([p[_PAIR_COLUMNS] for p in parts], ignore_index=True))
+        columns = [*_PAIR_COLUMNS, "match_weight"]
+        pairs = _normalised_pairs(pd.concat([p[columns] for p in parts], ignore_index=True))
+        return self._adjusted(pairs, None)
 
 
 DENSE_GROUP_MAX = 300  # 44,850 pairs at most per group
@@ -99,14 +124,26 @@ def score_pairs(
     *,
     backend: str = "duckdb",
     floor: float | None = None,
+    sources: pd.Series | None = None,
 ) -> Any:
     """Score every blocked pair on `backend`; the result stays there (`ScoredPairs`), keeping
     only pairs at or above `floor` when one is given (a million records give tens of millions
-    of pairs; writing them all out doubled the time of scoring)."""
+    of pairs; writing them all out doubled the time of scoring).
+
+    `sources` (record_id → source): with two or more, the probabilities are source-aware
+    (`competition`): the pairs down to `competition.FIT_FLOOR` are kept to fit on."""
+    several = sources is not None and sources.nunique() > 1
+    if several and floor is not None:
+        floor = min(floor, competition.FIT_FLOOR)
     frame, db_api = _predict(derived, model, backend, floor=floor)
-    return ScoredPairs(
+    scored = ScoredPairs(
         frame=frame, db_api=db_api, derived=derived, model=model, backend=backend, floor=floor
     )
+    if several and sources is not None:
+        fitted = scored._raw(competition.FIT_FLOOR)
+        base = float(model["splink_model"]["probability_two_random_records_match"])
+        scored.priors = competition.fit(fitted, sources, base)
+    return scored
 
 
 def _predict(
@@ -152,6 +189,11 @@ def _normalised_pairs(pairs: pd.DataFrame) -> pd.DataFrame:
             "match_probability": pd.to_numeric(
                 pairs.get("match_probability", pd.Series(dtype=float)), errors="coerce"
             ).astype(float),
+            **(
+                {"match_weight": pairs["match_weight"].astype(float).to_numpy()}
+                if "match_weight" in pairs
+                else {}
+            ),
         }
     )
     return pairs.sort_values(["record_id_l", "record_id_r"], kind="stable").reset_index(drop=True)
