@@ -40,22 +40,29 @@ def test_one_source_changes_nothing() -> None:
 def test_two_rivals_share_the_odds_a_lone_pair_keeps_them() -> None:
     """Record a (source S) has two equally good candidates in T; record c (S) has one. At a
     fixed prior λ the posterior is o / (1 + o + rivals): for a's pairs o / (1 + 2o), for c's
-    o / (1 + o). The fitted λ is the one whose expected matches M satisfy λ = M / (N − M)."""
-    pairs = _pairs([("a", "b1", 2000.0), ("a", "b2", 2000.0), ("c", "d", 2000.0)])
-    sources = _sources(a="S", c="S", b1="T", b2="T", d="T")
+    o / (1 + o). S has 20 records and T 30 (the others without candidates). The fitted λ is
+    the one whose expected matches M (of N = 20 × 30 pairs) satisfy
+    λ = √(M / (N − 30M) · M / (N − 20M)): a record of S has a match in T with probability
+    M / 20, and is then one of 30 records; seen from T, M / 30 and one of 20."""
+    pairs = _pairs([("a", "b1", 1e5), ("a", "b2", 1e5), ("c", "d", 1e5)])
+    sources = _sources(
+        a="S", c="S", b1="T", b2="T", d="T",
+        **{f"s{i}": "S" for i in range(18)}, **{f"t{i}": "T" for i in range(27)},
+    )  # fmt: skip
     fitted = competition.fit(pairs, sources, BASE)
     assert fitted is not None
     prior = fitted.priors[("S", "T")]
-    odds = prior / (1 - prior) * 2000.0
+    assert prior < 0.5  # not at the clip
+    odds = prior / (1 - prior) * 1e5
     out = fitted.apply(pairs).set_index(["record_id_l", "record_id_r"])["match_probability"]
     assert out[("a", "b1")] == pytest.approx(odds / (1 + 2 * odds))
     assert out[("a", "b2")] == pytest.approx(odds / (1 + 2 * odds))
     assert out[("c", "d")] == pytest.approx(odds / (1 + odds))
     # Rivals: each of a's pairs is at most a half; alone, c's pair stays likely.
     assert out[("a", "b1")] < 0.5 < out[("c", "d")]
-    # The fixed point: N = 2 × 3 pairs of S × T, M the sum of the three posteriors.
-    expected = 2 * odds / (1 + 2 * odds) + odds / (1 + odds)
-    assert prior == pytest.approx(expected / (6 - expected), rel=1e-3)
+    # The fixed point, M the sum of the three posteriors.
+    m = 2 * odds / (1 + 2 * odds) + odds / (1 + odds)
+    assert prior == pytest.approx(math.sqrt(m / (600 - 30 * m) * m / (600 - 20 * m)), rel=1e-3)
 
 
 def test_pairs_within_one_source_are_not_rivals_and_get_their_own_prior() -> None:
