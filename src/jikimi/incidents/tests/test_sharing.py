@@ -410,3 +410,42 @@ def test_an_export_keeps_to_the_organisations_own_acts(world):
     world.share()
     assert export.export_acts(world.outsider, {}, format="csv", reauthenticated=True).rows == []
     assert len(export.export_acts(world.owner, {}, format="csv", reauthenticated=True).rows) == 2
+
+
+def test_the_database_keeps_one_live_grant_per_event_and_organisation(world):
+    """Two case workers sharing at once: the second insert fails in the database, and the
+    service turns that into the same field error as its own check (never a 500)."""
+    from django.db import IntegrityError, transaction
+
+    grant = world.share()
+    with pytest.raises(IntegrityError), transaction.atomic():
+        EventGrant.objects.create(
+            event=world.event,
+            from_organisation=world.alpha,
+            to_organisation=world.beta,
+            granted_by=world.owner,
+            reason="twice",
+        )
+    with pytest.raises(IntegrityError), transaction.atomic():
+        EventGrant.objects.create(
+            event=world.event,
+            from_organisation=world.alpha,
+            to_organisation=world.alpha,
+            granted_by=world.owner,
+            reason="to itself",
+        )
+    services.unshare_event(world.owner, world.event, grant.pk)
+    again = world.share()  # a revoked grant does not block a new one
+    assert again.pk != grant.pk
+
+
+def test_a_race_between_two_shares_is_a_field_error(world, monkeypatch):
+    from django.db.models import QuerySet
+
+    world.share()
+    # The second share passed the service's own check just before the first one committed.
+    monkeypatch.setattr(QuerySet, "exists", lambda self: False)
+    with pytest.raises(InvalidInput) as raced:
+        world.share()
+    assert set(raced.value.errors) == {"organisation"}
+    assert EventGrant.objects.count() == 1
