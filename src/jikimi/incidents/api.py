@@ -1,19 +1,23 @@
 """The REST API over the incident services (mounted at /api/incidents/ by jikimi.api.urls).
 
 Same access rules as the pages, because the services check: another organisation's event is
-404 (jikimi.api.errors maps NotFound), a role that may not record incidents 403, bad input
-400 with messages by field — DRF's for the body's shape, the services' (by field path, such as
-`acts[0].information[0].source_reliability`) for its meaning.
+404 (jikimi.api.errors maps NotFound) unless shared with this one, a write to a shared event
+403 (ReadOnlyAccess), a role that may not record incidents 403, bad input 400 with messages by
+field — DRF's for the body's shape, the services' (by field path, such as
+`acts[0].information[0].source_reliability`) for its meaning. `events/<code>/grants/` lists,
+creates and (`<id>/revoke/`) ends the event's sharing grants.
 """
 
 from __future__ import annotations
 
+from django.utils.translation import gettext_lazy as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field
 from rest_framework import serializers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from jikimi.accounts.models import Organisation
 from jikimi.core.paging import offset_limit
 from jikimi.lib import gazetteer
 
@@ -71,11 +75,17 @@ class ActSerializer(serializers.Serializer):
     place = PlaceRefSerializer(allow_null=True)
     lat = serializers.FloatField(allow_null=True)
     lon = serializers.FloatField(allow_null=True)
-    victim = serializers.CharField(help_text="the victim's person code")
+    victim = serializers.CharField(
+        allow_null=True, help_text="the victim's person code; null when `victim_hidden`"
+    )
     victim_name = serializers.CharField(allow_null=True)
     victim_details = serializers.CharField(allow_null=True)
     involvements = InvolvementSerializer(many=True)
     information = InformationSerializer(many=True)
+    victim_hidden = serializers.BooleanField(
+        help_text="an act of an event shared with your organisation whose victim is not "
+        "shared with it: no code, name or details"
+    )
 
 
 class ActPageSerializer(serializers.Serializer):
@@ -118,6 +128,11 @@ class EventSerializer(serializers.Serializer):
     acts = ActSerializer(many=True)
     involvements = InvolvementSerializer(many=True, help_text="of the whole event")
     information = InformationSerializer(many=True, help_text="about the whole event")
+    shared_by = serializers.CharField(
+        allow_null=True,
+        help_text="the owner organisation's name when the event is shared with yours "
+        "(read-only); null for your organisation's own",
+    )
 
 
 class TermSerializer(serializers.Serializer):
@@ -335,6 +350,71 @@ class ActsView(APIView):
                 "results": ActSerializer(rows, many=True).data,
             }
         )
+
+
+class EventGrantSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    event = serializers.CharField(help_text="the event's code")
+    organisation = serializers.CharField(help_text="the grantee organisation's slug")
+    organisation_name = serializers.CharField()
+    granted_by = serializers.CharField(allow_null=True, help_text="null for the grantee")
+    reason = serializers.CharField(allow_blank=True, help_text="the owner's; empty for the grantee")
+    created_at = serializers.DateTimeField()
+    revoked_at = serializers.DateTimeField(allow_null=True)
+    revoked_by = serializers.CharField(allow_null=True)
+
+
+class EventGrantInputSerializer(serializers.Serializer):
+    organisation = serializers.CharField(
+        max_length=50, help_text="the slug of the organisation to share the event with"
+    )
+    reason = serializers.CharField(max_length=services.GRANT_REASON_MAX)
+
+
+class EventGrantsView(APIView):
+    @extend_schema(
+        responses=EventGrantSerializer(many=True), operation_id="incidents_event_grants_list"
+    )
+    def get(self, request, event_code: str):
+        """The event's sharing grants, newest first: for the owner every one (revoked too);
+        for an organisation it is shared with, only its own live grant."""
+        event = services.get_event(request.user, event_code)
+        rows = services.event_grants(request.user, event)
+        return Response(EventGrantSerializer(rows, many=True).data)
+
+    @extend_schema(
+        request=EventGrantInputSerializer,
+        responses={201: EventGrantSerializer},
+        operation_id="incidents_event_grants_create",
+    )
+    def post(self, request, event_code: str):
+        """Share the event (read-only) with another organisation. Its victims are named to
+        that organisation only if they are shared with it too. The owner's case workers,
+        supervisors and administrators; 403 for an organisation it is shared with."""
+        event = services.get_event(request.user, event_code, purpose="share")  # 404, 403
+        ser = EventGrantInputSerializer(data=request.data)
+        ser.is_valid(raise_exception=True)
+        slug = ser.validated_data["organisation"]
+        org = Organisation.objects.filter(slug=slug).first()
+        if org is None:
+            raise services.InvalidInput({"organisation": _("No organisation has this slug.")})
+        grant = services.share_event(request.user, event, org, ser.validated_data["reason"])
+        row = next(r for r in services.event_grants(request.user, event) if r.id == grant.pk)
+        return Response(EventGrantSerializer(row).data, status=status.HTTP_201_CREATED)
+
+
+class EventGrantRevokeView(APIView):
+    @extend_schema(
+        request=None,
+        responses=EventGrantSerializer,
+        operation_id="incidents_event_grants_revoke",
+    )
+    def post(self, request, event_code: str, grant_id: int):
+        """End a live grant: the organisation no longer sees the event (404 for it again)."""
+        event = services.get_event(request.user, event_code, purpose="unshare")  # 404, 403
+        grant = services.unshare_event(request.user, event, grant_id)
+        row = next(r for r in services.event_grants(request.user, event) if r.id == grant.pk)
+        return Response(EventGrantSerializer(row).data)
 
 
 class TermsView(APIView):

@@ -42,6 +42,11 @@ class EvidenceSerializer(serializers.Serializer):
     )
     withdrawn_by = serializers.CharField(allow_null=True)
     withdrawn_reason = serializers.CharField(allow_blank=True)
+    downloadable = serializers.BooleanField(
+        help_text="you may download it: not withdrawn, a role that sees identities, and, for "
+        "an event shared with your organisation, a file of an act whose victim is shared "
+        "with you too"
+    )
 
 
 class EvidenceUploadSerializer(serializers.Serializer):
@@ -109,8 +114,10 @@ class EvidenceListView(APIView):
         operation_id="incidents_evidence_create",
     )
     def post(self, request, event_code: str):
-        services.get_event(request.user, event_code)  # 404 first
-        services.require_recorder(request.user)  # then 403, before the body is judged
+        # 404 first, then 403 (a shared event is read-only; a role that does not record),
+        # before the body is judged.
+        services.get_event(request.user, event_code, purpose="attach")
+        services.require_recorder(request.user)
         ser = EvidenceUploadSerializer(data=request.data)
         ser.is_valid(raise_exception=True)
         item = evidence.attach(
@@ -151,7 +158,8 @@ class EvidenceDownloadView(APIView):
         operation_id="incidents_evidence_download",
     )
     def post(self, request, event_code: str, evidence_id: str):
-        evidence.get_evidence(request.user, event_code, evidence_id)  # 404 first
+        item = evidence.get_evidence(request.user, event_code, evidence_id)  # 404 first
+        evidence.require_downloadable_through_grant(request.user, item)  # 403 for some shared
         ser = DownloadSerializer(data=request.data)
         ser.is_valid(raise_exception=True)
         accounts.require_password_again(
@@ -194,8 +202,9 @@ class EvidenceWithdrawView(APIView):
         """Withdraw a file (e.g. its source withdrew consent): the stored bytes and key are
         destroyed, the record stays as a tombstone with the reason, the custody log gets a
         "withdraw" entry. Needs the password again in the body."""
-        evidence.get_evidence(request.user, event_code, evidence_id)  # 404 first
-        services.require_recorder(request.user)  # then 403
+        # 404 first, then 403 (read-only through a grant; a role that does not record)
+        evidence.get_evidence(request.user, event_code, evidence_id, purpose="withdraw")
+        services.require_recorder(request.user)
         ser = WithdrawSerializer(data=request.data)
         ser.is_valid(raise_exception=True)
         accounts.require_password_again(

@@ -10,6 +10,16 @@ urlpatterns = [
     path("events/", api.EventsView.as_view(), name="api-incident-events"),
     path("events/<str:event_code>/", api.EventView.as_view(), name="api-incident-event"),
     path(
+        "events/<str:event_code>/grants/",
+        api.EventGrantsView.as_view(),
+        name="api-incident-event-grants",
+    ),
+    path(
+        "events/<str:event_code>/grants/<int:grant_id>/revoke/",
+        api.EventGrantRevokeView.as_view(),
+        name="api-incident-event-grant-revoke",
+    ),
+    path(
         "events/<str:event_code>/evidence/",
         api_evidence.EvidenceListView.as_view(),
         name="api-incident-evidence-list",

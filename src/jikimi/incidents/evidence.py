@@ -3,7 +3,19 @@
 The bytes live in the encrypted evidence store (`jikimi.core.filestore`, under
 `JIKIMI_HOME/evidence/`), never in the database; an `Evidence` row keeps the file id, the
 SHA-256 and size taken at intake and the wrapped per-file key. Access is the event's
-(`services.get_event`): another organisation's event or evidence is `NotFound` (404).
+(`services.get_event`): another organisation's event or evidence is `NotFound` (404), unless
+the event is shared with the user's organisation (`services.share_event`).
+
+Through a grant the evidence is read-only: attaching and withdrawing are `ReadOnlyAccess`
+(403). The grantee sees each file's metadata (type, size, SHA-256, when) and its custody log,
+but not the owner's staff names or their reasons, nor the name and description of a file
+attached to an act whose victim it may not see. It may download a file only when the file
+is attached to an act whose victim it can see (its own person, or one a people SharingGrant
+shares), with the owner's checks (a role that sees identities, the password again, a
+reason, the SHA-256 verified); every view and download is in the file's custody log marked
+`via_grant` and audited in both organisations' logs. A file of the whole event or of a hidden
+victim's act is not handed out: its bytes cannot be redacted, and a scan or a photograph may
+name or show every victim of the event — sharing the event must not share them.
 
 Every upload, view (a listing or a metadata read), download and verification appends a
 `CustodyEntry` (who, when, why) and an audit event; nothing here updates or deletes one.
@@ -81,6 +93,8 @@ class EvidenceRow:
     withdrawn_at: Any = None  # set when withdrawn (the file is gone)
     withdrawn_by: str | None = None
     withdrawn_reason: str = ""
+    # This user may download it (the rules above; a withdrawn file never).
+    downloadable: bool = False
 
     @property
     def withdrawn(self) -> bool:
@@ -111,10 +125,33 @@ def stored_file(evidence: Evidence) -> filestore.StoredFile:
     )
 
 
+def _via_grant(user: User, evidence: Evidence) -> bool:
+    return evidence.organisation_id != user.organisation_id
+
+
+def _of_hidden_victim(user: User, evidence: Evidence) -> bool:
+    """A file of a shared event attached to an act whose victim this user may not see."""
+    if not _via_grant(user, evidence) or evidence.act is None:
+        return False
+    return not services._Sight(user).sees(evidence.act.victim)
+
+
+def _may_download(user: User, evidence: Evidence) -> bool:
+    """The owner's staff who see identities; through a grant, only a file of an act whose
+    victim the grantee sees (see the module's docstring)."""
+    if not user.sees_identities:
+        return False
+    if not _via_grant(user, evidence):
+        return True
+    return evidence.act is not None and not _of_hidden_victim(user, evidence)
+
+
 def _row(user: User, evidence: Evidence, event_code: str) -> EvidenceRow:
     """Roles with pseudonymous data only (analysts, auditors) see no file name or
-    description: either may name someone."""
-    names = user.sees_identities
+    description: either may name someone. Through a grant: no names of the owner's staff,
+    no withdrawal reason, and nothing of a file of a hidden victim's act but its metadata."""
+    own = not _via_grant(user, evidence)
+    names = user.sees_identities and not _of_hidden_victim(user, evidence)
     return EvidenceRow(
         id=str(evidence.pk),
         event=event_code,
@@ -124,11 +161,14 @@ def _row(user: User, evidence: Evidence, event_code: str) -> EvidenceRow:
         size=evidence.size,
         sha256=evidence.sha256,
         description=(evidence.description or "") if names else "",
-        uploaded_by=evidence.uploaded_by.get_username() if evidence.uploaded_by else None,
+        uploaded_by=evidence.uploaded_by.get_username() if evidence.uploaded_by and own else None,
         uploaded_at=evidence.uploaded_at,
         withdrawn_at=evidence.withdrawn_at,
-        withdrawn_by=evidence.withdrawn_by.get_username() if evidence.withdrawn_by else None,
-        withdrawn_reason=(evidence.withdrawn_reason or "") if names else "",
+        withdrawn_by=evidence.withdrawn_by.get_username()
+        if evidence.withdrawn_by and own
+        else None,
+        withdrawn_reason=(evidence.withdrawn_reason or "") if names and own else "",
+        downloadable=evidence.withdrawn_at is None and _may_download(user, evidence),
     )
 
 
@@ -140,8 +180,13 @@ def _custody(
     reason: str = "",
     detail: dict | None = None,
 ) -> CustodyEntry:
-    """Append one custody entry and its audit event (no personal data in either's detail)."""
-    detail = detail or {}
+    """Append one custody entry and its audit event (no personal data in either's detail).
+    A user of another organisation (through a grant) is marked `via_grant`, and the audit
+    event goes to its organisation's log too."""
+    detail = dict(detail or {})
+    via_grant = user is not None and user.is_authenticated and _via_grant(user, evidence)
+    if via_grant:
+        detail["via_grant"] = True
     entry = CustodyEntry.objects.create(
         evidence=evidence,
         action=action,
@@ -157,6 +202,15 @@ def _custody(
         organisation_id=evidence.organisation_id,
         detail={"event": evidence.event.code, **detail},
     )
+    if via_grant:
+        assert user is not None
+        audit.record(
+            f"evidence.{action}",
+            actor=user,
+            object_type="evidence",
+            object_ref=str(evidence.pk),
+            detail={"event": evidence.event.code, **detail},
+        )
     return entry
 
 
@@ -206,8 +260,9 @@ def attach(
     """Attach a file (a Django `UploadedFile`, a binary file or an iterable of bytes) to the
     event of this code, optionally to one of its acts. NotFound for another organisation's
     event; AccessDenied for a role that does not record incidents; InvalidInput (by field:
-    `file`, `act`, `description`) with nothing stored for bad input."""
-    event = services.get_event(user, event_code)
+    `file`, `act`, `description`) with nothing stored for bad input; ReadOnlyAccess for an
+    event shared with the user's organisation."""
+    event = services.get_event(user, event_code, purpose="attach")
     services.require_recorder(user)
     errors: dict[str, Any] = {}
     if upload is None:
@@ -278,7 +333,7 @@ def attach(
 
 def _evidence_of(event: Event) -> QuerySet[Evidence]:
     return Evidence.objects.filter(event=event).select_related(
-        "uploaded_by", "withdrawn_by", "event"
+        "uploaded_by", "withdrawn_by", "event", "act__victim"
     )
 
 
@@ -292,9 +347,12 @@ def list_evidence(user: User, event_code: str) -> tuple[Event, list[EvidenceRow]
     return event, [_row(user, item, event.code) for item in items]
 
 
-def get_evidence(user: User, event_code: str, evidence_id: Any) -> Evidence:
-    """The evidence of this id on the event of this code; NotFound for any other."""
-    event = services.get_event(user, event_code)
+def get_evidence(
+    user: User, event_code: str, evidence_id: Any, *, purpose: str = "view"
+) -> Evidence:
+    """The evidence of this id on the event of this code; NotFound for any other (and, for
+    a write `purpose`, ReadOnlyAccess through a grant: `services.get_event`)."""
+    event = services.get_event(user, event_code, purpose=purpose)
     try:
         pk = uuid.UUID(str(evidence_id))
     except ValueError:
@@ -329,14 +387,22 @@ def custody_log(
     )
     entries = evidence.custody.select_related("user").order_by("at", "id")
     # A reason is free text typed by staff: for those who see identities, and auditors.
+    # Through a grant, the names and reasons of the owner's staff stay the owner's: the
+    # grantee reads its own organisation's entries in full, the others' actions and times.
     reasons = user.sees_identities or accounts.can_read_audit(user)
+    org = user.organisation_id
+
+    def ours(e: CustodyEntry) -> bool:
+        return e.user is not None and e.user.organisation_id == org
+
+    own_event = not _via_grant(user, evidence)
     rows = [
         CustodyRow(
             action=e.action,
             action_label=str(CustodyAction(e.action).label),
-            user=e.user.get_username() if e.user else None,
+            user=e.user.get_username() if e.user and (own_event or ours(e)) else None,
             at=e.at,
-            reason=(e.reason or "") if reasons else "",
+            reason=(e.reason or "") if reasons and (own_event or ours(e)) else "",
             detail=e.detail,
         )
         for e in entries
@@ -383,6 +449,7 @@ def download(
         raise AccessDenied(
             gettext("Your role sees pseudonymous data only: it does not download evidence.")
         )
+    require_downloadable_through_grant(user, evidence)
     _require_present(user, evidence, "evidence.download_refused")
     if not reauthenticated:
         audit.record(
@@ -407,6 +474,29 @@ def download(
         raise EvidenceTampered(result.reason or "tampered")
     _custody(user, evidence, CustodyAction.DOWNLOAD, reason=why, detail={"ok": True})
     return evidence, _stream(user, evidence, stored)
+
+
+def require_downloadable_through_grant(user: User, evidence: Evidence) -> None:
+    """Through a grant, only a file of an act whose victim the grantee sees is handed out
+    (the module's docstring says why); any other is AccessDenied (403: the grantee sees the
+    file's row), after an audit row in both organisations' logs."""
+    if not _via_grant(user, evidence) or _may_download(user, evidence):
+        return
+    for org in (user.organisation_id, evidence.organisation_id):
+        audit.record(
+            "evidence.download_refused",
+            actor=user,
+            object_type="evidence",
+            object_ref=str(evidence.pk),
+            organisation_id=org,
+            detail={"event": evidence.event.code, "why": "grant", "via_grant": True},
+        )
+    raise AccessDenied(
+        gettext(
+            "This file belongs to an event shared with your organisation: only a file of an "
+            "act whose victim is shared with you can be downloaded."
+        )
+    )
 
 
 def _stream(user: User, evidence: Evidence, stored: filestore.StoredFile) -> Iterator[bytes]:
@@ -462,7 +552,7 @@ def withdraw(
     The row changes first, in a transaction; the file is deleted once it has committed (a
     crash in between leaves a keyless ciphertext, which `jikimi evidence verify` names as
     a file no record names)."""
-    evidence = get_evidence(user, event_code, evidence_id)
+    evidence = get_evidence(user, event_code, evidence_id, purpose="withdraw")
     services.require_recorder(user)
     _require_present(user, evidence, "evidence.withdraw_refused")
     if not reauthenticated:

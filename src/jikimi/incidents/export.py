@@ -1,7 +1,9 @@
 """Export of the act list (with the list's filters) to CSV or XLSX: the incident CSV of
 DESIGN §8, one row per act, so that `jikimi import incidents` reads an export back.
 
-- Only the user's organisation's acts (the list's own filter, `services._filtered`).
+- Only the user's organisation's acts (the list's own filter, `services._filtered`, without
+  the events other organisations shared with it: a grant shares a read-only view of an
+  event, not a copy to take away).
 - Re-authenticated: the caller says so (pages from `accounts.recently_authenticated`, the API
   from the password in the body), else `accounts.ReauthRequired` and a refusal in the log.
 - One audit row per export (`incident.export`): the filters, the format and the row count;
@@ -95,7 +97,7 @@ def export_acts(
         if isinstance(filters, services.ActFilter)
         else services.ActFilter.from_mapping(filters or {})
     )
-    qs, within = services._filtered(user, flt)
+    qs, within = services._filtered(user, flt, shared=False)
     if within is not None:
         qs = services._within(qs, within)
     ids = list(

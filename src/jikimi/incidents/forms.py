@@ -323,3 +323,28 @@ class PlaceForm(forms.Form):
 
     def clean_aliases(self) -> list[str]:
         return [a.strip() for a in self.cleaned_data["aliases"].split(",") if a.strip()]
+
+
+class EventShareForm(forms.Form):
+    """Share an event with another organisation (the rules are `services.share_event`'s)."""
+
+    organisation: forms.ModelChoiceField = forms.ModelChoiceField(
+        label=_("Organisation"),
+        queryset=None,
+        empty_label=None,
+        error_messages={"invalid_choice": _("Choose one of the organisations listed.")},
+    )
+    reason = forms.CharField(
+        label=_("Reason"),
+        max_length=500,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        help_text=_(
+            "The other organisation reads the event, its acts, sources and the evidence's "
+            "details, never changes them. A victim is named to it only if that person is "
+            "shared with it too; the title and description are shown as written."
+        ),
+    )
+
+    def __init__(self, *args, organisations=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        cast(forms.ModelChoiceField, self.fields["organisation"]).queryset = organisations

@@ -346,3 +346,52 @@ class CustodyEntry(models.Model):
     class Meta:
         ordering = ["at", "id"]
         indexes = [models.Index(fields=["evidence", "at"])]
+
+
+# --- Sharing an event (services.share_event) ----------------------------------------------------
+
+
+class EventGrant(models.Model):
+    """An explicit grant: `to_organisation` may *read* one event of `from_organisation`
+    (DESIGN §3), never change it or pass it on (services.require_event_owner refuses).
+
+    The event's victims are not shared by it: a victim is named to the grantee only when
+    that person is visible to it anyway (its own, or shared by a people SharingGrant).
+    Revoked grants stay, with who revoked them and when; at most one live grant per event
+    and organisation."""
+
+    event = models.ForeignKey(Event, on_delete=models.CASCADE, related_name="grants")
+    from_organisation = models.ForeignKey(
+        "accounts.Organisation", on_delete=models.PROTECT, related_name="+"
+    )
+    to_organisation = models.ForeignKey(
+        "accounts.Organisation", on_delete=models.PROTECT, related_name="+"
+    )
+    granted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    reason = models.CharField(max_length=500)
+    created_at = models.DateTimeField(auto_now_add=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+    revoked_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        # Every read of a grantee looks up its live grants by organisation.
+        indexes = [models.Index(fields=["to_organisation", "revoked_at", "event"])]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["event", "to_organisation"],
+                condition=models.Q(revoked_at__isnull=True),
+                name="one_live_event_grant_per_organisation",
+            ),
+            models.CheckConstraint(
+                condition=~models.Q(from_organisation=models.F("to_organisation")),
+                name="event_grant_to_another_organisation",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"event grant {self.pk}"

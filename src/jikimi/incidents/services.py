@@ -1,10 +1,21 @@
 """Events, acts, involvements and graded sources: the one place incidents are read and written.
 
 Every function takes the acting user, checks access here (so pages, API and CLI cannot
-differ) and writes the audit log. An event belongs to one organisation and is seen by that
-organisation only: another organisation's event or act is `NotFound` (404), never 403.
-(Sharing an event is not modelled yet; people's SharingGrant shares one person, and an event
-names several, so a grant on one victim must not reveal the others.)
+differ) and writes the audit log. An event belongs to one organisation; another
+organisation's event, act or evidence is `NotFound` (404), never 403, unless the owner shared
+the event with it (`share_event`, an `EventGrant`). `events_seen_by` is the one definition of
+which events an organisation sees, used by every read here and in `evidence.py`.
+
+A shared event is read-only for the grantee: every write (`get_event` with a write purpose,
+`require_event_owner`) is `ReadOnlyAccess` (403: the grantee knows the event exists), and a
+grantee cannot pass the event on. An event names several victims, and sharing it shares none
+of them: the grantee sees the event, its acts, involvements, graded sources and evidence
+metadata, but a victim's code, name and details only when that person is visible to it anyway
+(its own, or shared by a people SharingGrant); any other victim is "a victim not shared with
+you" (`ActRow.victim_hidden`). The same holds for a perpetrator person, a named source's name
+(a witness or informant the owner holds in confidence) and the owner's staff names, reasons
+and other free text about a hidden victim. Reads through a grant are audited with
+`via_grant` (in the grantee's log; `get_event` in the owner's too).
 
 Victims are person records: a victim typed in a form becomes a person through
 `jikimi.people.services` (create_person + add_identity), an imported one through the
@@ -26,16 +37,18 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import Q, QuerySet
+from django.utils import timezone
 from django.utils.translation import get_language, gettext
+from django.utils.translation import gettext_lazy as _
 
 from jikimi.accounts import services as accounts
 from jikimi.accounts.models import Organisation, User
 from jikimi.audit import services as audit
 from jikimi.core.codes import give_unique_codes, is_public_code
 from jikimi.core.crypto import blind_index, normalise_for_index
-from jikimi.core.errors import InvalidInput, NotFound
+from jikimi.core.errors import InvalidInput, NotFound, ReadOnlyAccess
 from jikimi.core.sql import insert_objects
 from jikimi.lib import dates, gazetteer, records
 from jikimi.lib.i18n import gettext_noop
@@ -43,21 +56,36 @@ from jikimi.people import services as people
 from jikimi.people.models import Person
 
 from . import summary
-from .models import Act, Event, Information, Involvement, Place, PlaceName, Source, Term
+from .models import (
+    Act,
+    Event,
+    EventGrant,
+    Information,
+    Involvement,
+    Place,
+    PlaceName,
+    Source,
+    Term,
+)
 
 __all__ = [
     "ActFilter",
     "ActRow",
     "InvalidInput",
     "NotFound",
+    "ReadOnlyAccess",
     "acts_of_person",
+    "event_grants",
     "find_places",
     "get_event",
     "list_acts",
     "list_events",
     "list_terms",
     "record_event",
+    "share_event",
+    "unshare_event",
     "validate_event",
+    "visible_events",
 ]
 
 TITLE_MAX = 300
@@ -966,22 +994,56 @@ def _source(organisation_id: int, info: InformationSpec, cache: dict[tuple, Sour
 # --- Reads -------------------------------------------------------------------------------------
 
 
-def _events_of(user: User) -> QuerySet[Event]:
+def shared_event_ids(organisation_id: int) -> list[uuid.UUID]:
+    """Ids of the events other organisations shared with this one (grants not revoked)."""
+    return list(
+        EventGrant.objects.filter(
+            to_organisation_id=organisation_id, revoked_at__isnull=True
+        ).values_list("event_id", flat=True)
+    )
+
+
+def events_seen_by(organisation_id: int, *, event_field: str = "id") -> Q:
+    """The one definition of which events an organisation sees: its own and those shared
+    with it by a live grant. A filter for any table that carries `organisation_id` and the
+    event (`event_field`: "id" on Event, "event_id" on Act and Evidence).
+
+    As people's `people_seen_by`: the shared ids are resolved first (grants are few), so
+    `organisation = X OR event_id IN (…)` keeps the list's (organisation, …) indexes usable.
+    """
+    own = Q(organisation_id=organisation_id)
+    shared = shared_event_ids(organisation_id)
+    return own | Q(**{f"{event_field}__in": shared}) if shared else own
+
+
+def visible_events(user: User) -> QuerySet[Event]:
+    """Events of the user's organisation plus those shared with it by a live grant."""
     if not user.is_authenticated or user.organisation_id is None:
         return Event.objects.none()
-    return Event.objects.filter(organisation_id=user.organisation_id)
+    return Event.objects.filter(events_seen_by(user.organisation_id))
 
 
-def _acts_of(user: User) -> QuerySet[Act]:
+def _acts_of(user: User, *, shared: bool = True) -> QuerySet[Act]:
+    """The acts of the events the user sees (`shared=False`: of its organisation's only)."""
     if not user.is_authenticated or user.organisation_id is None:
         return Act.objects.none()
-    return Act.objects.filter(organisation_id=user.organisation_id)
+    if not shared:
+        return Act.objects.filter(organisation_id=user.organisation_id)
+    return Act.objects.filter(events_seen_by(user.organisation_id, event_field="event_id"))
 
 
-def get_event(user: User, code: str) -> Event:
-    """The event of this code of the user's organisation; NotFound for any other."""
+# The purposes of get_event that change the event or what hangs on it: refused through a grant.
+WRITE_PURPOSES = frozenset({"edit", "attach", "withdraw", "share", "unshare"})
+
+
+def get_event(user: User, code: str, *, purpose: str = "view") -> Event:
+    """The event of this code the user can see, for `purpose`; NotFound for any other.
+
+    A write purpose (WRITE_PURPOSES) on an event seen only through a grant is ReadOnlyAccess
+    (403), after an audit row. A read through a grant is audited with `via_grant` in the
+    reader's log and in the owner's (the owner sees who read what it shared)."""
     event = (
-        _events_of(user)
+        visible_events(user)
         .filter(code=str(code).strip().upper()[:16])
         .select_related("place", "organisation")
         .first()
@@ -991,8 +1053,203 @@ def get_event(user: User, code: str) -> Event:
             "incident.not_found", actor=user, object_type="incident", object_ref=str(code)[:64]
         )
         raise NotFound(code)
-    audit.record("incident.read", actor=user, object_type="incident", object_ref=event.code)
+    shared = event.organisation_id != user.organisation_id
+    if shared and purpose in WRITE_PURPOSES:
+        require_event_owner(user, event, purpose=purpose)
+    detail: dict[str, Any] = {"purpose": purpose} if purpose != "view" else {}
+    if shared:
+        detail["via_grant"] = True
+    audit.record(
+        "incident.read", actor=user, object_type="incident", object_ref=event.code, detail=detail
+    )
+    if shared:
+        audit.record(
+            "incident.read",
+            actor=user,
+            organisation_id=event.organisation_id,
+            object_type="incident",
+            object_ref=event.code,
+            detail={**detail, "reader_organisation": user.organisation_id},
+        )
     return event
+
+
+def require_event_owner(user: User, event: Event, *, purpose: str = "edit") -> None:
+    """The one check that a write to an event (or its evidence, or its sharing) is the
+    owner's: a grant lets the grantee read, never write or pass the event on. Refused with
+    ReadOnlyAccess (403) and an audit row."""
+    if event.organisation_id == user.organisation_id:
+        return
+    audit.record(
+        "incident.write_refused",
+        actor=user,
+        object_type="incident",
+        object_ref=event.code,
+        detail={"purpose": purpose, "via_grant": True},
+    )
+    raise ReadOnlyAccess(_("An event shared with your organisation can be read, not changed."))
+
+
+def is_shared_with(user: User, event: Event) -> bool:
+    """True when the user sees `event` through a grant, not as its owner."""
+    return event.organisation_id != user.organisation_id
+
+
+# --- Sharing an event ------------------------------------------------------------------------
+
+GRANT_REASON_MAX = 500
+
+
+def sharing_targets(user: User) -> QuerySet[Organisation]:
+    """The organisations an event of the user's organisation can be shared with."""
+    return Organisation.objects.exclude(pk=user.org_id).order_by("name")
+
+
+def share_event(
+    user: User, event: Event, to_organisation: Organisation | None, reason: str
+) -> EventGrant:
+    """Share one event (read-only) with another organisation: the owner's case workers,
+    supervisors and administrators, with a reason. Its victims are not shared by it (see
+    the module's docstring). Audited `event.share` in both organisations' logs."""
+    accounts.require_role(user, "admin", "supervisor", "caseworker")
+    require_event_owner(user, event, purpose="share")  # a grantee cannot pass it on
+    errors: dict[str, Any] = {}
+    reason = str(reason or "").replace("\x00", "").strip()
+    if not reason:
+        errors["reason"] = _("Say why the event is shared (required).")
+    elif len(reason) > GRANT_REASON_MAX:
+        errors["reason"] = _("Longer than %(limit)s characters.") % {"limit": GRANT_REASON_MAX}
+    if to_organisation is None:
+        errors["organisation"] = _("Choose the organisation to share the event with.")
+    elif to_organisation.pk == event.organisation_id:
+        errors["organisation"] = _("Share an event with another organisation.")
+    elif event.grants.filter(to_organisation=to_organisation, revoked_at__isnull=True).exists():
+        errors["organisation"] = _("The event is already shared with %(org)s.") % {
+            "org": to_organisation.name
+        }
+    if errors:
+        raise InvalidInput(errors)
+    assert to_organisation is not None
+    try:
+        with transaction.atomic():
+            grant = EventGrant.objects.create(
+                event=event,
+                from_organisation_id=event.organisation_id,
+                to_organisation=to_organisation,
+                granted_by=user,
+                reason=reason,
+            )
+            for org in (event.organisation_id, to_organisation.pk):
+                audit.record(
+                    "event.share",
+                    actor=user,
+                    organisation_id=org,
+                    object_type="incident",
+                    object_ref=event.code,
+                    detail={"to_organisation": to_organisation.pk, "grant": grant.pk},
+                )
+    except IntegrityError:  # shared by someone else meanwhile (one live grant per pair)
+        raise InvalidInput(
+            {
+                "organisation": _("The event is already shared with %(org)s.")
+                % {"org": to_organisation.name}
+            }
+        ) from None
+    return grant
+
+
+def unshare_event(user: User, event: Event, grant_id: Any) -> EventGrant:
+    """End a live grant of the user's organisation's event (who and when are kept).
+    NotFound for a grant that is not live on this event; ReadOnlyAccess for a grantee.
+    Audited `event.unshare` in both organisations' logs."""
+    accounts.require_role(user, "admin", "supervisor", "caseworker")
+    require_event_owner(user, event, purpose="unshare")
+    try:
+        pk = int(grant_id)
+    except (TypeError, ValueError):
+        raise NotFound(str(grant_id)[:32]) from None
+    with transaction.atomic():
+        # Conditional: two revocations at once end it once.
+        ended = EventGrant.objects.filter(pk=pk, event=event, revoked_at__isnull=True).update(
+            revoked_at=timezone.now(), revoked_by=user
+        )
+        if not ended:
+            raise NotFound(str(pk))
+        grant = EventGrant.objects.select_related("to_organisation").get(pk=pk)
+        for org in (event.organisation_id, grant.to_organisation_id):
+            audit.record(
+                "event.unshare",
+                actor=user,
+                organisation_id=org,
+                object_type="incident",
+                object_ref=event.code,
+                detail={"to_organisation": grant.to_organisation_id, "grant": grant.pk},
+            )
+    return grant
+
+
+@dataclass
+class EventGrantRow:
+    """One grant of an event as its pages and the API list it."""
+
+    id: int
+    event: str  # the event's code
+    organisation: str  # the grantee's slug
+    organisation_name: str
+    granted_by: str | None  # the owner's member; None for the grantee
+    reason: str  # the owner's only: empty for the grantee
+    created_at: dt.datetime
+    revoked_at: dt.datetime | None
+    revoked_by: str | None
+
+    @property
+    def live(self) -> bool:
+        return self.revoked_at is None
+
+
+def event_grants(user: User, event: Event, *, live_only: bool = False) -> list[EventGrantRow]:
+    """The grants of an event got from `get_event` (which audited the read), newest first:
+    for the owner every grant (revoked ones too, unless `live_only`); for a grantee only the
+    live grant to its own organisation, without the owner's names and reason."""
+    grants = event.grants.select_related("to_organisation", "granted_by", "revoked_by")
+    owner = not is_shared_with(user, event)
+    if not owner:
+        grants = grants.filter(to_organisation_id=user.organisation_id)
+    if live_only or not owner:
+        grants = grants.filter(revoked_at__isnull=True)
+    return [
+        EventGrantRow(
+            id=g.pk,
+            event=event.code,
+            organisation=g.to_organisation.slug,
+            organisation_name=g.to_organisation.name,
+            granted_by=g.granted_by.get_username() if owner else None,
+            reason=g.reason if owner else "",
+            created_at=g.created_at,
+            revoked_at=g.revoked_at,
+            revoked_by=g.revoked_by.get_username() if owner and g.revoked_by else None,
+        )
+        for g in grants.order_by("-created_at", "-id")
+    ]
+
+
+class _Sight:
+    """Which people of the rows of shared events this user may see named (their own and
+    those a people SharingGrant shares), read once per page of rows."""
+
+    def __init__(self, user: User) -> None:
+        self.org = user.organisation_id
+        self._shared: set[Any] | None = None
+
+    def own(self, obj: Act | Event) -> bool:
+        return obj.organisation_id == self.org
+
+    def sees(self, person: Person | None) -> bool:
+        if person is None or person.organisation_id == self.org:
+            return True
+        if self._shared is None:
+            self._shared = set(people.shared_person_ids(self.org)) if self.org else set()
+        return person.pk in self._shared
 
 
 @dataclass
@@ -1045,11 +1302,14 @@ class ActRow:
     place: PlaceRef | None
     lat: float | None
     lon: float | None
-    victim: str  # the person's code
+    victim: str | None  # the person's code; None when hidden (below)
     victim_name: str | None  # None for roles that see pseudonymous data only
     victim_details: str | None
     involvements: list[InvolvementRow]
     information: list[InformationRow]
+    # An act of an event shared with the user's organisation whose victim is not visible to
+    # it: no code, name or details ("a victim not shared with you").
+    victim_hidden: bool = False
 
 
 @dataclass
@@ -1069,21 +1329,32 @@ class EventDetail:
     acts: list[ActRow]
     involvements: list[InvolvementRow]
     information: list[InformationRow]
+    # The owner organisation's name when the user sees the event through a grant.
+    shared_by: str | None = None
 
 
-def _involvement_rows(items: Iterable[Involvement]) -> list[InvolvementRow]:
+def _involvement_rows(
+    items: Iterable[Involvement], sight: _Sight, *, own: bool = True
+) -> list[InvolvementRow]:
+    """A perpetrator person of a shared event is named (by code) only when visible anyway."""
     return [
         InvolvementRow(
             _term(i.perpetrator),  # type: ignore[arg-type]
             _term(i.degree),
-            i.perpetrator_person.code if i.perpetrator_person else None,
+            i.perpetrator_person.code
+            if i.perpetrator_person and (own or sight.sees(i.perpetrator_person))
+            else None,
         )
         for i in items
     ]
 
 
-def _information_rows(user: User, items: Iterable[Information]) -> list[InformationRow]:
-    show = user.sees_identities
+def _information_rows(
+    user: User, items: Iterable[Information], *, own: bool = True
+) -> list[InformationRow]:
+    # A named source of a shared event stays the owner's: it may be a witness or an
+    # informant it holds in confidence. The grantee sees the kind and the grades.
+    show = user.sees_identities and own
     return [
         InformationRow(
             _term(i.source.kind),
@@ -1110,27 +1381,32 @@ def _act_rows(user: User, acts: list[Act]) -> list[ActRow]:
     names = people.display_names(user, [a.victim for a in acts])
     codes = dict(Event.objects.filter(pk__in=events).values_list("pk", "code"))
     show = user.sees_identities
-    return [
-        ActRow(
-            id=str(a.pk),
-            event=codes[a.event_id],
-            act_type=_term(a.act_type),  # type: ignore[arg-type]
-            date=a.date_text,
-            date_start=a.date_start,
-            date_end=a.date_end,
-            date_precision=a.date_precision,
-            date_approx=a.date_approx,
-            place=_place(a.place),
-            lat=a.lat,
-            lon=a.lon,
-            victim=a.victim.code,
-            victim_name=names.get(a.victim_id),
-            victim_details=a.victim_details if show else None,
-            involvements=_involvement_rows(invs.get(a.pk, [])),
-            information=_information_rows(user, infos.get(a.pk, [])),
+    sight = _Sight(user)
+    rows = []
+    for a in acts:
+        hidden = not sight.own(a) and not sight.sees(a.victim)
+        rows.append(
+            ActRow(
+                id=str(a.pk),
+                event=codes[a.event_id],
+                act_type=_term(a.act_type),  # type: ignore[arg-type]
+                date=a.date_text,
+                date_start=a.date_start,
+                date_end=a.date_end,
+                date_precision=a.date_precision,
+                date_approx=a.date_approx,
+                place=_place(a.place),
+                lat=a.lat,
+                lon=a.lon,
+                victim=None if hidden else a.victim.code,
+                victim_name=None if hidden else names.get(a.victim_id),
+                victim_details=a.victim_details if show and not hidden else None,
+                involvements=_involvement_rows(invs.get(a.pk, []), sight, own=sight.own(a)),
+                information=_information_rows(user, infos.get(a.pk, []), own=sight.own(a)),
+                victim_hidden=hidden,
+            )
         )
-        for a in acts
-    ]
+    return rows
 
 
 def _act_query(qs: QuerySet[Act]) -> QuerySet[Act]:
@@ -1139,10 +1415,12 @@ def _act_query(qs: QuerySet[Act]) -> QuerySet[Act]:
 
 def event_detail(user: User, event: Event) -> EventDetail:
     """An event got from `get_event`, with its acts and links, for a page or the API."""
-    if event.organisation_id != user.organisation_id:
+    shared = is_shared_with(user, event)
+    if shared and event.pk not in shared_event_ids(user.org_id):
         raise NotFound(event.code)
     acts = list(_act_query(Act.objects.filter(event=event)))
     show = user.sees_identities
+    sight = _Sight(user)
     return EventDetail(
         code=event.code,
         # Titles and descriptions may name people: roles with pseudonymous data only get
@@ -1162,14 +1440,18 @@ def event_detail(user: User, event: Event) -> EventDetail:
         involvements=_involvement_rows(
             Involvement.objects.filter(event=event, act__isnull=True).select_related(
                 "perpetrator", "degree", "perpetrator_person"
-            )
+            ),
+            sight,
+            own=not shared,
         ),
         information=_information_rows(
             user,
             Information.objects.filter(event=event, act__isnull=True).select_related(
                 "source__kind"
             ),
+            own=not shared,
         ),
+        shared_by=event.organisation.name if shared else None,
     )
 
 
@@ -1184,18 +1466,20 @@ class EventRow:
 
 
 def list_events(user: User, *, offset: int = 0, limit: int = 50) -> tuple[list[EventRow], int]:
-    """The organisation's events, newest first, paginated."""
+    """The events the user sees (its organisation's and those shared with it), newest
+    first, paginated."""
     from django.db.models import Count
 
-    qs = _events_of(user).select_related("place").order_by("-date_start", "id")
+    qs = visible_events(user).select_related("place").order_by("-date_start", "id")
     total = qs.count()
     events = list(qs.annotate(n_acts=Count("acts"))[offset : offset + limit])
     show = user.sees_identities
+    shared = [e.code for e in events if e.organisation_id != user.organisation_id]
     audit.record(
         "incident.list",
         actor=user,
         object_type="incident",
-        detail={"codes": [e.code for e in events]},
+        detail={"codes": [e.code for e in events], **({"via_grant": shared} if shared else {})},
     )
     return [
         EventRow(
@@ -1286,10 +1570,14 @@ def _source_filter(kind: Term | None, grades: str) -> Q:
     return single | Q(links_many=True) & many
 
 
-def _filtered(user: User, flt: ActFilter) -> tuple[QuerySet[Act], _Within | None]:
+def _filtered(
+    user: User, flt: ActFilter, *, shared: bool = True
+) -> tuple[QuerySet[Act], _Within | None]:
+    """The acts matching `flt` of the events the user sees (`shared=False`: of its own
+    organisation's only, as an export)."""
     lookups = Lookups()
     errors = _Errors()
-    qs = _acts_of(user)
+    qs = _acts_of(user, shared=shared)
     if flt.act_type:
         try:
             qs = qs.filter(act_type=lookups.term("act_type", flt.act_type))
@@ -1369,6 +1657,13 @@ def _filtered(user: User, flt: ActFilter) -> tuple[QuerySet[Act], _Within | None
         qs = qs.filter(_source_filter(kind, grades))
     if flt.victim:
         qs = qs.filter(victim__code=flt.victim.upper()[:16])
+        if shared and user.organisation_id is not None and shared_event_ids(user.org_id):
+            # A victim of a shared event is found by code only when visible anyway: the
+            # filter must not tell whether an unshared person was a victim.
+            qs = qs.filter(
+                Q(organisation_id=user.organisation_id)
+                | Q(victim__in=people.visible_people(user).values("pk"))
+            )
     if flt.event:
         qs = qs.filter(event__code=flt.event.upper()[:16])
     if errors.found:
@@ -1438,6 +1733,9 @@ def list_acts(
         list(_act_query(qs)[offset : offset + limit]) if offset < total or total > COUNT_CAP else []
     )
     rows = _act_rows(user, acts)
+    shared = sorted(
+        {r.event for a, r in zip(acts, rows, strict=True) if a.organisation_id != user.org_id}
+    )
     audit.record(
         "incident.acts.list",
         actor=user,
@@ -1445,24 +1743,31 @@ def list_acts(
         detail={
             "filters": sorted(k for k, v in vars(flt).items() if v),
             "results": total,
-            "victims": sorted({r.victim for r in rows}),
+            # Hidden victims are not named, not even in the reader's own log.
+            "victims": sorted({r.victim for r in rows if r.victim}),
+            **({"via_grant": shared} if shared else {}),
         },
     )
     return rows, total
 
 
 def acts_of_person(user: User, person: Person) -> list[ActRow]:
-    """Every act of the user's organisation whose victim is this person (a person got from
-    `people.services.get_person`, which checked and audited the read)."""
+    """Every act of the events the user sees whose victim is this person (a person got from
+    `people.services.get_person`, which checked and audited the read, so the victim of an
+    act of a shared event is visible)."""
     acts = list(_act_query(_acts_of(user).filter(victim=person)))
+    rows = _act_rows(user, acts)
+    shared = sorted(
+        {r.event for a, r in zip(acts, rows, strict=True) if a.organisation_id != user.org_id}
+    )
     audit.record(
         "incident.acts.of_person",
         actor=user,
         object_type="person",
         object_ref=person.code,
-        detail={"acts": len(acts)},
+        detail={"acts": len(acts), **({"via_grant": shared} if shared else {})},
     )
-    return _act_rows(user, acts)
+    return rows
 
 
 # --- Vocabularies and the gazetteer for forms and the API --------------------------------------
@@ -1501,11 +1806,11 @@ def place_names(places: Sequence[Place]) -> dict[int, list[str]]:
 
 
 def event_titles(user: User, codes: Iterable[str]) -> dict[str, str]:
-    """{event code: title} of the user's organisation's events among `codes`, for a page of
-    acts; none for roles that see pseudonymous data only (a title may name people)."""
+    """{event code: title} of the events the user sees among `codes`, for a page of acts;
+    none for roles that see pseudonymous data only (a title may name people)."""
     if not user.sees_identities:
         return {}
-    events = _events_of(user).filter(code__in=set(codes))
+    events = visible_events(user).filter(code__in=set(codes))
     return {e.code: e.title for e in events.only("id", "code", "title")}
 
 

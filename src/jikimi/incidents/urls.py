@@ -17,6 +17,8 @@ urlpatterns = [
     path("returnees", views_returns.returnee_list, name="returnees"),
     path("returnees/<str:code>", views_returns.returnee_detail, name="returnee"),
     path("<str:code>", views.event_detail, name="detail"),
+    path("<str:code>/share", views.event_share, name="share"),
+    path("<str:code>/grants/<int:grant_id>/revoke", views.event_unshare, name="unshare"),
     path("<str:code>/evidence/", views_evidence.evidence_page, name="evidence"),
     path(
         "<str:code>/evidence/<uuid:evidence_id>/download",

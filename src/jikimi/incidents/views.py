@@ -31,6 +31,7 @@ from .forms import (
     MAX_ACT_ROWS,
     ActForm,
     EventForm,
+    EventShareForm,
     FilterForm,
     PlaceForm,
     TermForm,
@@ -337,8 +338,17 @@ def act_row(request: StaffRequest) -> HttpResponse:
 @require_GET
 def event_detail(request: StaffRequest, code: str) -> HttpResponse:
     user = request.user
-    event = services.get_event(user, code)  # NotFound (404) for another organisation's
+    event = services.get_event(user, code)  # NotFound (404) unless its own or shared with it
+    return _detail_page(request, event)
+
+
+def _detail_page(
+    request: StaffRequest, event, *, share_form: EventShareForm | None = None, status: int = 200
+) -> HttpResponse:
+    user = request.user
     detail = services.event_detail(user, event)
+    owner = not services.is_shared_with(user, event)
+    can_share = owner and accounts.can_edit_people(user)
     # Each source once, with its grades: the form gives one source to every act.
     sources = {
         (i.source_kind.code if i.source_kind else "", i.source, i.reliability, i.credibility): i
@@ -352,11 +362,59 @@ def event_detail(request: StaffRequest, code: str) -> HttpResponse:
             "sources": list(sources.values()),
             "organisation": event.organisation,
             "show_names": user.sees_identities,
-            # A case worker opens a protection case from an act (an arrest, a disappearance).
-            "open_cases": accounts.can_edit_people(user),
+            # A case worker opens a protection case from an act (an arrest, a disappearance);
+            # a shared event is read-only for the grantee: no forms, no buttons that write.
+            "open_cases": owner and accounts.can_edit_people(user),
+            "owner": owner,
+            "can_share": can_share,
+            "grants": services.event_grants(user, event, live_only=True) if owner else [],
+            "share_form": share_form
+            or (
+                EventShareForm(organisations=services.sharing_targets(user)) if can_share else None
+            ),
             **views_evidence.evidence_context(request, event, acts=detail.acts),
         },
+        status=status,
     )
+
+
+@login_required
+@require_POST
+def event_share(request: StaffRequest, code: str) -> HttpResponse:
+    """The owner shares the event with another organisation (organisation, reason)."""
+    user = request.user
+    event = services.get_event(user, code, purpose="share")  # 404, or 403 through a grant
+    services.require_recorder(user)  # 403
+    form = EventShareForm(request.POST, organisations=services.sharing_targets(user))
+    if form.is_valid():
+        try:
+            grant = services.share_event(
+                user, event, form.cleaned_data["organisation"], form.cleaned_data["reason"]
+            )
+        except InvalidInput as exc:
+            _attach_errors(form, exc)
+        else:
+            messages.success(
+                request,
+                _("Shared with %(org)s: it can read this event, not change it.")
+                % {"org": grant.to_organisation.name},
+            )
+            return redirect("incidents:detail", code=event.code)
+    return _detail_page(request, event, share_form=form, status=400)
+
+
+@login_required
+@require_POST
+def event_unshare(request: StaffRequest, code: str, grant_id: int) -> HttpResponse:
+    """The owner ends one live grant of the event."""
+    user = request.user
+    event = services.get_event(user, code, purpose="unshare")  # 404, or 403 through a grant
+    grant = services.unshare_event(user, event, grant_id)  # 404 for no such live grant
+    messages.success(
+        request,
+        _("%(org)s can no longer read this event.") % {"org": grant.to_organisation.name},
+    )
+    return redirect("incidents:detail", code=event.code)
 
 
 @login_required

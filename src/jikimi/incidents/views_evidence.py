@@ -42,7 +42,13 @@ class EvidenceForm(forms.Form):
     def __init__(self, *args, acts=(), **kwargs):
         super().__init__(*args, **kwargs)
         choices = [("", _("The whole event"))]
-        choices += [(a.id, f"{a.act_type.label} · {a.victim} · {a.date}") for a in acts]
+        choices += [
+            (
+                a.id,
+                f"{a.act_type.label} · {a.victim or _('a victim not shared with you')} · {a.date}",
+            )
+            for a in acts
+        ]
         act_field = self.fields["act"]
         assert isinstance(act_field, forms.ChoiceField)
         act_field.choices = choices
@@ -94,6 +100,7 @@ def evidence_page(request: StaffRequest, code: str) -> HttpResponse:
     form = EvidenceForm(acts=acts)
     status = 200
     if request.method == "POST":
+        services.require_event_owner(user, event, purpose="attach")  # 403 through a grant
         services.require_recorder(user)  # 403 before the upload is judged
         form = EvidenceForm(request.POST, request.FILES, acts=acts)
         if form.is_valid():
@@ -123,13 +130,14 @@ def evidence_context(request: StaffRequest, event, *, form=None, acts=None) -> d
         if acts is None:
             acts = services.event_detail(user, services.get_event(user, event.code)).acts
         form = EvidenceForm(acts=acts)
-    _event, rows = evidence.list_evidence(user, event.code)
+    found, rows = evidence.list_evidence(user, event.code)
+    # A shared event is read-only for the grantee: no upload, no withdrawal.
+    writes = accounts.can_edit_people(user) and not services.is_shared_with(user, found)
     return {
         "evidence_rows": rows,
         "evidence_form": form,
-        "can_attach": accounts.can_edit_people(user),
-        "can_withdraw": accounts.can_edit_people(user),
-        "can_download": user.sees_identities,
+        "can_attach": writes,
+        "can_withdraw": writes,
     }
 
 
@@ -146,6 +154,7 @@ def evidence_download(
         raise AccessDenied(
             gettext("Your role sees pseudonymous data only: it does not download evidence.")
         )
+    evidence.require_downloadable_through_grant(user, item)  # 403 for some shared files
     if item.withdrawn_at is not None:
         return _withdrawn_page(request, item)
     form = DownloadForm()
@@ -215,7 +224,7 @@ def evidence_withdraw(request: StaffRequest, code: str, evidence_id: str) -> Htt
     """GET: the form (password + reason); POST: re-authenticate, then withdraw the file
     (its bytes and key destroyed, the row kept as a tombstone)."""
     user = request.user
-    item = evidence.get_evidence(user, code, evidence_id)  # NotFound (404)
+    item = evidence.get_evidence(user, code, evidence_id, purpose="withdraw")  # 404 / 403
     services.require_recorder(user)  # 403
     if item.withdrawn_at is not None:
         return _withdrawn_page(request, item)

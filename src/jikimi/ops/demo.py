@@ -141,6 +141,7 @@ def seed_documentation(worker: User) -> int:
             ],
         )
     detained = incidents.event_detail(worker, arrest).acts[0].victim
+    assert detained is not None  # the organisation's own event: no victim is hidden
     case = cases.open_case(
         worker,
         detained,
@@ -157,9 +158,9 @@ def seed_documentation(worker: User) -> int:
         "(told of the detention and the request to the Ministry of Foreign Affairs)",
         can_be_told="확인 중입니다 (we are checking)",
     )
-    returnee = determinations.get_returnee(
-        worker, incidents.event_detail(worker, broadcast).acts[0].victim
-    )
+    shown = incidents.event_detail(worker, broadcast).acts[0].victim
+    assert shown is not None
+    returnee = determinations.get_returnee(worker, shown)
     determinations.record_determination(
         worker,
         returnee,

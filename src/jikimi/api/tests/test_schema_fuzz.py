@@ -125,6 +125,7 @@ def world(staff, orgs, monkeypatch, settings, tmp_path):
     from jikimi.incidents import evidence
 
     item = evidence.attach(cw, event.code, io.BytesIO(b"fuzz evidence"), file_name="scan.pdf")
+    grant = incidents.share_event(cw, event, orgs[1], "fuzz")
     return {
         "event_code": event.code,
         "person_code": c.code,
@@ -140,6 +141,7 @@ def world(staff, orgs, monkeypatch, settings, tmp_path):
         "deadline_id": case.deadlines.get().pk,
         "referral_code": referral.code,
         "kind": "detained",
+        "grant_id": grant.pk,
     }
 
 

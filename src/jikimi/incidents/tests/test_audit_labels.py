@@ -17,7 +17,7 @@ from jikimi.incidents.models import CustodyAction
 
 SRC = Path(__file__).resolve().parents[2]
 APPS = ("incidents", "cases")
-CODE = re.compile(r"^(incident|evidence|determination|case|import)\.[a-z_]+(\.[a-z_]+)*$")
+CODE = re.compile(r"^(incident|event|evidence|determination|case|import)\.[a-z_]+(\.[a-z_]+)*$")
 # The f-strings that build a code, and every code each can build.
 BUILT = {
     "evidence.{action}": {f"evidence.{a}" for a in CustodyAction.values},
