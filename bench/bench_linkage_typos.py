@@ -108,6 +108,7 @@ def accuracy(n_people: int, seeds: list[int]) -> None:
     import django
 
     django.setup()
+    import numpy as np
     from bench_linkage import baseline_jaro_winkler
 
     from jikimi.linkage import calibration, fieldlists
@@ -162,6 +163,22 @@ def accuracy(n_people: int, seeds: list[int]) -> None:
                     ),
                     flush=True,
                 )
+                # Linking at a calibrated 0.5: the lowest raw probability the map (fitted on
+                # the tuning seeds only) takes to 0.5 or more, as the threshold.
+                grid = np.linspace(0.01, 0.99, 99)
+                above = grid[fitted.apply(grid) >= 0.5]
+                if len(above):
+                    raw = float(above[0])
+                    at = link_records([path], progress=False, threshold=raw)
+                    found = dict(
+                        zip(at.clusters["record_id"], at.clusters["cluster_id"], strict=True)
+                    )
+                    _line(
+                        "jikimi_calibrated_threshold",
+                        seed,
+                        fieldlists.scores_by_kind(found, data.truth, data.kinds),
+                        raw_threshold=round(raw, 2),
+                    )
             if previous:
                 old = _link_with(previous, path)
                 _line(

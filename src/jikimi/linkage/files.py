@@ -79,6 +79,17 @@ def link_records(
             index=records.frame["record_id"].to_numpy(),
         ),
     )
+    if scored.priors is not None:
+        # Saved with the model for the record of this run (`competition`); refitted on the
+        # records of every run, never read back.
+        model["source_priors"] = {
+            "splink_prior": scored.priors.base,
+            "iterations": scored.priors.iterations,
+            "by_sources": [
+                {"sources": list(pair), "prior": prior}
+                for pair, prior in sorted(scored.priors.priors.items())
+            ],
+        }
     pairs = scored.to_pandas(None if all_pairs else threshold)
     timings["predict"] = time.perf_counter() - mark
     mark = time.perf_counter()

@@ -137,3 +137,20 @@ def test_on_the_field_lists_precision_rises_without_losing_recall(tmp_path: Path
         scores[name] = fieldlists.scores_by_kind(found, data.truth, data.kinds)["overall"]
     assert scores["aware"]["precision"] >= scores["plain"]["precision"] + 0.02, scores
     assert scores["aware"]["recall"] >= scores["plain"]["recall"] - 0.01, scores
+
+
+def test_the_run_saves_its_priors_and_a_list_without_repeats_gets_a_lower_one(
+    tmp_path: Path,
+) -> None:
+    """`link_records` keeps the fitted priors in the model it returns (and `jikimi link`
+    saves): on the field lists, where no source holds a person twice, every within-source
+    prior is below every cross-source one."""
+    from jikimi.linkage.services import link_records
+
+    path = tmp_path / "people.csv"
+    pd.DataFrame(fieldlists.generate(600, seed=23).records).to_csv(path, index=False)
+    saved = link_records([path], progress=False).model["source_priors"]
+    within = [p["prior"] for p in saved["by_sources"] if p["sources"][0] == p["sources"][1]]
+    across = [p["prior"] for p in saved["by_sources"] if p["sources"][0] != p["sources"][1]]
+    assert len(within) == 5 and len(across) == 10
+    assert max(within) < min(across), saved
