@@ -146,18 +146,57 @@ def _odds(weights: np.ndarray, base: float, prior: np.ndarray) -> np.ndarray:
     return np.power(2.0, np.clip(bits, -_BITS_CLIP, _BITS_CLIP))
 
 
+@dataclass(frozen=True)
+class Coding:
+    """The records and sources of a run as integers (`coding`), for `fit_coded`."""
+
+    coded: _Coded
+    names: np.ndarray  # source code → source
+
+    def table(self) -> pd.DataFrame:
+        """record_id, record (its code), source (its source's code): to join in the backend,
+        so a million records' pairs come out as integers, not strings."""
+        return pd.DataFrame(
+            {
+                "record_id": self.coded.records.to_numpy(object),
+                "record": np.arange(len(self.coded.records), dtype=np.int64),
+                "source": self.coded.source_of.astype(np.int64),
+            }
+        )
+
+
+def coding(sources: pd.Series) -> Coding | None:
+    """The run's records and sources as integers; None with fewer than two sources."""
+    source_codes, source_names = pd.factorize(sources.astype(str).to_numpy(object))
+    if len(source_names) < 2:
+        return None
+    coded = _Coded(pd.Index(sources.index.astype(str)), source_codes, len(source_names))
+    return Coding(coded, np.asarray(source_names, dtype=object))
+
+
 def fit(pairs: pd.DataFrame, sources: pd.Series, base: float) -> SourcePriors | None:
     """Fit the priors on scored pairs (record_id_l, record_id_r, match_weight) of records
     whose source is `sources` (record_id → source). None with fewer than two sources: then
     the probabilities stay Splink's."""
-    source_codes, source_names = pd.factorize(sources.astype(str).to_numpy(object))
-    if len(source_names) < 2 or pairs.empty:
+    codes = coding(sources)
+    if codes is None or pairs.empty:
         return None
-    coded = _Coded(pd.Index(sources.index.astype(str)), source_codes, len(source_names))
-    counts = np.bincount(source_codes, minlength=len(source_names))
-    left, right, source_l, source_r = coded.encode(pairs)
+    left, right, _, _ = codes.coded.encode(pairs)
+    return fit_coded(left, right, pairs["match_weight"].to_numpy(float), codes, base)
+
+
+def fit_coded(
+    left: np.ndarray, right: np.ndarray, weights: np.ndarray, codes: Coding, base: float
+) -> SourcePriors | None:
+    """`fit` on pairs given as record codes (`Coding.table`), in any orientation."""
+    if not len(left):
+        return None
+    coded, source_names = codes.coded, codes.names
+    counts = np.bincount(coded.source_of, minlength=len(source_names))
+    left = np.asarray(left, dtype=np.int64)
+    right = np.asarray(right, dtype=np.int64)
+    source_l, source_r = coded.source_of[left], coded.source_of[right]
     cross = source_l != source_r
-    weights = pairs["match_weight"].to_numpy(float)
     codes_l, rival_keys_l = pd.factorize(coded.rival_key(left, source_r))
     codes_r, rival_keys_r = pd.factorize(coded.rival_key(right, source_l))
     pair_codes, pair_keys = pd.factorize(coded.pair_key(source_l, source_r))

@@ -64,6 +64,26 @@ class ScoredPairs:
         )
         return _normalised_pairs(self.frame.query_sql(sql).as_pandas_dataframe())
 
+    def _coded_pairs(
+        self, codes: competition.Coding, floor: float
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(left record, right record, match weight) of the pairs at or above `floor`, the
+        records as their codes: joined in the backend, so no record id comes to Python."""
+        table = self.db_api.register(codes.table(), table_name=f"__jikimi_codes_{id(codes)}")
+        name = table.physical_name  # ours; the ids travel as data
+        sql = (
+            "SELECT cl.record AS l, cr.record AS r, p.match_weight AS w FROM {this} p"  # noqa: S608
+            f" JOIN {name} cl ON cl.record_id = p.record_id_l"
+            f" JOIN {name} cr ON cr.record_id = p.record_id_r"
+            f" WHERE p.match_probability >= {float(floor)!r}"
+        )
+        frame = self.frame.query_sql(sql).as_pandas_dataframe()
+        return (
+            frame["l"].to_numpy(np.int64),
+            frame["r"].to_numpy(np.int64),
+            frame["w"].to_numpy(float),
+        )
+
     def _adjusted(self, pairs: pd.DataFrame, threshold: float | None) -> pd.DataFrame:
         """The source-aware probabilities (when there are priors), at or above `threshold`."""
         if self.priors is not None:
@@ -139,10 +159,11 @@ def score_pairs(
     scored = ScoredPairs(
         frame=frame, db_api=db_api, derived=derived, model=model, backend=backend, floor=floor
     )
-    if several and sources is not None:
-        fitted = scored._raw(competition.FIT_FLOOR)
+    codes = competition.coding(sources) if several and sources is not None else None
+    if codes is not None:
+        left, right, weights = scored._coded_pairs(codes, competition.FIT_FLOOR)
         base = float(model["splink_model"]["probability_two_random_records_match"])
-        scored.priors = competition.fit(fitted, sources, base)
+        scored.priors = competition.fit_coded(left, right, weights, codes, base)
     return scored
 
 
