@@ -1139,15 +1139,7 @@ def share_event(
                 granted_by=user,
                 reason=reason,
             )
-            for org in (event.organisation_id, to_organisation.pk):
-                audit.record(
-                    "event.share",
-                    actor=user,
-                    organisation_id=org,
-                    object_type="incident",
-                    object_ref=event.code,
-                    detail={"to_organisation": to_organisation.pk, "grant": grant.pk},
-                )
+            _audit_grant("event.share", user, event, to_organisation.pk, grant.pk)
     except IntegrityError:  # shared by someone else meanwhile (one live grant per pair)
         raise InvalidInput(
             {
@@ -1176,16 +1168,21 @@ def unshare_event(user: User, event: Event, grant_id: Any) -> EventGrant:
         if not ended:
             raise NotFound(str(pk))
         grant = EventGrant.objects.select_related("to_organisation").get(pk=pk)
-        for org in (event.organisation_id, grant.to_organisation_id):
-            audit.record(
-                "event.unshare",
-                actor=user,
-                organisation_id=org,
-                object_type="incident",
-                object_ref=event.code,
-                detail={"to_organisation": grant.to_organisation_id, "grant": grant.pk},
-            )
+        _audit_grant("event.unshare", user, event, grant.to_organisation_id, grant.pk)
     return grant
+
+
+def _audit_grant(action: str, user: User, event: Event, to_organisation: int, grant: int) -> None:
+    """A grant's start or end, in the owner's log and the grantee's."""
+    for org in (event.organisation_id, to_organisation):
+        audit.record(
+            action,
+            actor=user,
+            organisation_id=org,
+            object_type="incident",
+            object_ref=event.code,
+            detail={"to_organisation": to_organisation, "grant": grant},
+        )
 
 
 @dataclass
