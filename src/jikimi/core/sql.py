@@ -161,15 +161,35 @@ def insert_prepared(
     table = q(model._meta.db_table)
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
-            types = [db_type_of(f, connection) for f in fields]
-            for start in range(0, len(rows), chunk):
-                source, arrays = unnest(types, [list(r) for r in rows[start : start + chunk]])
-                cursor.execute(f"INSERT INTO {table} ({columns}) SELECT * FROM {source}", arrays)  # noqa: S608
+            # COPY: psycopg's C writer sends the rows as they are, without building one
+            # array per column and unnesting it (an import's 3 million blind-index rows).
+            copy_sql = f"COPY {table} ({columns}) FROM STDIN"
+            _execute_wrapped(cursor, copy_sql, lambda raw: _copy_rows(raw, copy_sql, rows))
             return
         marks = ", ".join(["%s"] * len(fields))
         sql = f"INSERT INTO {table} ({columns}) VALUES ({marks})"  # noqa: S608
         for start in range(0, len(rows), chunk):
             cursor.executemany(sql, rows[start : start + chunk])
+
+
+def _copy_rows(raw: Any, sql: str, rows: Sequence[Sequence]) -> None:
+    with raw.copy(sql) as copy:
+        write = copy.write_row
+        for row in rows:
+            write(row)
+
+
+def _execute_wrapped(cursor: Any, sql: str, run: Any) -> None:
+    """Run `run(psycopg cursor)` as the statement `sql` through the connection's execute
+    wrappers (so that they see and time it as any other statement)."""
+
+    def executor(sql: str, params: Any, many: bool, context: dict) -> None:
+        wrapper = context["cursor"]  # as Django's own CursorWrapper._execute does
+        wrapper.db.validate_no_broken_transaction()
+        with wrapper.db.wrap_database_errors:
+            run(wrapper.cursor)
+
+    cursor._execute_with_wrappers(sql, None, False, executor)
 
 
 def insert_objects(model: type[Model], objs: Sequence[Any]) -> None:

@@ -48,7 +48,7 @@ from jikimi.accounts import services as accounts
 from jikimi.accounts.models import Organisation, User
 from jikimi.audit import services as audit
 from jikimi.core.codes import give_unique_codes, is_public_code
-from jikimi.core.crypto import BlindIndexer, blind_index, normalise_for_index
+from jikimi.core.crypto import blind_index, normalise_for_index
 from jikimi.core.errors import InvalidInput, NotFound, ReadOnlyAccess
 from jikimi.core.sql import Rows, concrete_field
 from jikimi.lib import dates, gazetteer, records
@@ -761,7 +761,7 @@ def write_events(specs: Sequence[EventSpec], organisation: Organisation) -> int:
         organisation, (a.victim.record_id for s in specs for a in s.acts if a.victim.person is None)
     )
     sources: dict[tuple, Source] = {}
-    indexer = BlindIndexer()  # one per import: names share most of their keys
+    indexer = people.IdentityIndexer()  # one per import: names share most of their keys
     start = 0
     while start < len(specs):
         end, acts = start + 1, len(specs[start].acts)
@@ -806,11 +806,11 @@ def _write_chunk(
     organisation: Organisation,
     victims: dict[str, Any],
     sources: dict[tuple, Source],
-    indexer: BlindIndexer | None = None,
+    indexer: people.IdentityIndexer | None = None,
 ) -> None:
     """One chunk of `write_events`: what `write_event` writes for each spec, built as rows
     (`core.sql.Rows`), not model instances."""
-    indexer = indexer or BlindIndexer()
+    indexer = indexer or people.IdentityIndexer()
     org = organisation.pk
     # 1. The new victims, in the order the per-act path would create them.
     new_rows: list[dict] = []
@@ -859,7 +859,7 @@ def _write_chunk(
             )
             links_of.append((event_id, act_id, inv.perpetrator.pk))
         for info in infos:
-            source = _source(org, info, sources, indexer)
+            source = _source(org, info, sources, indexer.index)
             information.add(event_id, act_id, source.pk, info.reliability, info.credibility)
             infos_of.append((event_id, act_id, source.kind_id, info.reliability))
 

@@ -10,6 +10,7 @@ import re
 import uuid
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
+from itertools import repeat
 from typing import Any
 
 from django.db import transaction
@@ -317,6 +318,30 @@ def record_identities(row: dict) -> list[tuple[str, str, dict[str, Any]]]:
     return identities
 
 
+class IdentityIndexer:
+    """For a bulk writer (one per import): each distinct identity value's sorted blind-index
+    digests and script, computed once (`_index_digests` through `index`, a `BlindIndexer`,
+    which in turn hashes each key many names share once). Bounded like the indexer."""
+
+    MEMO_MAX = 1 << 17
+
+    def __init__(self, index: BlindIndexer | None = None) -> None:
+        self.index = index or BlindIndexer()
+        self._memo: dict[tuple[str, str], tuple[list[str], str]] = {}
+
+    def __call__(self, kind: str, value: str) -> tuple[list[str], str]:
+        key = (kind, value)
+        found = self._memo.get(key)
+        if found is None:
+            if len(self._memo) >= self.MEMO_MAX:
+                self._memo.clear()
+            found = self._memo[key] = (
+                sorted(_index_digests(kind, value, self.index)),
+                guess_script(value) if kind == IdentityKind.NAME else "",
+            )
+        return found
+
+
 @dataclass(slots=True)
 class NewPerson:
     """A person `create_people_bulk` wrote: its id and public code (no model instance)."""
@@ -330,7 +355,7 @@ def create_people_bulk(
     organisation: Organisation,
     *,
     via: str = "import",
-    indexer: BlindIndexer | None = None,
+    indexer: IdentityIndexer | None = None,
 ) -> list[NewPerson]:
     """People from validated person-record rows (`people.importer.validate`'s shape), in
     bulk: the same rows `people.importer.create_record_person` writes one person at a time
@@ -343,13 +368,14 @@ def create_people_bulk(
 
     The rows are built as tuples (`core.sql.Rows`: no model instance per person or
     identity, the personal fields sealed with one AES-GCM object) and each distinct value's
-    blind-index digests computed once; `indexer` (one per import) keeps the digests of the
-    keys many names share across the caller's chunks. Returns each person's id and code.
+    blind-index digests computed once; `indexer` (one per import) keeps them, and those of
+    the keys many names share, across the caller's chunks. Returns each person's id and
+    code.
     """
     from .models import SourceRecord
     from .signals import people_created
 
-    indexer = indexer or BlindIndexer()
+    indexer = indexer or IdentityIndexer()
     now = timezone.now()
     org = organisation.pk
     people = Rows(Person, PERSON_COLUMNS)
@@ -357,7 +383,6 @@ def create_people_bulk(
     sources = Rows(SourceRecord, ("person", "organisation", "source", "record_id", "county",
                                   "imported_at"))  # fmt: skip
     indexes: list[tuple] = []
-    seen: dict[tuple[str, str], tuple[list[str], str]] = {}
     connection = transaction.get_connection()
     uuid_field = concrete_field(Identity, "id")
     native = connection.features.has_native_uuid_field
@@ -374,15 +399,7 @@ def create_people_bulk(
         created.append(person)
         person_id = prep_id(person.pk)
         for kind, value, extra in record_identities(row):
-            # Equal values (a common name) share their digests and script.
-            key = (kind, value)
-            found = seen.get(key)
-            if found is None:
-                found = seen[key] = (
-                    sorted(_index_digests(kind, value, indexer)),
-                    guess_script(value) if kind == IdentityKind.NAME else "",
-                )
-            digests, script = found
+            digests, script = indexer(kind, value)  # equal values share them
             identity_id = uuid.uuid4()
             identities.add(
                 identity_id, person.pk, kind,
@@ -392,7 +409,7 @@ def create_people_bulk(
             # Rows of (identity, person, organisation, digest) in database form: tens per
             # person (the fuzzy name keys), too many for anything but tuples.
             prepared = prep_id(identity_id)
-            indexes.extend((prepared, person_id, org, d) for d in digests)
+            indexes.extend(zip(repeat(prepared), repeat(person_id), repeat(org), digests))
         sources.add(person.pk, org, row["source"], row["record_id"], row["county"][:64], now)
     give_unique_codes(Person, created)
     for person, row in zip(created, rows, strict=True):
