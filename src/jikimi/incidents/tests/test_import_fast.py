@@ -175,3 +175,26 @@ def test_events_and_acts_keep_their_codes_and_victims(orgs, settings):
             assert act.event.title  # decrypts, bound to its row
     logged = AuditEvent.objects.filter(action="incident.create")
     assert {e.object_ref for e in logged} == {e.code for e in events.values()}
+
+
+def test_the_import_runs_without_cyclic_gc_and_restores_it(orgs, settings, monkeypatch):
+    import gc
+
+    from jikimi.incidents import services
+
+    settings.JIKIMI_LINKAGE_ON_SAVE = False
+    alpha, _ = orgs
+    seen = []
+    write = services.write_events
+    monkeypatch.setattr(
+        services, "write_events", lambda *a, **k: seen.append(gc.isenabled()) or write(*a, **k)
+    )
+    assert gc.isenabled()
+    _import(alpha)
+    assert seen == [False] and gc.isenabled()
+    gc.disable()
+    try:  # off already (not ours): left off
+        importer.import_rows([], alpha, name="empty.csv")
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
