@@ -198,3 +198,24 @@ def test_the_import_runs_without_cyclic_gc_and_restores_it(orgs, settings, monke
         assert not gc.isenabled()
     finally:
         gc.enable()
+
+
+def test_text_with_tabs_backslashes_and_newlines_is_stored_as_written(orgs, settings):
+    """PostgreSQL takes the rows by COPY: its text format escapes tabs, newlines and
+    backslashes (`\\N` is its NULL), and what was written must read back unchanged."""
+    settings.JIKIMI_LINKAGE_ON_SAVE = False
+    alpha, _ = orgs
+    with SAMPLE.open(encoding="utf-8") as fh:
+        row = next(csv.DictReader(fh))
+    odd = 'E\t\\N "1",\n탁\\'
+    result = importer.import_rows(
+        [dict(row, event_id=odd, victim_record_id="V\\N\t2", title="T\\N\tx\n")],
+        alpha,
+        name="odd.csv",
+    )
+    assert not result.problems
+    event = Event.objects.get(organisation=alpha)
+    act = Act.objects.get(event=event)
+    assert (event.external_id, act.victim_record_id, event.title) == (odd, "V\\N\t2", "T\\N\tx")
+    assert SourceRecord.objects.get(person=act.victim).record_id == "V\\N\t2"
+    assert audit.verify_chain() is None
