@@ -19,6 +19,7 @@ from django.utils import timezone
 from django.utils.translation import gettext
 
 from jikimi.core import codes
+from jikimi.core.sql import insert_prepared
 
 from .models import AuditEvent, AuditHead
 
@@ -211,15 +212,20 @@ def record_many(entries: Sequence[Entry], *, chunk: int = 2000) -> int:
             )
             last_id, last_hash = ev_id, digest
             if len(rows) >= chunk:
-                cursor.executemany(sql["insert"], rows)
+                insert_prepared(AuditEvent, _COLUMNS, rows)
                 rows = []
-        if rows:
-            cursor.executemany(sql["insert"], rows)
+        # One statement a chunk on PostgreSQL (`unnest`; executemany sent a statement a
+        # row: 28 s of a 100,000-row import), executemany on SQLite as before.
+        insert_prepared(AuditEvent, _COLUMNS, rows)
         cursor.execute(sql["advance"], [last_id, last_hash])
     return len(entries)
 
 
 _SQL: dict[str, dict[str, str]] = {}
+_COLUMNS = (
+    "id", "at", "actor_id", "organisation_id", "action", "object_type", "object_ref", "detail",
+    "prev_hash", "row_hash",
+)  # fmt: skip
 
 
 def _statements(connection) -> dict[str, str]:

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+import os
 import re
-import secrets
 from collections.abc import Sequence
 from typing import Any
 
@@ -11,8 +11,18 @@ from typing import Any
 ALPHABET = "23456789ABCDEFGHJKMNPQRSTVWXYZ"
 
 
+# Random bytes below this bound map evenly onto the alphabet (byte % 30); the others are
+# drawn again, so every character is uniform, as `secrets.choice` would draw it.
+_EVEN = 256 - 256 % len(ALPHABET)
+
+
 def new_public_code(prefix: str) -> str:
-    chars = "".join(secrets.choice(ALPHABET) for _ in range(8))
+    # One urandom read a code, not eight `secrets.choice` calls: an import draws one per
+    # person and per event (issue #14). 16 bytes give 8 usable ones all but ~1e-5 of the time.
+    chars = ""
+    while len(chars) < 8:
+        chars += "".join(ALPHABET[b % len(ALPHABET)] for b in os.urandom(16) if b < _EVEN)
+    chars = chars[:8]
     return f"{prefix}-{chars[:4]}-{chars[4:]}"
 
 

@@ -8,7 +8,9 @@ Every importer keeps the contract of DESIGN §8: all rows or none, every bad row
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import gc
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -51,3 +53,20 @@ def register_importer(kind: str, noun: str, run: Callable[[Path, Any], ImportRes
 
 def importers() -> dict[str, Importer]:
     return dict(sorted(_importers.items()))
+
+
+@contextmanager
+def no_cyclic_gc() -> Iterator[None]:
+    """No cyclic garbage collection while a bulk import runs, back on after (if it was on).
+
+    An import holds its whole file as hundreds of thousands of live objects (rows, specs,
+    value lists) that reference counting frees; the collector's full passes then only
+    traverse them again and again: 13% of a 10k-row incident import's CPU (issue #14)."""
+    if not gc.isenabled():
+        yield
+        return
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.enable()

@@ -33,8 +33,9 @@ import datetime as dt
 import math
 import re
 import uuid
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 from django.db import IntegrityError, transaction
@@ -49,7 +50,7 @@ from jikimi.audit import services as audit
 from jikimi.core.codes import give_unique_codes, is_public_code
 from jikimi.core.crypto import blind_index, normalise_for_index
 from jikimi.core.errors import InvalidInput, NotFound, ReadOnlyAccess
-from jikimi.core.sql import insert_objects
+from jikimi.core.sql import Rows, concrete_field
 from jikimi.lib import dates, gazetteer, records
 from jikimi.lib.i18n import gettext_noop
 from jikimi.people import services as people
@@ -154,6 +155,11 @@ class Lookups:
     def __init__(self, *, preload_places: bool = False) -> None:
         self._terms: dict[str, dict[str, Term]] = {}
         self._places: dict[str, Place | None] = {}
+        # What was found for a text as written (an import asks the same few hundred
+        # questions a hundred thousand times): answers only, a problem is raised afresh.
+        self._found_terms: dict[tuple[str, str], Term] = {}
+        self._found_places: dict[str, Place] = {}
+        self._whens: dict[tuple[str, bool], When] = {}
         self._place_names: list[str] | None = None
         # An import reads the whole gazetteer once (two queries) instead of two queries per
         # distinct place name; a form asks for one or two names and does not.
@@ -171,6 +177,12 @@ class Lookups:
 
     def term(self, vocabulary: str, text: str) -> Term:
         """A term of `vocabulary` by its code or its Korean or English label."""
+        found = self._found_terms.get((vocabulary, text))
+        if found is None:
+            found = self._found_terms[(vocabulary, text)] = self._term(vocabulary, text)
+        return found
+
+    def _term(self, vocabulary: str, text: str) -> Term:
         terms = self._terms.get(vocabulary)
         if terms is None:
             terms = {}
@@ -191,6 +203,19 @@ class Lookups:
         return found
 
     def place(self, text: str) -> Place:
+        found = self._found_places.get(text)
+        if found is None:
+            found = self._found_places[text] = self._place(text)
+        return found
+
+    def when(self, text: str, approximate: bool = False) -> When:
+        """`read_when`, once per distinct text (the When is immutable, so shared)."""
+        found = self._whens.get((text, approximate))
+        if found is None:
+            found = self._whens[(text, approximate)] = read_when(text, approximate)
+        return found
+
+    def _place(self, text: str) -> Place:
         key = gazetteer.name_key(text)
         if key not in self._places and self._by_key is not None and self._by_code is not None:
             by_code = self._by_code.get(text.strip()) if "\x00" not in text else None
@@ -244,16 +269,27 @@ class When:
     range: dates.DateRange
     approximate: bool
 
-    @property
+    @cached_property
     def text(self) -> str:
         return str(self.range)[:32]
 
-    @property
+    @cached_property
     def precision(self) -> str:
         # The coarser of the two ends: a range 2017-07/2017-07-16 is known to the month.
         order = ["day", "month", "year"]
         ends = (self.range.start.precision, self.range.end.precision)
         return max((str(p) for p in ends), key=order.index)
+
+    @cached_property
+    def columns(self) -> tuple[dt.date, dt.date, str, bool, str]:
+        """(date_start, date_end, date_precision, date_approx, date_text) as stored."""
+        return (
+            self.range.start.earliest(),
+            self.range.end.latest(),
+            self.precision,
+            self.approximate,
+            self.text,
+        )
 
 
 def read_when(text: str, approximate: bool = False) -> When:
@@ -494,7 +530,7 @@ def validate_event(
         errors.add("date_approx", p)
         approx = False
     try:
-        when = read_when(_text(data, "date"), approx)
+        when = lookups.when(_text(data, "date"), approx)
     except Problem as p:
         errors.add("date", p)
     where = None
@@ -514,7 +550,7 @@ def validate_event(
         act_when = act_where = None
         if date := _text(item, "date"):
             try:
-                act_when = read_when(date, read_flag(item.get("date_approx")))
+                act_when = lookups.when(date, read_flag(item.get("date_approx")))
             except Problem as p:
                 errors.add(f"{here}.date", p)
         if place := _text(item, "place"):
@@ -613,16 +649,23 @@ def record_event(
     return event
 
 
+def _date_fields(when: When) -> tuple[dt.date, dt.date, str, bool, str]:
+    """(date_start, date_end, date_precision, date_approx, date_text) of an event or act:
+    one reading for the form's path and the import's rows, so both store the same."""
+    return when.columns
+
+
 def _new_event(spec: EventSpec, organisation: Organisation, actor: User | None) -> Event:
-    """The unsaved event of a validated spec (one builder for the form's and the import's
-    paths, so both store the same fields)."""
+    """The unsaved event of a validated spec (the form's path; the import builds the same
+    fields as rows, `_write_chunk`)."""
+    start, end, precision, approx, text = _date_fields(spec.when)
     event = Event(
         organisation=organisation,
-        date_start=spec.when.range.start.earliest(),
-        date_end=spec.when.range.end.latest(),
-        date_precision=spec.when.precision,
-        date_approx=spec.when.approximate,
-        date_text=spec.when.text,
+        date_start=start,
+        date_end=end,
+        date_precision=precision,
+        date_approx=approx,
+        date_text=text,
         place=spec.where.place if spec.where else None,
         lat=spec.where.lat if spec.where else None,
         lon=spec.where.lon if spec.where else None,
@@ -638,16 +681,17 @@ def _new_act(event: Event, spec: EventSpec, act_spec: ActSpec, victim: Person) -
     """The unsaved act of `act_spec` in `event`: its own date and place, else the event's."""
     when = act_spec.when or spec.when
     where = act_spec.where or spec.where
+    start, end, precision, approx, text = _date_fields(when)
     act = Act(
         event=event,
         organisation=event.organisation,
         victim=victim,
         act_type=act_spec.act_type,
-        date_start=when.range.start.earliest(),
-        date_end=when.range.end.latest(),
-        date_precision=when.precision,
-        date_approx=when.approximate,
-        date_text=when.text,
+        date_start=start,
+        date_end=end,
+        date_precision=precision,
+        date_approx=approx,
+        date_text=text,
         place=where.place if where else None,
         lat=where.lat if where else None,
         lon=where.lon if where else None,
@@ -717,23 +761,57 @@ def write_events(specs: Sequence[EventSpec], organisation: Organisation) -> int:
         organisation, (a.victim.record_id for s in specs for a in s.acts if a.victim.person is None)
     )
     sources: dict[tuple, Source] = {}
+    indexer = people.IdentityIndexer()  # one per import: names share most of their keys
     start = 0
     while start < len(specs):
         end, acts = start + 1, len(specs[start].acts)
         while end < len(specs) and acts + len(specs[end].acts) <= WRITE_CHUNK_ACTS:
             acts += len(specs[end].acts)
             end += 1
-        _write_chunk(specs[start:end], organisation, victims, sources)
+        _write_chunk(specs[start:end], organisation, victims, sources, indexer)
         start = end
     return len(specs)
+
+
+@dataclass(slots=True)
+class _NewEvent:
+    pk: uuid.UUID
+    code: str
+
+
+#: The columns of the import's rows, in the order `_write_chunk` gives them
+#: (`core.sql.Rows` checks that they are every column of the model).
+EVENT_COLUMNS = (
+    "id", "code", "organisation", "title", "description", "date_start", "date_end",
+    "date_precision", "date_approx", "date_text", "place", "lat", "lon", "external_id",
+    "created_by", "created_at", "updated_at",
+)  # fmt: skip
+ACT_COLUMNS = (
+    "id", "event", "organisation", "victim", "act_type", "date_start", "date_end",
+    "date_precision", "date_approx", "date_text", "place", "lat", "lon", "victim_details",
+    "victim_record_id", "created_at", *summary.FIELDS,  # the summary's attnames
+)  # fmt: skip
+INVOLVEMENT_COLUMNS = ("event", "act", "perpetrator", "perpetrator_person", "degree")
+INFORMATION_COLUMNS = ("event", "act", "source", "reliability", "credibility")
+
+
+def _where_fields(where: Where | None) -> tuple[int | None, float | None, float | None]:
+    return (where.place.pk if where.place else None, where.lat, where.lon) if where else (
+        None, None, None,
+    )  # fmt: skip
 
 
 def _write_chunk(
     specs: Sequence[EventSpec],
     organisation: Organisation,
-    victims: dict[str, Person],
+    victims: dict[str, Any],
     sources: dict[tuple, Source],
+    indexer: people.IdentityIndexer | None = None,
 ) -> None:
+    """One chunk of `write_events`: what `write_event` writes for each spec, built as rows
+    (`core.sql.Rows`), not model instances."""
+    indexer = indexer or people.IdentityIndexer()
+    org = organisation.pk
     # 1. The new victims, in the order the per-act path would create them.
     new_rows: list[dict] = []
     new_keys: list[tuple[int, int] | str] = []  # a record id, or (event, act) for none
@@ -751,44 +829,43 @@ def _write_chunk(
                 new_keys.append(wanted.record_id)
             else:
                 new_keys.append((e, a))
-    created = people.create_people_bulk(new_rows, organisation)
-    unnamed: dict[tuple[int, int], Person] = {}
+    created = people.create_people_bulk(new_rows, organisation, indexer=indexer)
+    unnamed: dict[tuple[int, int], Any] = {}
     for key, person in zip(new_keys, created, strict=True):
         if isinstance(key, str):
             victims[key] = person
         else:
             unnamed[key] = person
-    # 2. Events, acts and their links.
-    events: list[Event] = []
-    acts: list[Act] = []
-    involvements: list[Involvement] = []
-    information: list[Information] = []
-    written: list[tuple[Event, int, list[str]]] = []  # each event, its acts, its victims
+    # 2. Events, acts and their links, as rows.
+    now = timezone.now()
+    new_code = concrete_field(Event, "code").get_default  # the model's own draw
+    events: list[_NewEvent] = []
+    acts = Rows(Act, ACT_COLUMNS)
+    involvements = Rows(Involvement, INVOLVEMENT_COLUMNS)
+    information = Rows(Information, INFORMATION_COLUMNS)
+    act_keys: list[tuple[uuid.UUID, uuid.UUID]] = []  # (act, event) of each act row
+    links_of: list[tuple[uuid.UUID, uuid.UUID | None, int]] = []
+    infos_of: list[tuple[uuid.UUID, uuid.UUID | None, int | None, str]] = []
+    written: list[tuple[int, list[str]]] = []  # each event's acts and victims
 
-    def links(event: Event, act: Act | None, invs, infos) -> None:
-        involvements.extend(
-            Involvement(
-                event=event,
-                act=act,
-                perpetrator=inv.perpetrator,
-                degree=inv.degree,
-                perpetrator_person=inv.person,
+    def links(event_id: uuid.UUID, act_id: uuid.UUID | None, invs, infos) -> None:
+        for inv in invs:
+            involvements.add(
+                event_id,
+                act_id,
+                inv.perpetrator.pk,
+                inv.person.pk if inv.person is not None else None,
+                inv.degree.pk if inv.degree is not None else None,
             )
-            for inv in invs
-        )
-        information.extend(
-            Information(
-                event=event,
-                act=act,
-                source=_source(organisation.pk, info, sources),
-                reliability=info.reliability,
-                credibility=info.credibility,
-            )
-            for info in infos
-        )
+            links_of.append((event_id, act_id, inv.perpetrator.pk))
+        for info in infos:
+            source = _source(org, info, sources, indexer.index)
+            information.add(event_id, act_id, source.pk, info.reliability, info.credibility)
+            infos_of.append((event_id, act_id, source.kind_id, info.reliability))
 
+    act_rows: list[list] = []
     for e, spec in enumerate(specs):
-        event = _new_event(spec, organisation, None)
+        event = _NewEvent(uuid.uuid4(), new_code())
         events.append(event)
         victim_codes = []
         for a, act_spec in enumerate(spec.acts):
@@ -800,37 +877,43 @@ def _write_chunk(
             else:
                 victim = unnamed[(e, a)]
             victim_codes.append(victim.code)
-            act = _new_act(event, spec, act_spec, victim)
-            acts.append(act)
-            links(event, act, act_spec.involvements, act_spec.information)
-        links(event, None, spec.involvements, spec.information)
-        written.append((event, len(spec.acts), sorted(set(victim_codes))))
-    found = summary.summaries(
-        ((a, a.event) for a in acts),
-        ((i.event, i.act, i.perpetrator_id) for i in involvements),
-        ((i.event, i.act, i.source.kind_id, i.reliability) for i in information),
-    )
-    for act in acts:
-        for name, value in found[act].items():
-            setattr(act, name, value)
+            act_id = uuid.uuid4()
+            act_rows.append(
+                [
+                    act_id, event.pk, org, victim.pk, act_spec.act_type.pk,
+                    *_date_fields(act_spec.when or spec.when),
+                    *_where_fields(act_spec.where or spec.where),
+                    act_spec.details or None, act_spec.victim.record_id, now,
+                ]
+            )  # fmt: skip
+            act_keys.append((act_id, event.pk))
+            links(event.pk, act_id, act_spec.involvements, act_spec.information)
+        links(event.pk, None, spec.involvements, spec.information)
+        written.append((len(spec.acts), sorted(set(victim_codes))))
+    found = summary.summaries(act_keys, links_of, infos_of)
+    for row, (act_id, _event) in zip(act_rows, act_keys, strict=True):
+        fields = found[act_id]
+        acts.add(*row, *(fields[name] for name in summary.FIELDS))
     give_unique_codes(Event, events)  # before the audit names them
+    event_rows = Rows(Event, EVENT_COLUMNS)
+    for event, spec in zip(events, specs, strict=True):
+        event_rows.add(
+            event.pk, event.code, org, spec.title, spec.description or None,
+            *_date_fields(spec.when), *_where_fields(spec.where), spec.external_id, None,
+            now, now,
+        )  # fmt: skip
     entries = [
         audit.Entry(
             "incident.create",
-            organisation_id=organisation.pk,
+            organisation_id=org,
             object_type="incident",
             object_ref=event.code,
             detail={"acts": n_acts, "victims": named},
         )
-        for event, n_acts, named in written
+        for event, (n_acts, named) in zip(events, written, strict=True)
     ]
-    for model, objs in (
-        (Event, events),
-        (Act, acts),
-        (Involvement, involvements),
-        (Information, information),
-    ):
-        insert_objects(model, objs)
+    for rows in (event_rows, acts, involvements, information):
+        rows.insert()
     audit.record_many(entries)
 
 
@@ -969,11 +1052,16 @@ def refresh_summaries(event_ids: Iterable[Any]) -> int:
     return acts
 
 
-def _source(organisation_id: int, info: InformationSpec, cache: dict[tuple, Source]) -> Source:
+def _source(
+    organisation_id: int,
+    info: InformationSpec,
+    cache: dict[tuple, Source],
+    index: Callable[[str, str], str] = blind_index,
+) -> Source:
     """One Source row per kind or name within an organisation, found again by the blind
-    index of its name."""
+    index of its name (`index`: `blind_index`, or an import's `BlindIndexer`)."""
     label_key = (
-        blind_index("incident_source", normalise_for_index(info.source_label))
+        index("incident_source", normalise_for_index(info.source_label))
         if info.source_label
         else ""
     )

@@ -17,7 +17,7 @@ import datetime as dt
 import re
 from dataclasses import dataclass
 from enum import StrEnum
-from functools import partial
+from functools import lru_cache, partial
 
 from jikimi.lib.i18n import gettext_noop
 
@@ -114,6 +114,7 @@ class DateRange:
 _DATE = re.compile(r"(\d{4})(?:([-.])(\d{1,2})(?:\2(\d{1,2}))?)?")
 
 
+@lru_cache(maxsize=1 << 16)  # pure, its PartialDate immutable: an import reads each date once
 def parse_partial_date(
     text: str,
     *,

@@ -62,6 +62,7 @@ _SPLIT_RE = re.compile(r"[\s,·・./]+")
 _SBASE, _SCOUNT = 0xAC00, 11172
 
 
+@lru_cache(maxsize=1 << 16)  # given names repeat: an import keys thousands of people
 def _letters(text: str, *, fold: bool = True) -> str:
     """Romanised letters: breves resolved, case and punctuation dropped, and (`fold`)
     spelling systems' disagreements merged (see the module docstring)."""
@@ -90,6 +91,7 @@ def _jamo(text: str) -> str:
     return "".join(out)
 
 
+@lru_cache(maxsize=4096)
 def _surname_group(hangul_surname: str) -> str:
     code = "".join(korean.hangul_syllable_codes(korean.normalise_hangul_surname(hangul_surname)))
     return korean.coarse(code)
@@ -114,11 +116,7 @@ def given_forms(text: str | None) -> dict[str, set[tuple[str, str]]]:
         given = parts.hangul[len(surname) :]
         if not given:
             return {}
-        forms = {("j", _jamo(given))}
-        for system in korean.SYSTEMS:
-            written = "".join(korean.romanise_syllables(given, system))
-            forms.update({("r", _letters(written)), ("a", _letters(written, fold=False))})
-        out[_surname_group(surname)] = {f for f in forms if f[1]}
+        out[_surname_group(surname)] = set(_hangul_forms(given))
         return out
     tokens = [t for t in _SPLIT_RE.split(text) if t]
     if len(tokens) < 2:
@@ -139,6 +137,17 @@ def given_forms(text: str | None) -> dict[str, set[tuple[str, str]]]:
                     {("r", letters), ("a", _letters(written, fold=False))}
                 )
     return out
+
+
+@lru_cache(maxsize=1 << 15)
+def _hangul_forms(given: str) -> frozenset[tuple[str, str]]:
+    """The forms of a given name written in Hangul: its jamo, and its letters folded and as
+    written in each romanisation system (empty forms left out)."""
+    forms = {("j", _jamo(given))}
+    for system in korean.SYSTEMS:
+        written = "".join(korean.romanise_syllables(given, system))
+        forms.update({("r", _letters(written)), ("a", _letters(written, fold=False))})
+    return frozenset(f for f in forms if f[1])
 
 
 def _neighbourhood(form: str, minimum: int) -> set[str]:

@@ -66,8 +66,12 @@ _FINAL_JAMO = "_ g G gs n nj nh d l lg lm lb ls lt lp lh m b bs s S ng j c k t p
 _Y_OR_I = frozenset({"i", "ya", "ye", "yeo", "yo", "yu"})
 
 
+_HANGUL_SYLLABLE_RE = re.compile(f"[{chr(_SBASE)}-{chr(_SBASE + _SCOUNT - 1)}]")
+
+
 def is_hangul(text: str) -> bool:
-    return any(0xAC00 <= ord(ch) < 0xAC00 + _SCOUNT for ch in text)
+    """Whether `text` holds a precomposed Hangul syllable (가…힣)."""
+    return _HANGUL_SYLLABLE_RE.search(text) is not None
 
 
 def _decompose(ch: str) -> tuple[int, int, int] | None:
@@ -811,6 +815,7 @@ def _fold_place(text: str) -> str:
     return text
 
 
+@lru_cache(maxsize=4096)  # a file names a few dozen spellings a hundred thousand times
 def province_code(text: str | None) -> str | None:
     """ISO 3166-2:KP code of a North Korean province from any spelling, or None.
 

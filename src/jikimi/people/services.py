@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import re
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
+from itertools import repeat
 from typing import Any
 
 from django.db import transaction
@@ -22,9 +23,9 @@ from jikimi.accounts import services as accounts
 from jikimi.accounts.models import Organisation, User
 from jikimi.audit import services as audit
 from jikimi.core.codes import give_unique_codes
-from jikimi.core.crypto import blind_index, normalise_for_index
+from jikimi.core.crypto import BlindIndexer, blind_index, normalise_for_index
 from jikimi.core.errors import InvalidInput, NotFound, ReadOnlyAccess
-from jikimi.core.sql import concrete_field, insert_objects, insert_prepared
+from jikimi.core.sql import Rows, concrete_field, insert_prepared
 from jikimi.lib import records
 from jikimi.lib.fuzzy_names import one_typo_apart, typo_keys
 from jikimi.lib.korean import index_keys, search_keys
@@ -139,20 +140,24 @@ def require_owner(user: User, person: Person, *, purpose: str = "edit") -> None:
 TYPO_INDEX_KIND = "name_typo"
 
 
-def _typo_digests(value: str) -> set[str]:
-    return {blind_index(TYPO_INDEX_KIND, key) for key in typo_keys(value)}
+def _typo_digests(value: str, index: Callable[[str, str], str] = blind_index) -> set[str]:
+    return {index(TYPO_INDEX_KIND, key) for key in typo_keys(value)}
 
 
-def _index_digests(kind: str, value: str) -> set[str]:
+def _index_digests(
+    kind: str, value: str, index: Callable[[str, str], str] = blind_index
+) -> set[str]:
+    """The blind-index digests of an identity's value; `index` is `blind_index` or a bulk
+    writer's `BlindIndexer` (the same digests)."""
     if kind == IdentityKind.NAME:
-        return {blind_index("name", key) for key in index_keys(value)} | _typo_digests(value)
+        return {index("name", key) for key in index_keys(value)} | _typo_digests(value, index)
     if kind == IdentityKind.PHONE:
         digits = normalise_phone(value)
-        return {blind_index("phone", digits)} if len(digits) >= 6 else set()
+        return {index("phone", digits)} if len(digits) >= 6 else set()
     if kind == IdentityKind.EMAIL:
-        return {blind_index("email", value.strip().casefold())}
+        return {index("email", value.strip().casefold())}
     if kind == IdentityKind.BIRTH_DATE:
-        return {blind_index("birth_date", normalise_for_index(value))}
+        return {index("birth_date", normalise_for_index(value))}
     return set()
 
 
@@ -313,9 +318,45 @@ def record_identities(row: dict) -> list[tuple[str, str, dict[str, Any]]]:
     return identities
 
 
+class IdentityIndexer:
+    """For a bulk writer (one per import): each distinct identity value's sorted blind-index
+    digests and script, computed once (`_index_digests` through `index`, a `BlindIndexer`,
+    which in turn hashes each key many names share once). Bounded like the indexer."""
+
+    MEMO_MAX = 1 << 17
+
+    def __init__(self, index: BlindIndexer | None = None) -> None:
+        self.index = index or BlindIndexer()
+        self._memo: dict[tuple[str, str], tuple[list[str], str]] = {}
+
+    def __call__(self, kind: str, value: str) -> tuple[list[str], str]:
+        key = (kind, value)
+        found = self._memo.get(key)
+        if found is None:
+            if len(self._memo) >= self.MEMO_MAX:
+                self._memo.clear()
+            found = self._memo[key] = (
+                sorted(_index_digests(kind, value, self.index)),
+                guess_script(value) if kind == IdentityKind.NAME else "",
+            )
+        return found
+
+
+@dataclass(slots=True)
+class NewPerson:
+    """A person `create_people_bulk` wrote: its id and public code (no model instance)."""
+
+    pk: uuid.UUID
+    code: str
+
+
 def create_people_bulk(
-    rows: Sequence[dict], organisation: Organisation, *, via: str = "import"
-) -> list[Person]:
+    rows: Sequence[dict],
+    organisation: Organisation,
+    *,
+    via: str = "import",
+    indexer: IdentityIndexer | None = None,
+) -> list[NewPerson]:
     """People from validated person-record rows (`people.importer.validate`'s shape), in
     bulk: the same rows `people.importer.create_record_person` writes one person at a time
     (the person, its name, Hangul name, birth date and phone identities with their blind
@@ -324,83 +365,89 @@ def create_people_bulk(
     For importers (an organisation's own act: no per-user checks). The caller validates and
     holds the transaction. Linkage hears of the new people through `signals.people_created`
     (a bulk insert sends no `post_save`) and links them as one batch after the commit.
+
+    The rows are built as tuples (`core.sql.Rows`: no model instance per person or
+    identity, the personal fields sealed with one AES-GCM object) and each distinct value's
+    blind-index digests computed once; `indexer` (one per import) keeps them, and those of
+    the keys many names share, across the caller's chunks. Returns each person's id and
+    code.
     """
     from .models import SourceRecord
     from .signals import people_created
 
-    people: list[Person] = []
-    identities: list[Identity] = []
+    indexer = indexer or IdentityIndexer()
+    now = timezone.now()
+    org = organisation.pk
+    people = Rows(Person, PERSON_COLUMNS)
+    identities = Rows(Identity, IDENTITY_COLUMNS)
+    sources = Rows(SourceRecord, ("person", "organisation", "source", "record_id", "county",
+                                  "imported_at"))  # fmt: skip
     indexes: list[tuple] = []
-    seen: dict[tuple[str, str], list[str]] = {}
     connection = transaction.get_connection()
     uuid_field = concrete_field(Identity, "id")
+    native = connection.features.has_native_uuid_field
 
     def prep_id(value: uuid.UUID) -> Any:
+        if type(value) is uuid.UUID:
+            return value if native else value.hex
         return uuid_field.get_db_prep_value(value, connection)
 
-    sources: list[SourceRecord] = []
-
-    def add(person: Person, kind: str, value: str, **extra: Any) -> None:
-        identity = Identity(
-            person=person,
-            kind=kind,
-            name_kind=extra.get("name_kind", "") if kind == IdentityKind.NAME else "",
-            script=guess_script(value) if kind == IdentityKind.NAME else "",
-            is_primary=extra.get("is_primary", False),
-        )
-        identity.value = value
-        identities.append(identity)
-        # Rows of (identity, person, organisation, digest) in database form: tens per
-        # person (the fuzzy name keys), too many for model instances. Equal values (a
-        # common name) share their digests.
-        key = (kind, value)
-        digests = seen.get(key)
-        if digests is None:
-            digests = seen[key] = sorted(_index_digests(kind, value))
-        identity_id, person_id = prep_id(identity.pk), prep_id(person.pk)
-        indexes.extend((identity_id, person_id, organisation.pk, d) for d in digests)
-
+    new_code = concrete_field(Person, "code").get_default  # the model's own draw
+    created: list[NewPerson] = []
     for row in rows:
-        person = Person(
-            organisation=organisation,
-            sex=row["sex"],
-            province=row["province"],
-            birth_year=row.get("birth_year"),
-            defection_year=row.get("defection_year"),
-        )
-        person.display_name = row["name_hangul"] or row["name"]
-        person.notes = row["notes"] or None
-        people.append(person)
+        person = NewPerson(uuid.uuid4(), new_code())
+        created.append(person)
+        person_id = prep_id(person.pk)
         for kind, value, extra in record_identities(row):
-            add(person, kind, value, **extra)
-        sources.append(
-            SourceRecord(
-                person=person,
-                organisation=organisation,
-                source=row["source"],
-                record_id=row["record_id"],
-                county=row["county"][:64],
-            )
-        )
-    give_unique_codes(Person, people)
-    insert_objects(Person, people)
-    insert_objects(Identity, identities)
+            digests, script = indexer(kind, value)  # equal values share them
+            identity_id = uuid.uuid4()
+            identities.add(
+                identity_id, person.pk, kind,
+                extra.get("name_kind", "") if kind == IdentityKind.NAME else "",
+                script, value, extra.get("is_primary", False), now, None,
+            )  # fmt: skip
+            # Rows of (identity, person, organisation, digest) in database form: tens per
+            # person (the fuzzy name keys), too many for anything but tuples.
+            prepared = prep_id(identity_id)
+            indexes.extend(zip(repeat(prepared), repeat(person_id), repeat(org), digests))
+        sources.add(person.pk, org, row["source"], row["record_id"], row["county"][:64], now)
+    give_unique_codes(Person, created)
+    for person, row in zip(created, rows, strict=True):
+        people.add(
+            person.pk, person.code, org, row.get("birth_year"), row["sex"], row["province"],
+            row.get("defection_year"), PersonStatus.ACTIVE.value, row["notes"] or None,
+            row["name_hangul"] or row["name"], now, now, None,
+        )  # fmt: skip
+    people.insert()
+    identities.insert()
     insert_prepared(IdentityIndex, ("identity", "person", "organisation_id", "digest"), indexes)
-    insert_objects(SourceRecord, sources)
+    sources.insert()
     audit.record_many(
         [
             audit.Entry(
                 "person.create",
-                organisation_id=organisation.pk,
+                organisation_id=org,
                 object_type="person",
                 object_ref=person.code,
                 detail={"via": via},
             )
-            for person in people
+            for person in created
         ]
     )
-    people_created.send(sender=Person, person_ids=[p.pk for p in people])
-    return people
+    people_created.send(sender=Person, person_ids=[p.pk for p in created])
+    return created
+
+
+#: The columns of a new person and a new identity, in the order `create_people_bulk`
+#: gives them (`core.sql.Rows` checks that they are every column of the model).
+PERSON_COLUMNS = (
+    "id", "code", "organisation", "birth_year", "sex", "province", "defection_year", "status",
+    "notes", "display_name", "created_at", "updated_at", "created_by",
+)  # fmt: skip
+IDENTITY_COLUMNS = (
+    "id", "person", "kind", "name_kind", "script", "value", "is_primary", "created_at",
+    "created_by",
+)  # fmt: skip
 
 
 def add_identity(
