@@ -192,75 +192,6 @@ def _execute_wrapped(cursor: Any, sql: str, run: Any) -> None:
     cursor._execute_with_wrappers(sql, None, False, executor)
 
 
-def insert_objects(model: type[Model], objs: Sequence[Any]) -> None:
-    """INSERT new `objs` of `model` (primary keys set in Python, or assigned by the database
-    and then not read back): what `bulk_create` writes — each value through its field's
-    `pre_save` (encryption, auto_now) and `get_db_prep_save` — without compiling a
-    multi-row statement per batch, which cost more than the insert itself for an import's
-    hundreds of thousands of rows. Sends no signals, like `bulk_create`."""
-    from django.db import connection, connections
-
-    if not objs:
-        return
-    fields = [
-        f
-        for f in model._meta.concrete_fields
-        if not (f.primary_key and getattr(f, "db_returning", False))
-    ]
-    db = connections[connection.alias]
-    preps = [
-        (f, _plain_preparer(f, prep, db))
-        for f, prep in zip(fields, preparers(fields, db), strict=True)
-    ]
-    rows = [[prep(f.pre_save(obj, True)) for f, prep in preps] for obj in objs]
-    insert_prepared(model, [f.name for f in fields], rows)
-    for obj in objs:
-        obj._state.adding, obj._state.db = False, connection.alias
-
-
-def _plain_preparer(field: Field, prep: Any, connection: Any) -> Any:
-    """`prep` (the field's `get_db_prep_save`), short-cut for the values where Django's
-    answer is the value itself (a str for a text column, an int or bool for a number) or its
-    hex (a UUID on SQLite): hundreds of thousands of calls in an import. Fields whose class
-    changes how values are prepared, and every other value, go through `prep`."""
-    from django.db import models
-
-    target = field.target_field if isinstance(field, models.ForeignKey) else field
-    if isinstance(field, models.ForeignKey) and type(field).get_db_prep_save is not (
-        models.ForeignKey.get_db_prep_save
-    ):
-        return prep
-    kind = type(target)
-    plain_db = kind.get_db_prep_value is models.Field.get_db_prep_value
-    if isinstance(target, models.UUIDField) and kind.get_db_prep_value is (
-        models.UUIDField.get_db_prep_value
-    ):
-        native = connection.features.has_native_uuid_field
-
-        def uuid_value(value: Any) -> Any:
-            if type(value) is uuid.UUID:
-                return value if native else value.hex
-            return prep(value)
-
-        return uuid_value
-    if (
-        isinstance(target, (models.CharField, models.TextField))
-        and plain_db
-        and (
-            kind.get_prep_value
-            in (models.CharField.get_prep_value, models.TextField.get_prep_value)
-        )
-    ):
-        return lambda value: value if value is None or type(value) is str else prep(value)
-    if (
-        isinstance(target, models.BooleanField)
-        and plain_db
-        and (kind.get_prep_value is models.BooleanField.get_prep_value)
-    ):
-        return lambda value: value if value is None or type(value) is bool else prep(value)
-    return prep
-
-
 @contextmanager
 def bulk_write_cache(mebibytes: int = 256) -> Iterator[None]:
     """On SQLite, a page cache of `mebibytes` for this connection while a bulk write runs
@@ -367,8 +298,8 @@ class Rows:
 def _converter(field: Field, prep: Any, connection: Any) -> Any:
     """How `Rows` turns a value of `field` into database form: None where Django's answer
     is the value itself for the values an importer passes (str, int, float, bool, None; a
-    UUID where the database has a native type), else a function: `_plain_preparer`'s
-    short-cut (a UUID's hex on SQLite), the field's own preparation memoised (dates and
+    UUID where the database has a native type), else a function: a short-cut (a UUID's
+    hex on SQLite), the field's own preparation memoised (dates and
     times: an import's rows share a few thousand), or the preparation itself."""
     from django.db import models
 
