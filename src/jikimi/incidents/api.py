@@ -88,6 +88,66 @@ class ActSerializer(serializers.Serializer):
     )
 
 
+def _term_data(term: services.TermRef | None) -> dict | None:
+    return None if term is None else {"code": str(term.code), "label": str(term.label)}
+
+
+def _text(value: object) -> str | None:
+    return None if value is None else str(value)
+
+
+def _float(value: float | None) -> float | None:
+    return None if value is None else float(value)
+
+
+def act_data(row: services.ActRow) -> dict:
+    """What ActSerializer makes of a row, built directly: the list's 50 rows a page through
+    DRF's nested serialisers (a field object per value) were a good part of the request. The
+    tests hold the two equal; the schema stays ActSerializer's."""
+    place = row.place
+    return {
+        "id": str(row.id),
+        "event": str(row.event),
+        "act_type": _term_data(row.act_type),
+        "date": str(row.date),
+        "date_start": row.date_start.isoformat(),
+        "date_end": row.date_end.isoformat(),
+        "date_precision": str(row.date_precision),
+        "date_approx": bool(row.date_approx),
+        "place": None
+        if place is None
+        else {
+            "code": str(place.code),
+            "label": str(place.label),
+            "lat": float(place.lat),
+            "lon": float(place.lon),
+        },
+        "lat": _float(row.lat),
+        "lon": _float(row.lon),
+        "victim": _text(row.victim),
+        "victim_name": _text(row.victim_name),
+        "victim_details": _text(row.victim_details),
+        "victim_hidden": bool(row.victim_hidden),
+        "involvements": [
+            {
+                "perpetrator": _term_data(i.perpetrator),
+                "degree": _term_data(i.degree),
+                "perpetrator_person": _text(i.perpetrator_person),
+            }
+            for i in row.involvements
+        ],
+        "information": [
+            {
+                "source_kind": _term_data(i.source_kind),
+                "source": _text(i.source),
+                "reliability": str(i.reliability),
+                "credibility": str(i.credibility),
+            }
+            for i in row.information
+        ],
+    }
+
+
 class ActPageSerializer(serializers.Serializer):
     count = serializers.IntegerField(
         help_text="all the acts matching, not only this page, counted up to 10,000"
@@ -347,7 +407,7 @@ class ActsView(APIView):
             {
                 "count": min(total, services.COUNT_CAP),
                 "count_capped": total > services.COUNT_CAP,
-                "results": ActSerializer(rows, many=True).data,
+                "results": [act_data(r) for r in rows],
             }
         )
 

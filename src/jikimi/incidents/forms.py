@@ -53,10 +53,11 @@ def place_names() -> list[str]:
     """The names the place field's <datalist> offers: each place not retired, in the
     current language and in Chinese (any other name is found when typed)."""
     names: list[str] = []
-    for p in Place.objects.filter(retired=False).order_by("country", "label_en"):
-        names.append(place_label(p))
-        if p.label_zh:
-            names.append(p.label_zh)
+    rows = Place.objects.filter(retired=False).order_by("country", "label_en")
+    for ko, en, zh in rows.values_list("label_ko", "label_en", "label_zh"):  # no model per place
+        names.append(in_language(ko, en))
+        if zh:
+            names.append(zh)
     return list(dict.fromkeys(n for n in names if n))
 
 

@@ -137,6 +137,22 @@ class Event(models.Model):
         return self.code
 
 
+#: The act's columns the act list filters on (besides its organisation and its start date);
+#: the lists of an act of several perpetrators or source kinds are short (",3,17,"), one
+#: entry per term of a small vocabulary.
+FILTERED = [
+    "date_end",
+    "act_type",
+    "place",
+    "perpetrator",
+    "source_kind",
+    "reliability",
+    "links_many",
+    "perpetrators",
+    "sources",
+]
+
+
 class Act(models.Model):
     """One act against one victim (a person record). Its date and place default to the
     event's. The organisation is the event's, copied so the filters start from this table."""
@@ -177,16 +193,27 @@ class Act(models.Model):
     class Meta:
         ordering = ["-date_start", "-created_at"]
         # The filters of the act list (issue #14 point 5): each starts with the organisation
-        # and ends as the list is ordered, so a page is read in order and stops early.
+        # and goes on as the list is ordered, so a page is read in order and stops early;
+        # after that every other filter's column (FILTERED), so whatever filters are
+        # combined, the page and the capped count are read from the index alone: checking
+        # the 10,001 matches of a count against the table row by row was most of the time.
         indexes = [
-            models.Index(fields=["organisation", "-date_start", "id"]),
-            models.Index(fields=["organisation", "act_type", "-date_start", "id"]),
-            models.Index(fields=["organisation", "place", "-date_start", "id"]),
-            models.Index(fields=["organisation", "lat", "lon"]),
+            models.Index(fields=["organisation", "-date_start", "id", *FILTERED]),
+            *(
+                models.Index(
+                    fields=["organisation", name, "-date_start", "id"]
+                    + [f for f in FILTERED if f != name]
+                )
+                for name in ("act_type", "place", "perpetrator", "source_kind", "reliability")
+            ),
+            # 'Within N km' reads the coordinates of the acts without a place only (those at a
+            # place go by the place's distance): this index holds those acts alone.
+            models.Index(
+                fields=["organisation", "lat", "lon"],
+                condition=models.Q(place__isnull=True),
+                name="incidents_act_typed_point",
+            ),
             models.Index(fields=["organisation", "victim_record_id"]),
-            models.Index(fields=["organisation", "perpetrator", "-date_start", "id"]),
-            models.Index(fields=["organisation", "source_kind", "-date_start", "id"]),
-            models.Index(fields=["organisation", "reliability", "-date_start", "id"]),
             models.Index(fields=["organisation", "links_many", "-date_start", "id"]),
         ]
 

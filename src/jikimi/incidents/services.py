@@ -1330,11 +1330,15 @@ class _Sight:
         return obj.organisation_id == self.org
 
     def sees(self, person: Person | None) -> bool:
-        if person is None or person.organisation_id == self.org:
+        return person is None or self.sees_id(person.pk, person.organisation_id)
+
+    def sees_id(self, person_id: Any, organisation_id: int | None) -> bool:
+        """`sees` for a person given by id and organisation (rows read as tuples)."""
+        if person_id is None or organisation_id == self.org:
             return True
         if self._shared is None:
             self._shared = set(people.shared_person_ids(self.org)) if self.org else set()
-        return person.pk in self._shared
+        return person_id in self._shared
 
 
 @dataclass
@@ -1395,6 +1399,7 @@ class ActRow:
     # An act of an event shared with the user's organisation whose victim is not visible to
     # it: no code, name or details ("a victim not shared with you").
     victim_hidden: bool = False
+    shared: bool = False  # the act is another organisation's, seen through a grant
 
 
 @dataclass
@@ -1451,51 +1456,155 @@ def _information_rows(
     ]
 
 
-def _act_rows(user: User, acts: list[Act]) -> list[ActRow]:
-    """Rows of acts with their links, in a fixed number of queries."""
-    ids = [a.pk for a in acts]
-    events = {a.event_id for a in acts}
-    invs: dict[Any, list[Involvement]] = {}
-    for inv in Involvement.objects.filter(act_id__in=ids).select_related(
-        "perpetrator", "degree", "perpetrator_person"
-    ):
-        invs.setdefault(inv.act_id, []).append(inv)
-    infos: dict[Any, list[Information]] = {}
-    for info in Information.objects.filter(act_id__in=ids).select_related("source__kind"):
-        infos.setdefault(info.act_id, []).append(info)
-    names = people.display_names(user, [a.victim for a in acts])
-    codes = dict(Event.objects.filter(pk__in=events).values_list("pk", "code"))
+#: What a row of the act list reads of the act (and its event's code, its victim's code).
+_ROW_FIELDS = (
+    "pk",
+    "event__code",
+    "act_type_id",
+    "date_text",
+    "date_start",
+    "date_end",
+    "date_precision",
+    "date_approx",
+    "place_id",
+    "lat",
+    "lon",
+    "victim_id",
+    "victim__code",
+    "organisation_id",
+    "victim__organisation_id",
+)
+
+
+def _in_language(ko: str, en: str) -> str:
+    return en if (get_language() or "ko").startswith("en") else ko
+
+
+def _act_rows(user: User, acts: QuerySet[Act]) -> list[ActRow]:
+    """Rows of `acts` (a query of acts, ordered and perhaps sliced) with their links, in a
+    fixed number of queries, read as tuples: a page of 50 acts built a model instance per
+    act, type, place, victim, link, term and source (about 500), which was most of a
+    request's time. Only what a row shows is decrypted: the victim's name and details and a
+    named source's name, for roles that see identities."""
+    found = list(acts.values_list(*_ROW_FIELDS))
+    ids = [a[0] for a in found]
     show = user.sees_identities
     sight = _Sight(user)
-    rows = []
-    for a in acts:
-        hidden = not sight.own(a) and not sight.sees(a.victim)
-        rows.append(
-            ActRow(
-                id=str(a.pk),
-                event=codes[a.event_id],
-                act_type=_term(a.act_type),  # type: ignore[arg-type]
-                date=a.date_text,
-                date_start=a.date_start,
-                date_end=a.date_end,
-                date_precision=a.date_precision,
-                date_approx=a.date_approx,
-                place=_place(a.place),
-                lat=a.lat,
-                lon=a.lon,
-                victim=None if hidden else a.victim.code,
-                victim_name=None if hidden else names.get(a.victim_id),
-                victim_details=a.victim_details if show and not hidden else None,
-                involvements=_involvement_rows(invs.get(a.pk, []), sight, own=sight.own(a)),
-                information=_information_rows(user, infos.get(a.pk, []), own=sight.own(a)),
-                victim_hidden=hidden,
-            )
+    # An act of an event shared with the user's organisation: its victim (and a perpetrator
+    # person) is named only when visible anyway, a named source never (`_information_rows`).
+    own = {a[0] for a in found if a[13] == sight.org}
+    hidden = {a[0] for a in found if a[0] not in own and not sight.sees_id(a[11], a[14])}
+    invs: dict[Any, list[tuple]] = {}
+    for act_id, perpetrator, degree, code, person, person_org in (
+        Involvement.objects.filter(act_id__in=ids)
+        .order_by("pk")
+        .values_list(
+            "act_id",
+            "perpetrator_id",
+            "degree_id",
+            "perpetrator_person__code",
+            "perpetrator_person_id",
+            "perpetrator_person__organisation_id",
         )
-    return rows
+    ):
+        visible = person is None or act_id in own or sight.sees_id(person, person_org)
+        invs.setdefault(act_id, []).append((perpetrator, degree, code if visible else None))
+    infos: dict[Any, list[tuple]] = {}
+    for act_id, *info in (
+        Information.objects.filter(act_id__in=ids)
+        .order_by("pk")
+        .values_list("act_id", "source__kind_id", "source_id", "reliability", "credibility")
+    ):
+        infos.setdefault(act_id, []).append(tuple(info))
+    term_ids = {a[2] for a in found}
+    term_ids |= {t for rows in invs.values() for (p, d, _c) in rows for t in (p, d) if t}
+    term_ids |= {i[0] for rows in infos.values() for i in rows if i[0]}
+    terms = {
+        pk: TermRef(code, _in_language(ko, en))
+        for pk, code, ko, en in Term.objects.filter(pk__in=term_ids).values_list(
+            "pk", "code", "label_ko", "label_en"
+        )
+    }
+    places = {
+        pk: PlaceRef(code, _in_language(ko, en), lat, lon)
+        for pk, code, ko, en, lat, lon in Place.objects.filter(
+            pk__in={a[8] for a in found if a[8]}
+        ).values_list("pk", "code", "label_ko", "label_en", "lat", "lon")
+    }
+    names: dict[Any, str] = {}
+    details: dict[Any, str | None] = {}
+    labels: dict[Any, str | None] = {}
+    if show and found:
+        victims = Person.objects.filter(pk__in={a[11] for a in found if a[0] not in hidden}).only(
+            "id", "organisation_id", "display_name"
+        )
+        names = people.display_names(user, list(victims))
+        details = {
+            a.pk: a.victim_details
+            for a in Act.objects.filter(pk__in=ids, victim_details__isnull=False).only(
+                "id", "victim_details"
+            )
+        }
+        named = {i[1] for rows in infos.values() for i in rows}
+        labels = {
+            s.pk: s.label
+            for s in Source.objects.filter(pk__in=named, label__isnull=False).only("id", "label")
+        }
+    return [
+        ActRow(
+            id=str(pk),
+            event=event_code,
+            act_type=terms[act_type],
+            date=date_text,
+            date_start=date_start,
+            date_end=date_end,
+            date_precision=date_precision,
+            date_approx=date_approx,
+            place=places.get(place) if place else None,
+            lat=lat,
+            lon=lon,
+            victim=None if pk in hidden else victim_code,
+            victim_name=None if pk in hidden else names.get(victim),
+            victim_details=details.get(pk) if show and pk not in hidden else None,
+            involvements=[
+                InvolvementRow(terms[perpetrator], terms[degree] if degree else None, person_code)
+                for perpetrator, degree, person_code in invs.get(pk, [])
+            ],
+            information=[
+                InformationRow(
+                    terms[kind] if kind else None,
+                    labels.get(source) if show and pk in own else None,
+                    reliability,
+                    credibility,
+                )
+                for kind, source, reliability, credibility in infos.get(pk, [])
+            ],
+            victim_hidden=pk in hidden,
+            shared=pk not in own,
+        )
+        for (
+            pk,
+            event_code,
+            act_type,
+            date_text,
+            date_start,
+            date_end,
+            date_precision,
+            date_approx,
+            place,
+            lat,
+            lon,
+            victim,
+            victim_code,
+            _organisation,
+            _victim_organisation,
+        ) in found
+    ]
 
 
 def _act_query(qs: QuerySet[Act]) -> QuerySet[Act]:
-    return qs.select_related("act_type", "place", "victim").order_by("-date_start", "id")
+    """The acts of `qs` in the list's order: newest first, then by id (the indexes' order)."""
+    return qs.order_by("-date_start", "id")
 
 
 def event_detail(user: User, event: Event) -> EventDetail:
@@ -1503,7 +1612,6 @@ def event_detail(user: User, event: Event) -> EventDetail:
     shared = is_shared_with(user, event)
     if shared and event.pk not in shared_event_ids(user.org_id):
         raise NotFound(event.code)
-    acts = list(_act_query(Act.objects.filter(event=event)))
     show = user.sees_identities
     sight = _Sight(user)
     return EventDetail(
@@ -1521,7 +1629,7 @@ def event_detail(user: User, event: Event) -> EventDetail:
         lat=event.lat,
         lon=event.lon,
         created_at=event.created_at,
-        acts=_act_rows(user, acts),
+        acts=_act_rows(user, _act_query(Act.objects.filter(event=event))),
         involvements=_involvement_rows(
             Involvement.objects.filter(event=event, act__isnull=True).select_related(
                 "perpetrator", "degree", "perpetrator_person"
@@ -1709,16 +1817,8 @@ def _filtered(
                 where = None
             if km is not None and where is not None:
                 assert where.lat is not None and where.lon is not None
+                # Resolved to places and points in `_within`, after the other filters.
                 within = _Within(where.lat, where.lon, km)
-                # The bounding box in SQL (indexed), the exact distance in Python after.
-                dlat = km / 111.0
-                dlon = km / (111.320 * max(math.cos(math.radians(where.lat)), 0.01))
-                qs = qs.filter(
-                    lat__gte=where.lat - dlat,
-                    lat__lte=where.lat + dlat,
-                    lon__gte=where.lon - dlon,
-                    lon__lte=where.lon + dlon,
-                )
     if flt.perpetrator:
         try:
             qs = qs.filter(_perpetrator_filter(lookups.term("perpetrator", flt.perpetrator)))
@@ -1757,39 +1857,71 @@ def _filtered(
 
 
 COUNT_CAP = 10_000
-#: Beyond this many distinct coordinates in the box, the exact distance is checked act by act.
+#: Beyond this many distinct typed-in points near the centre, they are checked act by act.
 MAX_POINTS = 500
+#: The Earth's mean radius, as `gazetteer.distance_km` measures.
+EARTH_KM = 6371.0088
+
+
+def _box(lat: float, lon: float, km: float) -> tuple[float, float, list[tuple[float, float]]]:
+    """A latitude range and one or two longitude ranges holding every point within `km` of
+    (lat, lon) on the great circle (a hair wider, for rounding): the circle's exact extent,
+    which is wider in longitude away from the centre's parallel (towards the pole) than
+    `km` over the parallel's length, crossing the antimeridian into two ranges, and every
+    longitude when the circle holds a pole."""
+    d = km / EARTH_KM  # the angular radius
+    dlat = math.degrees(d) + 1e-9
+    lat_min, lat_max = lat - dlat, lat + dlat
+    if lat_max >= 90 or lat_min <= -90:
+        return max(lat_min, -90.0), min(lat_max, 90.0), [(-180.0, 180.0)]
+    dlon = math.degrees(math.asin(min(1.0, math.sin(d) / math.cos(math.radians(lat))))) + 1e-9
+    lo, hi = lon - dlon, lon + dlon
+    if lo < -180:
+        return lat_min, lat_max, [(lo + 360, 180.0), (-180.0, hi)]
+    if hi > 180:
+        return lat_min, lat_max, [(lo, 180.0), (-180.0, hi - 360)]
+    return lat_min, lat_max, [(lo, hi)]
+
+
+def _near(within: _Within, lat: float | None, lon: float | None) -> bool:
+    """The point is within the distance on the great circle."""
+    if lat is None or lon is None:
+        return False
+    return gazetteer.distance_km(within.lat, within.lon, lat, lon) <= within.km
+
+
+def _close_places(within: _Within) -> list[int]:
+    """The gazetteer's places within the distance (a few hundred rows, read once a request:
+    places are few, acts many)."""
+    return [
+        pk
+        for pk, lat, lon in Place.objects.values_list("pk", "lat", "lon").order_by("pk")
+        if _near(within, lat, lon)
+    ]
 
 
 def _within(qs: QuerySet[Act], within: _Within) -> QuerySet[Act]:
-    """The acts of `qs` (already cut to the bounding box in SQL) within `within.km` on the
-    great circle. An act at a gazetteer place carries that place's coordinates, so for those
-    the distance is computed once per place of the gazetteer (a few hundred rows, here) and
-    the query keeps the acts of the close places (indexed) — no scan of the acts in the box
-    for their distinct points, which at a million acts near the border was most of the time.
-    Only acts without a place (coordinates typed in) are read for their points: once per
-    distinct point, or act by act beyond MAX_POINTS of them."""
-    close_places = [
-        pk
-        for pk, lat, lon in Place.objects.values_list("pk", "lat", "lon")
-        if gazetteer.distance_km(within.lat, within.lon, lat, lon) <= within.km
-    ]
-    typed = qs.filter(place__isnull=True, lat__isnull=False, lon__isnull=False).order_by()
+    """The acts of `qs` within `within.km` of its centre on the great circle. An act at a
+    gazetteer place carries that place's coordinates (a place's coordinates never change),
+    so the distance is computed once per place of the gazetteer and the acts are those of
+    the close places: `place_id IN (…)`, on the indexes that also give the list's order, no
+    distance per act. Only acts without a place (coordinates typed in) are read for their
+    points — inside the circle's bounding box, on a partial index of those acts alone —
+    once per distinct point, or act by act beyond MAX_POINTS of them."""
+    close = Q(place_id__in=_close_places(within))
+    lat_min, lat_max, lons = _box(within.lat, within.lon, within.km)
+    in_lon = Q()
+    for lo, hi in lons:
+        in_lon |= Q(lon__gte=lo, lon__lte=hi)
+    typed = qs.filter(in_lon, place__isnull=True, lat__gte=lat_min, lat__lte=lat_max).order_by()
     points = list(typed.values_list("lat", "lon").distinct()[: MAX_POINTS + 1])
-    close = Q(place_id__in=close_places)
     if len(points) > MAX_POINTS:
         close_ids = [
-            pk
-            for pk, lat, lon in typed.values_list("pk", "lat", "lon")
-            if lat is not None
-            and lon is not None
-            and gazetteer.distance_km(within.lat, within.lon, lat, lon) <= within.km
+            pk for pk, lat, lon in typed.values_list("pk", "lat", "lon") if _near(within, lat, lon)
         ]
         return qs.filter(close | Q(pk__in=close_ids))
     for lat, lon in points:
-        if lat is None or lon is None:
-            continue
-        if gazetteer.distance_km(within.lat, within.lon, lat, lon) <= within.km:
+        if _near(within, lat, lon):
             close |= Q(place__isnull=True, lat=lat, lon=lon)
     return qs.filter(close)
 
@@ -1814,13 +1946,14 @@ def list_acts(
     # matches (no ids sent to Python): past the cap a count is a scan of every matching act
     # for a number no page needs exactly.
     total = qs.order_by()[: COUNT_CAP + 1].count()
-    acts = (
-        list(_act_query(qs)[offset : offset + limit]) if offset < total or total > COUNT_CAP else []
-    )
-    rows = _act_rows(user, acts)
-    shared = sorted(
-        {r.event for a, r in zip(acts, rows, strict=True) if a.organisation_id != user.org_id}
-    )
+    # The page's ids first (from the index alone, where it holds the filter's columns), then
+    # those acts' rows: the joins for a row are made for the page's acts only, not for every
+    # act an OFFSET skips.
+    page = []
+    if offset < total or total > COUNT_CAP:
+        page = list(_act_query(qs).values_list("pk", flat=True)[offset : offset + limit])
+    rows = _act_rows(user, _act_query(Act.objects.filter(pk__in=page)))
+    shared = sorted({r.event for r in rows if r.shared})
     audit.record(
         "incident.acts.list",
         actor=user,
@@ -1840,17 +1973,14 @@ def acts_of_person(user: User, person: Person) -> list[ActRow]:
     """Every act of the events the user sees whose victim is this person (a person got from
     `people.services.get_person`, which checked and audited the read, so the victim of an
     act of a shared event is visible)."""
-    acts = list(_act_query(_acts_of(user).filter(victim=person)))
-    rows = _act_rows(user, acts)
-    shared = sorted(
-        {r.event for a, r in zip(acts, rows, strict=True) if a.organisation_id != user.org_id}
-    )
+    rows = _act_rows(user, _act_query(_acts_of(user).filter(victim=person)))
+    shared = sorted({r.event for r in rows if r.shared})
     audit.record(
         "incident.acts.of_person",
         actor=user,
         object_type="person",
         object_ref=person.code,
-        detail={"acts": len(acts), **({"via_grant": shared} if shared else {})},
+        detail={"acts": len(rows), **({"via_grant": shared} if shared else {})},
     )
     return rows
 
