@@ -87,7 +87,7 @@ def _reference(user, acts) -> list[services.ActRow]:
                 victim=a.victim.code,
                 victim_name=names.get(a.victim_id),
                 victim_details=a.victim_details if show else None,
-                involvements=services._involvement_rows(invs),
+                involvements=services._involvement_rows(invs, services._Sight(user)),
                 information=services._information_rows(user, infos),
             )
         )

@@ -449,3 +449,27 @@ def test_a_race_between_two_shares_is_a_field_error(world, monkeypatch):
         world.share()
     assert set(raced.value.errors) == {"organisation"}
     assert EventGrant.objects.count() == 1
+
+
+def test_the_act_table_of_a_grantee_hides_the_victim_and_offers_no_case(world):
+    """The act table (built by `incidents_ui.act_rows`) of a shared event: the unshared
+    victim is "a victim not shared with you", and no row offers to open a case, which is
+    done on one's own records only; the owner's table offers it on every row."""
+    from django.template.loader import render_to_string
+    from django.utils import translation
+
+    world.share()
+
+    def table(user):
+        rows, _total = services.list_acts(user, {"event": world.event.code})
+        with translation.override("en"):
+            return render_to_string(
+                "incidents/_acts.html",
+                {"rows": rows, "titles": {}, "show_event": False, "open_cases": True},
+            )
+
+    grantee = table(world.outsider)
+    assert grantee.count("a victim not shared with you") == 1
+    assert world.private.code not in grantee and world.shared.code in grantee
+    assert 'class="open-case"' not in grantee
+    assert table(world.owner).count('class="open-case"') == 2
