@@ -127,26 +127,32 @@ def act_rows(rows: Any, titles: Any, show_event: bool = False, open_cases: bool 
     new_case = reverse("cases:new") if open_cases else ""
     open_case, dash, line_break = _("Open a case"), "—", format_html("<{}>", "br")
     hidden_victim = _("a victim not shared with you")
+    shared = _("Shared with you")
     out = []
     for r in rows:
         cells = [format_html('<td class="date">{}</td>', event_date(r))]
         if show_event:
+            # An act of an event another organisation shared: said on the row, as the event
+            # page's banner says it.
+            mark = format_html(' <span class="badge info">{}</span>', shared) if r.shared else ""
             title = titles.get(r.event, "") if hasattr(titles, "get") else ""
             if title:
                 cells.append(
                     format_html(
-                        '<td><a href="{}">{}</a><br><small class="code muted">{}</small></td>',
+                        '<td><a href="{}">{}</a>{}<br><small class="code muted">{}</small></td>',
                         event_href.format(quote(r.event, safe="")),
                         title,
+                        mark,
                         r.event,
                     )
                 )
             else:
                 cells.append(
                     format_html(
-                        '<td><a href="{}"><span class="code">{}</span></a></td>',
+                        '<td><a href="{}"><span class="code">{}</span></a>{}</td>',
                         event_href.format(quote(r.event, safe="")),
                         r.event,
+                        mark,
                     )
                 )
         if r.place:

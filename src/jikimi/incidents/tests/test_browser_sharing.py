@@ -62,3 +62,9 @@ def test_the_owner_shares_an_event_and_the_grantee_reads_it(
     assert hidden in acts
     assert other.locator("#sharing").count() == 0 and other.locator("#id_file").count() == 0
     check_page(other, problems, shot=f"incidents-shared-grantee-{tag}")
+    # The act list marks the acts of the shared event ("Shared with you").
+    other.goto(f"{base}/incidents/")
+    listed = other.locator("table.acts").inner_text()
+    assert ("Shared with you" if english else "공유받음") in listed
+    assert hidden in listed and world.private.code not in listed
+    check_page(other, problems, shot=f"incidents-acts-shared-{tag}")

@@ -465,11 +465,13 @@ def test_the_act_table_of_a_grantee_hides_the_victim_and_offers_no_case(world):
         with translation.override("en"):
             return render_to_string(
                 "incidents/_acts.html",
-                {"rows": rows, "titles": {}, "show_event": False, "open_cases": True},
+                {"rows": rows, "titles": {}, "show_event": True, "open_cases": True},
             )
 
     grantee = table(world.outsider)
     assert grantee.count("a victim not shared with you") == 1
+    assert grantee.count('<span class="badge info">Shared with you</span>') == 2
     assert world.private.code not in grantee and world.shared.code in grantee
     assert 'class="open-case"' not in grantee
-    assert table(world.owner).count('class="open-case"') == 2
+    owner = table(world.owner)
+    assert owner.count('class="open-case"') == 2 and "Shared with you" not in owner
