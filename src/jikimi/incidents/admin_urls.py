@@ -1,5 +1,6 @@
-"""/admin/vocabularies/ and /admin/places/: the organisation administrators' pages for the
-vocabularies and the gazetteer (mounted beside accounts' /admin/)."""
+"""/admin/vocabularies/, /admin/places/ and /admin/event-grants/: the organisation
+administrators' pages for the vocabularies, the gazetteer and the events it shares or is
+shared (mounted beside accounts' /admin/)."""
 
 from __future__ import annotations
 
@@ -14,4 +15,5 @@ urlpatterns = [
     path("vocabularies/<int:term_id>", views.admin_term, name="term"),
     path("places/", views.admin_places, name="places"),
     path("places/<int:place_id>", views.admin_place, name="place"),
+    path("event-grants/", views.admin_event_grants, name="event_grants"),
 ]

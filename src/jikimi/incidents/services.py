@@ -1292,6 +1292,45 @@ class EventGrantRow:
         return self.revoked_at is None
 
 
+def organisation_event_grants(
+    user: User, *, limit: int = 500
+) -> tuple[list[EventGrantRow], list[EventGrantRow]]:
+    """The event grants of the administrator's organisation, as people's
+    `organisation_grants`: (ours to others, others' to us), newest first, revoked ones
+    included; another organisation's grant without its member's name or reason. Only the
+    organisation's administrators see it; audited `sharing.list`."""
+    accounts.require_admin(user)
+    org = user.organisation_id
+    base = EventGrant.objects.select_related(
+        "event", "to_organisation", "from_organisation", "granted_by", "revoked_by"
+    ).order_by("-created_at", "-id")
+
+    def row(g: EventGrant, ours: bool) -> EventGrantRow:
+        other = g.to_organisation if ours else g.from_organisation
+        return EventGrantRow(
+            id=g.pk,
+            event=g.event.code,
+            organisation=other.slug,
+            organisation_name=other.name,
+            granted_by=g.granted_by.get_username() if ours else None,
+            reason=g.reason if ours else "",
+            created_at=g.created_at,
+            revoked_at=g.revoked_at,
+            revoked_by=g.revoked_by.get_username() if ours and g.revoked_by else None,
+        )
+
+    ours = [row(g, True) for g in base.filter(from_organisation_id=org)[:limit]]
+    theirs = [row(g, False) for g in base.filter(to_organisation_id=org)[:limit]]
+    audit.record(
+        "sharing.list",
+        actor=user,
+        object_type="organisation",
+        object_ref=str(org),
+        detail={"events_ours": len(ours), "events_theirs": len(theirs)},
+    )
+    return ours, theirs
+
+
 def event_grants(user: User, event: Event, *, live_only: bool = False) -> list[EventGrantRow]:
     """The grants of an event got from `get_event` (which audited the read), newest first:
     for the owner every grant (revoked ones too, unless `live_only`); for a grantee only the

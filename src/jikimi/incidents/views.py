@@ -500,6 +500,18 @@ def admin_term(request: StaffRequest, term_id: int) -> HttpResponse:
 
 
 @login_required
+@require_GET
+def admin_event_grants(request: StaffRequest) -> HttpResponse:
+    """For the organisation's administrators (others: 404): every event grant it gave and got."""
+    ours, theirs = services.organisation_event_grants(request.user)
+    return render(
+        request,
+        "incidents/admin_event_grants.html",
+        {"ours": ours, "theirs": theirs, "tab": "event_grants"},
+    )
+
+
+@login_required
 @require_http_methods(["GET", "POST"])
 def admin_places(request: StaffRequest) -> HttpResponse:
     accounts.require_admin(request.user)

@@ -128,15 +128,21 @@ def test_the_incident_pages_pass_the_page_checks(
     from jikimi.conftest import PASSWORD
 
     event, known = recorded
+    from jikimi.incidents import services
+
+    other = staff["outsider"].organisation
+    services.share_event(staff["caseworker"], event, other, "joint urgent appeal")
     base = live_server.url
     tag = f"{locale[:2]}-{'phone' if viewport is PHONE else 'desktop'}"
     problems: list[str] = []
     page = new_page(browser, problems, locale=locale, viewport=viewport)
-    # An administrator: records like a case worker, and has the vocabularies and places.
+    # An administrator: records like a case worker, and has the vocabularies, places and
+    # the events shared with other organisations.
     sign_in(page, base, staff["admin"], PASSWORD)
     for path, name in [
         ("/admin/vocabularies/?v=perpetrator", "admin-vocabularies"),
         ("/admin/places/", "admin-places"),
+        ("/admin/event-grants/", "admin-event-grants"),
         ("/incidents/", "list"),
         ("/incidents/?place=%E6%83%A0%E5%B1%B1&within_km=50", "list-filtered"),
         ("/incidents/new", "new"),

@@ -475,3 +475,31 @@ def test_the_act_table_of_a_grantee_hides_the_victim_and_offers_no_case(world):
     assert 'class="open-case"' not in grantee
     owner = table(world.owner)
     assert owner.count('class="open-case"') == 2 and "Shared with you" not in owner
+
+
+def test_the_administrators_page_lists_the_event_grants_given_and_received(
+    world, staff, client, login
+):
+    """/admin/event-grants/: the owner's administrators see the grant with its reason and
+    member; the grantee's administrators see it without them; anyone else 404; audited."""
+    from jikimi.accounts.services import create_staff
+
+    grant = world.share()
+    services.unshare_event(world.owner, world.event, grant.pk)
+    world.share()  # shared again: one revoked grant and one in force
+    url = "/admin/event-grants/"
+    owner_page = login(client, staff["admin"]).get(url, HTTP_ACCEPT_LANGUAGE="en")
+    assert owner_page.status_code == 200
+    body = owner_page.content.decode()
+    ours = body[body.index('id="ours"') : body.index('id="theirs"')]
+    assert ours.count(f">{world.event.code}</") == 2 and "joint appeal" in ours
+    assert "Revoked" in ours and world.owner.username in ours
+    assert "No other organisation shares an event with us." in body
+    admin_b, _ = create_staff("admin-b", PASSWORD, world.beta, "admin")
+    theirs_page = login(client, admin_b).get(url, HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    theirs = theirs_page[theirs_page.index('id="theirs"') :]
+    assert theirs.count(f">{world.event.code}</") == 2 and world.alpha.name in theirs
+    assert "joint appeal" not in theirs_page and world.owner.username not in theirs
+    assert login(client, world.owner).get(url).status_code == 404  # not an administrator
+    listed = AuditEvent.objects.filter(action="sharing.list", organisation_id=world.beta.pk)
+    assert listed.filter(detail__events_theirs=2).exists()
