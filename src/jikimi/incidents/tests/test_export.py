@@ -359,7 +359,7 @@ def test_csv_streams_lazily_and_the_audit_row_comes_before_the_first_byte(
     first = next(stream)
     assert batches == [4]  # the header and the first batch only
     assert first.decode("utf-8").count("\r\n") == 5
-    got.close()  # the download is cut short: the export stays audited, once
+    # The download is cut short here (nothing more read): the export stays audited, once.
     assert AuditEvent.objects.filter(action="incident.export").count() == 1
 
 
@@ -388,8 +388,9 @@ def test_xlsx_is_written_batch_by_batch_to_a_temporary_file_and_sent_from_it(
     assert batches == [4, 4, 4, 3]
     body = b"".join(got.streaming_content)
     assert int(got["Content-Length"]) == len(body)
-    got.close()
-    assert got.file_to_stream is None or got.file_to_stream.closed  # closed: deleted
+    # The test client closed the response once read (as a server does): the temporary file,
+    # anonymous, is closed and so gone.
+    assert got.file_to_stream is None or got.file_to_stream.closed
     book = load_workbook(io.BytesIO(body))
     read = [["" if v is None else v for v in r] for r in book.active.iter_rows(values_only=True)]
     reference = list(csv.reader(io.StringIO(_previous_csv(staff["caseworker"], {}).decode()[1:])))
