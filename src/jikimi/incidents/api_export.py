@@ -7,6 +7,8 @@ evidence downloads): a stolen token alone exports nothing.
 
 from __future__ import annotations
 
+from django.http import StreamingHttpResponse
+from django.utils.http import content_disposition_header
 from django.utils.translation import gettext
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
@@ -52,4 +54,8 @@ class ActsExportView(APIView):
             format=body.validated_data["format"],
             reauthenticated=True,
         )
-        return export.response(found)
+        response = StreamingHttpResponse(export.render(found), content_type=found.media_type)
+        response["Content-Disposition"] = content_disposition_header(True, found.file_name)
+        response["X-Content-Type-Options"] = "nosniff"
+        response["Cache-Control"] = "no-store"
+        return response
