@@ -7,8 +7,6 @@ evidence downloads): a stolen token alone exports nothing.
 
 from __future__ import annotations
 
-from django.http import StreamingHttpResponse
-from django.utils.http import content_disposition_header
 from django.utils.translation import gettext
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
@@ -54,8 +52,4 @@ class ActsExportView(APIView):
             format=body.validated_data["format"],
             reauthenticated=True,
         )
-        response = StreamingHttpResponse(export.render(found), content_type=found.media_type)
-        response["Content-Disposition"] = content_disposition_header(True, found.file_name)
-        response["X-Content-Type-Options"] = "nosniff"
-        response["Cache-Control"] = "no-store"
-        return response
+        return export.response(found)

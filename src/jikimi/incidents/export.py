@@ -8,6 +8,20 @@ DESIGN §8, one row per act, so that `jikimi import incidents` reads an export b
   from the password in the body), else `accounts.ReauthRequired` and a refusal in the log.
 - One audit row per export (`incident.export`): the filters, the format and the row count;
   no names, no text of the acts.
+- Streamed (issue #14): memory is bounded by a batch (BATCH acts), not by the number of
+  acts. The acts' ids are read in the list's order by one query, as a list of integers
+  (8 MB for a million acts; no OFFSET), and each batch of BATCH acts is read, built and
+  written before the next. No server-side cursor: one left open by a download cut short
+  would outlive its transaction (PostgreSQL names it, and its late close failed another
+  request's transaction in a test run). CSV goes out as a generator of encoded chunks
+  (StreamingHttpResponse); XLSX is written by openpyxl in write-only mode to an anonymous
+  temporary file (gone once closed) and sent with FileResponse.
+- The audit row is written by `export_acts`, after the format, the filters and the
+  re-authentication have been accepted and before the first byte is produced, with the row
+  count from one COUNT of the same query: a refused export is never audited as an export,
+  and an export whose download is cut short is still audited (the row count is what it
+  would have sent). Acts added or removed while a long export streams can make the file
+  differ from that count by those acts; the file itself keeps the list's order.
 - Identities only for roles that see them (`user.sees_identities`): for analysts and
   auditors the victim columns other than `victim_record_id` (the person's code, which they
   see on the list too), the named source, the title and the description are empty.
@@ -23,10 +37,14 @@ from __future__ import annotations
 
 import csv
 import io
+import tempfile
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import IO, Any
 
+from django.db.models import QuerySet
+from django.http import FileResponse, StreamingHttpResponse
+from django.utils.http import content_disposition_header
 from django.utils.translation import gettext
 
 from jikimi.accounts import services as accounts
@@ -46,12 +64,23 @@ MEDIA_TYPES = {
     "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
 }
 BATCH = 1000
+ORDER = ("event__date_start", "event_id", "date_start", "id")  # the list's, for the file
 
 
 @dataclass
 class Export:
-    rows: list[list[str]]  # without the header (COLUMNS)
+    """An accepted (and audited) export, not yet read: `rows()` reads it batch by batch."""
+
+    user: User
+    acts: QuerySet[Act]  # the filtered acts, in ORDER
+    count: int  # the row count audited (one COUNT before the first row)
     format: str
+
+    def rows(self) -> Iterator[list[str]]:
+        """The rows (without the header, COLUMNS), BATCH acts read at a time."""
+        ids = list(self.acts.values_list("pk", flat=True))
+        for start in range(0, len(ids), BATCH):
+            yield from _rows(self.user, ids[start : start + BATCH])
 
     @property
     def file_name(self) -> str:
@@ -100,14 +129,8 @@ def export_acts(
     qs, within = services._filtered(user, flt, shared=False)
     if within is not None:
         qs = services._within(qs, within)
-    ids = list(
-        qs.order_by("event__date_start", "event_id", "date_start", "id").values_list(
-            "pk", flat=True
-        )
-    )
-    rows: list[list[str]] = []
-    for start in range(0, len(ids), BATCH):
-        rows.extend(_rows(user, ids[start : start + BATCH]))
+    acts = qs.order_by(*ORDER)
+    count = acts.count()
     audit.record(
         "incident.export",
         actor=user,
@@ -115,10 +138,10 @@ def export_acts(
         detail={
             "filters": {k: v for k, v in sorted(vars(flt).items()) if v},
             "format": format,
-            "rows": len(rows),
+            "rows": count,
         },
     )
-    return Export(rows, format)
+    return Export(user, acts, count, format)
 
 
 def _first_links(model: type[Involvement] | type[Information], acts: list[Act], *fields: str):
@@ -176,7 +199,7 @@ def _rows(user: User, ids: list[Any]) -> list[list[str]]:
     acts = list(
         Act.objects.filter(pk__in=ids)
         .select_related("act_type", "place", "victim")
-        .order_by("event__date_start", "event_id", "date_start", "id")
+        .order_by(*ORDER)
     )
     events = {e.pk: e for e in Event.objects.filter(pk__in={a.event_id for a in acts})}
     inv_act, inv_event = _first_links(Involvement, acts, "perpetrator__code", "degree__code")
@@ -223,45 +246,72 @@ def _rows(user: User, ids: list[Any]) -> list[list[str]]:
     return out
 
 
-def render_csv(export: Export) -> Iterator[str]:
-    """The CSV text in chunks (UTF-8 with BOM, so spreadsheet programs read Hangul)."""
+def render_csv(export: Export) -> Iterator[bytes]:
+    """The CSV in encoded chunks, a batch of rows each (UTF-8 with BOM, so spreadsheet
+    programs read Hangul): the header first, then the rows as the database gives them."""
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\r\n")
     buffer.write("\ufeff")
     writer.writerow(COLUMNS)
-    for i, row in enumerate(export.rows, start=1):
+    for i, row in enumerate(export.rows(), start=1):
         writer.writerow(row)
         if i % BATCH == 0:
-            yield buffer.getvalue()
+            yield buffer.getvalue().encode("utf-8")
             buffer.seek(0)
             buffer.truncate()
-    yield buffer.getvalue()
+    yield buffer.getvalue().encode("utf-8")
 
 
-def render_xlsx(export: Export) -> bytes:
-    """The workbook: one sheet, the header then a row per act, every cell a string (already
-    neutralised: no cell starts a formula)."""
+def write_xlsx(export: Export, out: IO[bytes]) -> None:
+    """The workbook into `out`: one sheet, the header then a row per act, every cell a
+    string (already neutralised: no cell starts a formula). Write-only: openpyxl keeps the
+    sheet's rows in its own temporary file, not in memory."""
     from openpyxl import Workbook
     from openpyxl.cell import WriteOnlyCell
 
     book = Workbook(write_only=True)
     sheet = book.create_sheet("acts")
     sheet.append(list(COLUMNS))
-    for row in export.rows:
+    for row in export.rows():
         cells = []
         for value in row:
             cell = WriteOnlyCell(sheet, value=value)
             cell.data_type = "s"  # text, never a formula or a number
             cells.append(cell)
         sheet.append(cells)
-    out = io.BytesIO()
     book.save(out)
-    return out.getvalue()
+
+
+def xlsx_file(export: Export) -> IO[bytes]:
+    """The workbook in an anonymous temporary file (deleted when closed), at its start."""
+    out = tempfile.TemporaryFile(prefix="jikimi-export-", suffix=".xlsx")
+    try:
+        write_xlsx(export, out)
+        out.seek(0)
+    except BaseException:
+        out.close()
+        raise
+    return out
 
 
 def render(export: Export) -> Iterator[bytes]:
+    """The file's bytes in chunks (CSV as it is built; XLSX from its temporary file)."""
     if export.format == "xlsx":
-        yield render_xlsx(export)
+        with xlsx_file(export) as out:
+            while chunk := out.read(64 * 1024):
+                yield chunk
     else:
-        for chunk in render_csv(export):
-            yield chunk.encode("utf-8")
+        yield from render_csv(export)
+
+
+def response(export: Export) -> StreamingHttpResponse:
+    """The download: CSV streamed as it is built, XLSX streamed from its temporary file
+    (FileResponse closes, and so deletes, it at the end)."""
+    if export.format == "xlsx":
+        out: StreamingHttpResponse = FileResponse(xlsx_file(export), content_type=export.media_type)
+    else:
+        out = StreamingHttpResponse(render_csv(export), content_type=export.media_type)
+    out["Content-Disposition"] = content_disposition_header(True, export.file_name)
+    out["X-Content-Type-Options"] = "nosniff"
+    out["Cache-Control"] = "no-store"
+    return out

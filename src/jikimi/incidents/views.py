@@ -15,7 +15,6 @@ from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpResponse, QueryDict, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.utils.http import content_disposition_header
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
@@ -117,11 +116,7 @@ def export_acts(request: StaffRequest) -> HttpResponse | StreamingHttpResponse:
         )
     except InvalidInput as exc:
         return _plain_refusal(exc.messages())
-    response = StreamingHttpResponse(export.render(found), content_type=found.media_type)
-    response["Content-Disposition"] = content_disposition_header(True, found.file_name)
-    response["X-Content-Type-Options"] = "nosniff"
-    response["Cache-Control"] = "no-store"
-    return response
+    return export.response(found)
 
 
 def _without(query: QueryDict, name: str) -> str:

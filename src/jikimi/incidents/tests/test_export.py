@@ -8,6 +8,7 @@ import csv
 import io
 
 import pytest
+from django.db import connection
 from openpyxl import load_workbook
 
 from jikimi.accounts.services import ReauthRequired
@@ -101,7 +102,7 @@ def _acts(org) -> list[tuple]:
 @pytest.mark.parametrize("fmt", ["csv", "xlsx"])
 def test_round_trip_through_jikimi_import_incidents(staff, sample, orgs, cli, tmp_path, fmt):
     found = export.export_acts(staff["caseworker"], {}, format=fmt, reauthenticated=True)
-    assert len(found.rows) == 15
+    assert found.count == 15
     path = tmp_path / f"acts.{fmt}"
     path.write_bytes(b"".join(export.render(found)))
     header = _csv(found)[0].keys() if fmt == "csv" else _xlsx(found)[0].keys()
@@ -121,7 +122,7 @@ def test_filters_of_the_list_and_one_audit_row(staff, sample):
     before = AuditEvent.objects.count()
     found = export.export_acts(cw, {"act_type": "arrest"}, format="csv", reauthenticated=True)
     listed, total = services.list_acts(cw, {"act_type": "arrest"}, limit=100)
-    assert 0 < len(found.rows) == total < 15
+    assert 0 < found.count == total < 15
     assert {r["act_type"] for r in _csv(found)} == {"arrest"}
     assert sorted(r["victim_record_id"] for r in _csv(found)) == sorted(r.victim for r in listed)
     written = AuditEvent.objects.order_by("pk")[before:]
@@ -154,7 +155,7 @@ def test_reauthentication_is_required(staff, sample):
 
 def test_only_the_organisation_and_identities_only_for_roles_that_see_them(staff, sample):
     outsider = export.export_acts(staff["outsider"], {}, reauthenticated=True)
-    assert outsider.rows == []
+    assert outsider.count == 0 and list(outsider.rows()) == []
     analyst = _csv(export.export_acts(staff["analyst"], {}, reauthenticated=True))
     assert len(analyst) == 15
     for row in analyst:
@@ -263,8 +264,11 @@ def test_api_export(staff, sample, api_client, api_token):
     wrong = api_client.post(url, {"format": "csv", "password": "no"}, format="json")
     assert wrong.status_code == 403
     got = api_client.post(url, {"format": "csv", "password": PASSWORD}, format="json")
-    assert got.status_code == 200, got.content
-    rows = list(csv.DictReader(io.StringIO(b"".join(got.streaming_content).decode()[1:])))
+    assert got.status_code == 200 and got.streaming
+    assert got["Content-Disposition"] == 'attachment; filename="incidents-acts.csv"'
+    body = b"".join(got.streaming_content)
+    assert body == _previous_csv(staff["caseworker"], {"act_type": "arrest"})
+    rows = list(csv.DictReader(io.StringIO(body.decode()[1:])))
     assert rows and {r["act_type"] for r in rows} == {"arrest"}
     xlsx = api_client.post(url, {"format": "xlsx", "password": PASSWORD}, format="json")
     assert xlsx.status_code == 200 and xlsx["Content-Type"] == export.MEDIA_TYPES["xlsx"]
@@ -276,3 +280,125 @@ def test_api_export(staff, sample, api_client, api_token):
     other = api_client.post(url, {"format": "csv", "password": PASSWORD}, format="json")
     assert other.status_code == 200
     assert list(csv.DictReader(io.StringIO(b"".join(other.streaming_content).decode()[1:]))) == []
+
+
+# --- Streaming (issue #14) ----------------------------------------------------------------------
+
+
+def _previous_csv(user, filters) -> bytes:
+    """The export before streaming, kept as the reference: every id in a list, every row in
+    memory, then the whole CSV (the row builder, `_rows`, is unchanged)."""
+    flt = services.ActFilter.from_mapping(filters)
+    qs, within = services._filtered(user, flt, shared=False)
+    if within is not None:
+        qs = services._within(qs, within)
+    ids = list(
+        qs.order_by("event__date_start", "event_id", "date_start", "id").values_list(
+            "pk", flat=True
+        )
+    )
+    rows: list[list[str]] = []
+    for start in range(0, len(ids), 1000):
+        rows.extend(export._rows(user, ids[start : start + 1000]))
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\r\n")
+    buffer.write("\ufeff")
+    writer.writerow(importer.COLUMNS)
+    for row in rows:
+        writer.writerow(row)
+    return buffer.getvalue().encode("utf-8")
+
+
+@pytest.fixture
+def batches(monkeypatch):
+    """Batches of 4 acts (the sample's 15 are 4 batches); the sizes of the batches built."""
+    monkeypatch.setattr(export, "BATCH", 4)
+    sizes: list[int] = []
+    build = export._rows
+
+    def counted(user, ids):
+        sizes.append(len(ids))
+        return build(user, ids)
+
+    monkeypatch.setattr(export, "_rows", counted)
+    return sizes
+
+
+@pytest.mark.parametrize("role", ["caseworker", "analyst"])
+def test_streamed_csv_is_the_same_bytes_as_before(staff, sample, client, login, batches, role):
+    user = staff[role]
+    for filters in ({}, {"act_type": "arrest"}):
+        reference = _previous_csv(user, filters)
+        batches.clear()
+        login(client, user)
+        url = "/incidents/export?" + "&".join(
+            [f"{k}={v}" for k, v in filters.items()] + ["format=csv"]
+        )
+        client.post("/accounts/reauth", {"password": PASSWORD, "next": url})
+        got = client.get(url)
+        assert got.status_code == 200 and got.streaming
+        chunks = list(got.streaming_content)
+        assert b"".join(chunks) == reference
+        assert len(reference) > 200 and reference.startswith("\ufeff".encode())
+        assert batches and max(batches) <= 4  # read batch by batch, never the whole list
+        assert sum(batches) == len(list(csv.reader(io.StringIO(reference.decode()[1:])))) - 1
+        if not filters:
+            assert batches == [4, 4, 4, 3] and len(chunks) == 4  # a chunk per full batch
+
+
+def test_csv_streams_lazily_and_the_audit_row_comes_before_the_first_byte(
+    staff, sample, client, login, batches, monkeypatch
+):
+    login(client, staff["caseworker"])
+    url = "/incidents/export?format=csv"
+    client.post("/accounts/reauth", {"password": PASSWORD, "next": url})
+    got = client.get(url)
+    assert got.status_code == 200 and batches == []  # nothing read yet
+    row = AuditEvent.objects.get(action="incident.export")
+    assert row.detail == {"filters": {}, "format": "csv", "rows": 15}
+    stream = iter(got.streaming_content)
+    first = next(stream)
+    assert batches == [4]  # the header and the first batch only
+    assert first.decode("utf-8").count("\r\n") == 5
+    # The download is cut short here (nothing more read; the server closes the response, as
+    # on a client that went away): the export stays audited, once, and nothing else is read.
+    # The test's connection holds the test's transaction: a server would close it when the
+    # response closes (request_finished), the test keeps it.
+    monkeypatch.setattr(connection, "close_if_unusable_or_obsolete", lambda: None)
+    got.close()
+    assert batches == [4]
+    assert AuditEvent.objects.filter(action="incident.export").count() == 1
+
+
+def test_a_refused_export_is_never_audited_as_an_export(staff, sample, client, login, batches):
+    login(client, staff["caseworker"])
+    refused = client.get("/incidents/export?format=csv")
+    assert refused.status_code == 302
+    bad = client.get("/incidents/export?format=pdf")
+    assert bad.status_code in (302, 400)
+    assert not AuditEvent.objects.filter(action="incident.export").exists()
+    assert batches == []
+
+
+def test_xlsx_is_written_batch_by_batch_to_a_temporary_file_and_sent_from_it(
+    staff, sample, client, login, batches
+):
+    from django.http import FileResponse
+
+    login(client, staff["caseworker"])
+    url = "/incidents/export?format=xlsx"
+    client.post("/accounts/reauth", {"password": PASSWORD, "next": url})
+    got = client.get(url)
+    assert got.status_code == 200 and isinstance(got, FileResponse)
+    assert got["Content-Type"] == export.MEDIA_TYPES["xlsx"]
+    assert got["Content-Disposition"] == 'attachment; filename="incidents-acts.xlsx"'
+    assert batches == [4, 4, 4, 3]
+    body = b"".join(got.streaming_content)
+    assert int(got["Content-Length"]) == len(body)
+    # The test client closed the response once read (as a server does): the temporary file,
+    # anonymous, is closed and so gone.
+    assert got.file_to_stream is None or got.file_to_stream.closed
+    book = load_workbook(io.BytesIO(body))
+    read = [["" if v is None else v for v in r] for r in book.active.iter_rows(values_only=True)]
+    reference = list(csv.reader(io.StringIO(_previous_csv(staff["caseworker"], {}).decode()[1:])))
+    assert read == reference  # the same cells as the CSV, in the same order

@@ -408,8 +408,10 @@ def test_an_export_keeps_to_the_organisations_own_acts(world):
     from jikimi.incidents import export
 
     world.share()
-    assert export.export_acts(world.outsider, {}, format="csv", reauthenticated=True).rows == []
-    assert len(export.export_acts(world.owner, {}, format="csv", reauthenticated=True).rows) == 2
+    outsider = export.export_acts(world.outsider, {}, format="csv", reauthenticated=True)
+    assert outsider.count == 0 and list(outsider.rows()) == []
+    owner = export.export_acts(world.owner, {}, format="csv", reauthenticated=True)
+    assert owner.count == 2 and len(list(owner.rows())) == 2
 
 
 def test_the_database_keeps_one_live_grant_per_event_and_organisation(world):
