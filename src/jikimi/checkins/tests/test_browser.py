@@ -40,11 +40,19 @@ def _expected_error(problems: list[str], since: int, status: int) -> None:
 
 
 def _tick(page) -> None:
-    """Move the board's clock one refresh on and wait for the fragment it fetches."""
+    """Move the board's clock one refresh on and wait until the rows it fetched are in.
+
+    The response arriving is not enough: board.js swaps the rows in a later task, and a
+    count taken in between still sees the old rows (a CI run failed that way).
+    """
+    swaps = int(page.evaluate("document.getElementById('alert-board').dataset.refreshed || '0'"))
     with page.expect_response(lambda r: "fragment=1" in r.url) as response:
         page.clock.run_for(5_000)
     assert response.value.ok
-    page.wait_for_load_state()
+    page.wait_for_function(
+        "n => parseInt(document.getElementById('alert-board').dataset.refreshed || '0', 10) > n",
+        arg=swaps,
+    )
 
 
 def test_it_runs_the_duress_journey_in_a_browser(live_server, staff, person, enrol, smtp, browser):
