@@ -1,7 +1,7 @@
 """`jikimi import incidents` of N generated rows (issue #14: 100,000 rows ≤ 60 s).
 
     python bench/bench_import_incidents.py [--rows 10000] [--seed 8]
-        [--database sqlite|postgres|both] [--profile] [--linkage]
+        [--database sqlite|postgres|both] [--profile] [--linkage] [--ahead on|off|both]
 
 Generates a synthetic incident CSV of the DESIGN §8 shape (the columns of
 `/work/shared/data/incidents-sample.csv`: one to three acts an event, a new victim per row,
@@ -9,7 +9,9 @@ names from the linkage's synthetic generator), drops the rows the person-record 
 refuse, and times `importer.import_incidents` into an empty organisation. Linkage after the
 commit is off unless `--linkage` (the people bench measures linkage). Prints one JSON line per
 database, with the queries the import ran (`queries`, per row `queries_per_row`); `--profile`
-also prints the top of a cProfile to stderr.
+also prints the top of a cProfile to stderr. `--ahead off` keeps the victims' digests in the
+importing process (no child process computing them ahead: `IdentityIndexer.expect`), `both`
+runs each database both ways, one after the other, for a comparison in the same session.
 
 SQLite runs in a temporary JIKIMI_HOME; PostgreSQL in a scratch database `bench_import` on
 127.0.0.1:5432 (dropped and created here).
@@ -90,11 +92,15 @@ def write_csv(path: Path, rows: int, seed: int) -> None:
             )
 
 
-def run(rows: int, seed: int, profile: bool, linkage: bool) -> None:
+def run(rows: int, seed: int, profile: bool, linkage: bool, ahead: bool) -> None:
     import django
 
     os.environ["DJANGO_SETTINGS_MODULE"] = "jikimi.settings"
     django.setup()
+    from jikimi.people.services import IdentityIndexer
+
+    if not ahead:
+        IdentityIndexer.PREFETCH_MIN = sys.maxsize
     from django.conf import settings
     from django.core.management import call_command
     from django.db import connection
@@ -149,6 +155,7 @@ def run(rows: int, seed: int, profile: bool, linkage: bool) -> None:
                 "rows": result.created,
                 "seed": seed,
                 "linkage": linkage,
+                "ahead": ahead,
                 "seconds": round(wall, 2),
                 "cpu_s": round(cpu, 2),
                 "rows_per_s": round(result.created / wall),
@@ -175,29 +182,32 @@ def main() -> None:
     parser.add_argument("--database", choices=["sqlite", "postgres", "both"], default="sqlite")
     parser.add_argument("--profile", action="store_true")
     parser.add_argument("--linkage", action="store_true")
+    parser.add_argument("--ahead", choices=["on", "off", "both"], default="on")
     parser.add_argument("--child", action="store_true")
     args = parser.parse_args()
     if args.child:
-        return run(args.rows, args.seed, args.profile, args.linkage)
+        return run(args.rows, args.seed, args.profile, args.linkage, args.ahead == "on")
     from jikimi.core.keyring import KeyRing
 
     os.environ.setdefault("JIKIMI_KEYS", KeyRing.generate().to_json())
     os.environ["JIKIMI_TESTING"] = "1"
     databases = ["sqlite", "postgres"] if args.database == "both" else [args.database]
+    aheads = ["on", "off"] if args.ahead == "both" else [args.ahead]
     for database in databases:
-        env = {**os.environ, "JIKIMI_HOME": tempfile.mkdtemp(prefix="jikimi-bench-import-")}
-        env.pop("DATABASE_URL", None)
-        if database == "postgres":
-            import psycopg
+        for ahead in aheads:
+            env = {**os.environ, "JIKIMI_HOME": tempfile.mkdtemp(prefix="jikimi-bench-import-")}
+            env.pop("DATABASE_URL", None)
+            if database == "postgres":
+                import psycopg
 
-            with psycopg.connect(PG_URL, autocommit=True) as conn:
-                conn.execute("DROP DATABASE IF EXISTS bench_import WITH (FORCE)")
-                conn.execute("CREATE DATABASE bench_import")
-            env["DATABASE_URL"] = PG_URL.rsplit("/", 1)[0] + "/bench_import"
-        argv = [sys.executable, __file__, "--child", "--rows", str(args.rows)]
-        argv += ["--seed", str(args.seed)] + ["--profile"] * args.profile
-        argv += ["--linkage"] * args.linkage
-        subprocess.run(argv, env=env, check=True)
+                with psycopg.connect(PG_URL, autocommit=True) as conn:
+                    conn.execute("DROP DATABASE IF EXISTS bench_import WITH (FORCE)")
+                    conn.execute("CREATE DATABASE bench_import")
+                env["DATABASE_URL"] = PG_URL.rsplit("/", 1)[0] + "/bench_import"
+            argv = [sys.executable, __file__, "--child", "--rows", str(args.rows)]
+            argv += ["--seed", str(args.seed), "--ahead", ahead] + ["--profile"] * args.profile
+            argv += ["--linkage"] * args.linkage
+            subprocess.run(argv, env=env, check=True)
 
 
 if __name__ == "__main__":

@@ -98,10 +98,13 @@ class BlindIndexer:
     """`blind_index` for many values (an import's tens of keys per person, most of them
     shared by many people): the HMAC-SHA256 key schedule done once — the inner and outer
     hash states of RFC 2104, copied per value, which is what `hmac` computes — and each
-    distinct (kind, value) hashed once per indexer. Same digests as `blind_index`."""
+    distinct (kind, value) hashed once per indexer. Same digests as `blind_index`.
 
-    def __init__(self) -> None:
-        key = get_keyring().index
+    `key` is the key ring's index key unless given (a child process that computes an
+    import's digests is handed it: `people.digests.DigestWorker`)."""
+
+    def __init__(self, key: bytes | None = None) -> None:
+        key = get_keyring().index if key is None else key
         if len(key) > _HMAC_BLOCK:
             key = hashlib.sha256(key).digest()
         key = key.ljust(_HMAC_BLOCK, b"\0")

@@ -25,6 +25,7 @@ from jikimi.core.errors import InvalidInput
 from jikimi.core.importers import ImportResult, RowProblem, no_cyclic_gc
 from jikimi.core.sql import bulk_write_cache
 from jikimi.people.importer import read_rows
+from jikimi.people.services import IdentityIndexer
 
 from . import services
 from .models import Event
@@ -172,42 +173,53 @@ def _import_rows(
         )
     )
     lookups = services.Lookups(preload_places=True)
-    specs = []
-    for event_id, event_rows in events.items():
-        if event_id in already:
-            result.problems.append(
-                RowProblem(event_rows[0][0], "event_id", f"{event_id!r} was already imported")
+    # The victims' digests: in a large file a child process computes them while the rest is
+    # validated (`IdentityIndexer.expect`); it is stopped however this ends.
+    indexer = IdentityIndexer()
+    try:
+        specs = []
+        for event_id, event_rows in events.items():
+            if event_id in already:
+                result.problems.append(
+                    RowProblem(event_rows[0][0], "event_id", f"{event_id!r} was already imported")
+                )
+                continue
+            try:
+                spec = services.validate_event(
+                    None, _event_data(event_id, event_rows), lookups=lookups
+                )
+            except InvalidInput as exc:
+                result.problems.extend(_problems(exc, event_rows))
+                continue
+            specs.append(spec)
+            if not result.problems:
+                services.expect_victims(indexer, spec)
+        if result.problems:
+            # Dedupe (a first row's bad date is the event's and its act's) and sort by row.
+            unique = {(p.row, p.column): p for p in result.problems}
+            result.problems = sorted(
+                unique.values(),
+                key=lambda p: (p.row, COLUMNS.index(p.column) if p.column in COLUMNS else 99),
             )
-            continue
-        try:
-            specs.append(
-                services.validate_event(None, _event_data(event_id, event_rows), lookups=lookups)
+            return result
+        # SQLite's page cache while the rows go in: about 10 KiB of database a row (most of
+        # it blind-index rows in three B-trees), so a 100,000-row file's indexes stay in
+        # memory instead of spilling pages to the WAL again and again (17 s → 7 s at the
+        # commit).
+        cache = min(1024, max(256, sum(len(s.acts) for s in specs) // 100))
+        with transaction.atomic(), bulk_write_cache(cache):
+            services.write_events(specs, organisation, indexer)
+            audit.record(
+                "import.incidents",
+                organisation_id=organisation.pk,
+                object_type="import",
+                detail={
+                    "rows": sum(len(s.acts) for s in specs),
+                    "events": len(specs),
+                    "file": Path(name).name,
+                },
             )
-        except InvalidInput as exc:
-            result.problems.extend(_problems(exc, event_rows))
-    if result.problems:
-        # Dedupe (a first row's bad date is the event's and its act's) and sort by row.
-        unique = {(p.row, p.column): p for p in result.problems}
-        result.problems = sorted(
-            unique.values(),
-            key=lambda p: (p.row, COLUMNS.index(p.column) if p.column in COLUMNS else 99),
-        )
-        return result
-    # SQLite's page cache while the rows go in: about 10 KiB of database a row (most of it
-    # blind-index rows in three B-trees), so a 100,000-row file's indexes stay in memory
-    # instead of spilling pages to the WAL again and again (17 s → 7 s at the commit).
-    cache = min(1024, max(256, sum(len(s.acts) for s in specs) // 100))
-    with transaction.atomic(), bulk_write_cache(cache):
-        services.write_events(specs, organisation)
-        audit.record(
-            "import.incidents",
-            organisation_id=organisation.pk,
-            object_type="import",
-            detail={
-                "rows": sum(len(s.acts) for s in specs),
-                "events": len(specs),
-                "file": Path(name).name,
-            },
-        )
+    finally:
+        indexer.close()
     result.created = sum(len(s.acts) for s in specs)
     return result

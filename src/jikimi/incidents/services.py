@@ -33,7 +33,7 @@ import datetime as dt
 import math
 import re
 import uuid
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Container, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
@@ -743,7 +743,11 @@ def write_event(
 WRITE_CHUNK_ACTS = 5000
 
 
-def write_events(specs: Sequence[EventSpec], organisation: Organisation) -> int:
+def write_events(
+    specs: Sequence[EventSpec],
+    organisation: Organisation,
+    indexer: people.IdentityIndexer | None = None,
+) -> int:
     """Write validated events of an import in bulk (inside the caller's transaction): what
     `write_event` writes for each spec with `actor=None` — the same events, acts,
     involvements, information, sources, victims and audit events — in a few statements
@@ -756,21 +760,41 @@ def write_events(specs: Sequence[EventSpec], organisation: Organisation) -> int:
     `people.services.create_people_bulk` (its `person.create` audit events a chained run,
     and all of them one linkage batch after the commit — where a missing person's
     reappearance is found). Each chunk's `incident.create` events follow as a chained run.
+
+    `indexer` computes the victims' blind-index digests (one per import: names share most
+    of their keys); an importer that made it told it the victims while validating
+    (`expect_victims`), so that a child process could start on them early.
     """
     victims = earlier_victims(
         organisation, (a.victim.record_id for s in specs for a in s.acts if a.victim.person is None)
     )
     sources: dict[tuple, Source] = {}
-    indexer = people.IdentityIndexer()  # one per import: names share most of their keys
-    start = 0
-    while start < len(specs):
-        end, acts = start + 1, len(specs[start].acts)
-        while end < len(specs) and acts + len(specs[end].acts) <= WRITE_CHUNK_ACTS:
-            acts += len(specs[end].acts)
-            end += 1
-        _write_chunk(specs[start:end], organisation, victims, sources, indexer)
-        start = end
+    indexer = indexer or people.IdentityIndexer()
+    for spec in specs:  # (values already expected are skipped)
+        expect_victims(indexer, spec, victims)
+    indexer.flush()
+    try:
+        start = 0
+        while start < len(specs):
+            end, acts = start + 1, len(specs[start].acts)
+            while end < len(specs) and acts + len(specs[end].acts) <= WRITE_CHUNK_ACTS:
+                acts += len(specs[end].acts)
+                end += 1
+            _write_chunk(specs[start:end], organisation, victims, sources, indexer)
+            start = end
+    finally:
+        indexer.close()
     return len(specs)
+
+
+def expect_victims(
+    indexer: people.IdentityIndexer, spec: EventSpec, known: Container[str] = ()
+) -> None:
+    """Tell `indexer` the identities of the new victims of an event (those without a person
+    and not `known` by record id), in the order `write_events` will ask for them."""
+    for act in spec.acts:
+        if act.victim.person is None and act.victim.record_id not in known:
+            indexer.expect(people.identity_values(_victim_row(act.victim)))
 
 
 @dataclass(slots=True)

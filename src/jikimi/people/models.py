@@ -141,11 +141,17 @@ class IdentityIndex(models.Model):
     identity = models.ForeignKey(Identity, on_delete=models.CASCADE, related_name="index")
     # The identity's person, copied so a search answers with people without a join. No
     # database constraint: the identity's own key already ties the row to a person that
-    # exists (and deleting the person deletes its identities, and with them these rows),
-    # while checking a second key on each of an import's millions of rows cost PostgreSQL
-    # about 40 s per 100,000 people at commit (issue #14).
+    # exists, while checking a second key on each of an import's millions of rows cost
+    # PostgreSQL about 40 s per 100,000 people at commit (issue #14). No index of its own
+    # and nothing done on delete: deleting a person deletes its identities, and those their
+    # rows here (by `identity`, which is indexed); nothing looks these rows up by person,
+    # and a fourth B-tree cost an import about a fifth of its index writes.
     person = models.ForeignKey(
-        Person, on_delete=models.CASCADE, related_name="+", db_constraint=False
+        Person,
+        on_delete=models.DO_NOTHING,
+        related_name="+",
+        db_constraint=False,
+        db_index=False,
     )
     organisation_id = models.BigIntegerField()
     digest = models.CharField(max_length=32)

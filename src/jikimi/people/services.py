@@ -6,6 +6,7 @@ differ) and writes the audit log. Another organisation's person is `NotFound` un
 
 from __future__ import annotations
 
+import os
 import re
 import uuid
 from collections.abc import Callable, Iterable, Sequence
@@ -23,14 +24,15 @@ from jikimi.accounts import services as accounts
 from jikimi.accounts.models import Organisation, User
 from jikimi.audit import services as audit
 from jikimi.core.codes import give_unique_codes
-from jikimi.core.crypto import BlindIndexer, blind_index, normalise_for_index
+from jikimi.core.crypto import BlindIndexer, blind_index
 from jikimi.core.errors import InvalidInput, NotFound, ReadOnlyAccess
 from jikimi.core.sql import Rows, concrete_field, insert_prepared
 from jikimi.lib import records
-from jikimi.lib.fuzzy_names import one_typo_apart, typo_keys
-from jikimi.lib.korean import index_keys, search_keys
+from jikimi.lib.fuzzy_names import one_typo_apart
+from jikimi.lib.korean import search_keys
 from jikimi.lib.records import normalise_phone
 
+from . import digests
 from .models import (
     Consent,
     Identity,
@@ -38,7 +40,6 @@ from .models import (
     IdentityKind,
     Person,
     PersonStatus,
-    Script,
     SharingGrant,
     TrustedContact,
 )
@@ -135,13 +136,13 @@ def require_owner(user: User, person: Person, *, purpose: str = "edit") -> None:
 # --- Normalisation for the blind index ----------------------------------------------------
 
 
-# The kind of the typo keys' HMAC: their digests can never equal an exact key's, so the two
-# indexes cannot be joined (docs/security.md says what each reveals).
-TYPO_INDEX_KIND = "name_typo"
+# The one definition of the digests is `digests` (no Django there, so that an import can
+# compute them in a second process); these names are kept for the callers.
+TYPO_INDEX_KIND = digests.TYPO_INDEX_KIND
 
 
 def _typo_digests(value: str, index: Callable[[str, str], str] = blind_index) -> set[str]:
-    return {index(TYPO_INDEX_KIND, key) for key in typo_keys(value)}
+    return digests.typo_digests(value, index)
 
 
 def _index_digests(
@@ -149,26 +150,10 @@ def _index_digests(
 ) -> set[str]:
     """The blind-index digests of an identity's value; `index` is `blind_index` or a bulk
     writer's `BlindIndexer` (the same digests)."""
-    if kind == IdentityKind.NAME:
-        return {index("name", key) for key in index_keys(value)} | _typo_digests(value, index)
-    if kind == IdentityKind.PHONE:
-        digits = normalise_phone(value)
-        return {index("phone", digits)} if len(digits) >= 6 else set()
-    if kind == IdentityKind.EMAIL:
-        return {index("email", value.strip().casefold())}
-    if kind == IdentityKind.BIRTH_DATE:
-        return {index("birth_date", normalise_for_index(value))}
-    return set()
+    return digests.identity_digests(kind, value, index)
 
 
-def guess_script(value: str) -> str:
-    if HANGUL_RE.search(value):
-        return Script.HANGUL
-    if HANZI_RE.search(value):
-        return Script.HANZI
-    if value.isascii() or re.fullmatch(r"[\w\s'’\-.ŏŭŎŬ]+", value):
-        return Script.LATIN
-    return Script.OTHER
+guess_script = digests.guess_script
 
 
 # --- Writes -------------------------------------------------------------------------------
@@ -318,28 +303,115 @@ def record_identities(row: dict) -> list[tuple[str, str, dict[str, Any]]]:
     return identities
 
 
+def identity_values(row: dict) -> list[tuple[str, str]]:
+    """The (kind, value) of each identity `create_people_bulk` writes for a row, as plain
+    strings (a child process is sent them: no model enum, which would import the models)."""
+    return [(str(kind), str(value)) for kind, value, _extra in record_identities(row)]
+
+
 class IdentityIndexer:
     """For a bulk writer (one per import): each distinct identity value's sorted blind-index
     digests and script, computed once (`_index_digests` through `index`, a `BlindIndexer`,
-    which in turn hashes each key many names share once). Bounded like the indexer."""
+    which in turn hashes each key many names share once). Bounded like the indexer.
+
+    `expect` (a large import, on a machine with a second core) is told the values the
+    writer will ask for, in the order it will ask, as soon as they are known (while the
+    file is still being validated); once PREFETCH_MIN distinct values are expected, a child
+    process (`digests.DigestWorker`) computes them ahead, BATCH values at a time and at most
+    AHEAD batches before the writer, while this process validates and writes. `flush` hands
+    over the last, partial batch. A value asked for is taken from there; the digests are the
+    same either way. `close` stops the child.
+    """
 
     MEMO_MAX = 1 << 17
+    #: Values a batch for the child, batches it may compute ahead of the writer (memory:
+    #: about 1 KB of digests a value), and the fewest distinct values for which a child
+    #: pays for its start (a fresh interpreter, about 0.3 s).
+    BATCH = 4000
+    AHEAD = 16
+    PREFETCH_MIN = 20_000
 
     def __init__(self, index: BlindIndexer | None = None) -> None:
         self.index = index or BlindIndexer()
         self._memo: dict[tuple[str, str], tuple[list[str], str]] = {}
+        self._worker: digests.DigestWorker | None = None
+        self._waiting: set[tuple[str, str]] = set()  # expected, not yet answered
+        self._pending: list[tuple[str, str]] = []  # expected, not yet in a batch
+        self._batches: list[list[tuple[str, str]]] = []  # cut, not yet taken, in order
+        self._futures: list[Any] = []  # the child's answers to the first len() batches
+        self._ready: dict[tuple[str, str], tuple[list[str], str]] = {}
+        self.from_child = 0  # values answered by the child (for tests and benchmarks)
+
+    def expect(self, values: Iterable[tuple[str, str]]) -> None:
+        """The (kind, value) pairs (plain strings, `identity_values`) the writer will ask
+        for next."""
+        for value in values:
+            if value not in self._waiting and value not in self._memo:
+                self._waiting.add(value)
+                self._pending.append(value)
+        if self._worker is None:
+            if len(self._waiting) < self.PREFETCH_MIN or len(os.sched_getaffinity(0)) < 2:
+                return
+            from jikimi.core.keyring import get_keyring
+
+            self._worker = digests.DigestWorker(get_keyring().index, self.index)
+        self._cut(self.BATCH)
+
+    def flush(self) -> None:
+        """Every value expected goes to the child (or, with no child, is computed when
+        asked for)."""
+        if self._worker is None:
+            self._waiting, self._pending = set(), []
+        else:
+            self._cut(1)
+
+    def _cut(self, least: int) -> None:
+        while len(self._pending) >= least:
+            self._batches.append(self._pending[: self.BATCH])
+            del self._pending[: self.BATCH]
+        self._submit()
+
+    def _submit(self) -> None:
+        assert self._worker is not None
+        while len(self._futures) < min(self.AHEAD, len(self._batches)):
+            self._futures.append(self._worker.submit(self._batches[len(self._futures)]))
+
+    def _take_batch(self) -> None:
+        """The next batch's answers (waiting for the child if need be) into `_ready`."""
+        assert self._worker is not None
+        values, future = self._batches.pop(0), self._futures.pop(0)
+        before = self._worker.answered
+        self._ready.update(zip(values, self._worker.result(future, values), strict=True))
+        self.from_child += self._worker.answered - before
+        self._waiting.difference_update(values)
+        self._submit()
 
     def __call__(self, kind: str, value: str) -> tuple[list[str], str]:
-        key = (kind, value)
+        # str(): an IdentityKind member hashes by its name, not as its value does.
+        key = (str(kind), value)
         found = self._memo.get(key)
         if found is None:
+            while key in self._waiting and self._batches:
+                self._take_batch()
+            found = self._ready.pop(key, None)
+            if found is None:
+                found = (
+                    sorted(_index_digests(kind, value, self.index)),
+                    guess_script(value) if kind == IdentityKind.NAME else "",
+                )
             if len(self._memo) >= self.MEMO_MAX:
                 self._memo.clear()
-            found = self._memo[key] = (
-                sorted(_index_digests(kind, value, self.index)),
-                guess_script(value) if kind == IdentityKind.NAME else "",
-            )
+            self._memo[key] = found
         return found
+
+    def close(self) -> None:
+        """Stop the child process, if one was started (what it had not done is computed
+        here when asked for)."""
+        if self._worker is not None:
+            self._worker.close()
+            self._worker = None
+        self._batches, self._futures, self._waiting, self._pending = [], [], set(), []
+        self._ready = {}
 
 
 @dataclass(slots=True)

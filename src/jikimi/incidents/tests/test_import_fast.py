@@ -107,12 +107,36 @@ def _import(alpha) -> list[dict[str, str]]:
     return rows
 
 
-def test_every_identity_carries_the_digests_of_its_value(orgs, settings):
+@pytest.fixture
+def child(monkeypatch):
+    """The digests computed ahead by a child process (`IdentityIndexer.prefetch`), however
+    few the values, in batches of 5; `child.indexers` are the import's indexers."""
+    monkeypatch.setattr(people.IdentityIndexer, "PREFETCH_MIN", 1)
+    monkeypatch.setattr(people.IdentityIndexer, "BATCH", 5)
+    made: list[people.IdentityIndexer] = []
+    real_init = people.IdentityIndexer.__init__
+
+    def init(self, *args, **kwargs):
+        real_init(self, *args, **kwargs)
+        made.append(self)
+
+    monkeypatch.setattr(people.IdentityIndexer, "__init__", init)
+    return made
+
+
+@pytest.mark.parametrize("ahead", [False, True], ids=["here", "child"])
+def test_every_identity_carries_the_digests_of_its_value(orgs, settings, request, ahead):
     """Read back through the ORM (which decrypts each value) and keyed again one value at a
-    time by `_index_digests` with `blind_index`: the digests stored are exactly those."""
+    time by `_index_digests` with `blind_index`: the digests stored are exactly those,
+    whether this process computed them or a child process did ahead of the writer."""
     settings.JIKIMI_LINKAGE_ON_SAVE = False
     alpha, _ = orgs
+    indexers = request.getfixturevalue("child") if ahead else []
     rows = _import(alpha)
+    if ahead:  # every new victim's values came from the child, and it was stopped
+        (indexer,) = indexers
+        assert indexer.from_child >= len({r["victim_record_id"] for r in rows})
+        assert indexer._worker is None
     stored = collections.defaultdict(list)
     for identity_id, person_id, org, digest in IdentityIndex.objects.values_list(
         "identity_id", "person_id", "organisation_id", "digest"
@@ -134,6 +158,31 @@ def test_every_identity_carries_the_digests_of_its_value(orgs, settings):
     )
     assert logged == collections.Counter(Person.objects.values_list("code", flat=True))
     assert audit.verify_chain() is None
+
+
+def test_a_child_that_dies_loses_nothing(orgs, settings, child, monkeypatch):
+    """The child killed after its first batch: the import still stores every digest (the
+    rest computed here), the same as computed one at a time."""
+    settings.JIKIMI_LINKAGE_ON_SAVE = False
+    alpha, _ = orgs
+    real_take = people.IdentityIndexer._take_batch
+
+    def take_then_kill(self):
+        real_take(self)
+        pool = self._worker._pool
+        for process in list((pool._processes or {}).values()) if pool else []:
+            process.kill()
+            process.join()
+
+    monkeypatch.setattr(people.IdentityIndexer, "_take_batch", take_then_kill)
+    _import(alpha)
+    (indexer,) = child
+    identities = list(Identity.objects.filter(person__organisation=alpha))
+    # The child answered its first batches (those already done when it died), not all.
+    assert 0 < indexer.from_child < len({(i.kind, i.value) for i in identities})
+    for identity in identities:
+        stored = sorted(identity.index.values_list("digest", flat=True))
+        assert stored == sorted(people._index_digests(identity.kind, identity.value))
 
 
 def test_an_imported_victim_is_found_by_another_spelling(orgs, staff, settings):

@@ -157,3 +157,18 @@ def test_the_api_marks_close_matches(api_client, api_token, staff, gyeongguk):
     data = api_client.get("/api/people/", {"q": "김경국"}).json()
     assert [(r["code"], r["match"]) for r in data["results"]] == [(gyeongguk.code, "exact")]
     assert api_client.get("/api/people/").json()["results"][0]["match"] == ""
+
+
+def test_removing_an_identity_or_deleting_the_person_leaves_no_index_row(staff, gyeongguk):
+    """The index rows go with their identity (the person's key on them has no index and does
+    nothing on delete): removing one name drops its keys only, deleting the person all."""
+    worker = staff["caseworker"]
+    extra = services.add_identity(worker, gyeongguk, kind="name", value="Kim Kyong-guk")
+    assert IdentityIndex.objects.filter(identity=extra).exists()
+    others = set(IdentityIndex.objects.exclude(identity=extra).values_list("pk", flat=True))
+    services.remove_identity(worker, gyeongguk, str(extra.pk))
+    assert set(IdentityIndex.objects.values_list("pk", flat=True)) == others
+    assert _found(worker, "김경국") == {gyeongguk.code: "exact"}
+    gyeongguk.delete()
+    assert not IdentityIndex.objects.exists()
+    assert _found(worker, "김경국") == {}
