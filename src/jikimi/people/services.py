@@ -12,6 +12,7 @@ import uuid
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from itertools import repeat
+from operator import itemgetter
 from typing import Any
 
 from django.db import transaction
@@ -23,7 +24,7 @@ from django.utils.translation import gettext_lazy as _
 from jikimi.accounts import services as accounts
 from jikimi.accounts.models import Organisation, User
 from jikimi.audit import services as audit
-from jikimi.core.codes import give_unique_codes
+from jikimi.core.codes import give_unique_codes, uuid7
 from jikimi.core.crypto import BlindIndexer, blind_index
 from jikimi.core.errors import InvalidInput, NotFound, ReadOnlyAccess
 from jikimi.core.sql import Rows, concrete_field, insert_prepared
@@ -471,8 +472,9 @@ def create_people_bulk(
         created.append(person)
         person_id = prep_id(person.pk)
         for kind, value, extra in record_identities(row):
-            digests, script = indexer(kind, value)  # equal values share them
-            identity_id = uuid.uuid4()
+            keyed, script = indexer(kind, value)  # equal values share them
+            # Time-ordered ids: the index rows' identity key grows at its end (core.codes).
+            identity_id = uuid7()
             identities.add(
                 identity_id, person.pk, kind,
                 extra.get("name_kind", "") if kind == IdentityKind.NAME else "",
@@ -481,7 +483,7 @@ def create_people_bulk(
             # Rows of (identity, person, organisation, digest) in database form: tens per
             # person (the fuzzy name keys), too many for anything but tuples.
             prepared = prep_id(identity_id)
-            indexes.extend(zip(repeat(prepared), repeat(person_id), repeat(org), digests))
+            indexes.extend(zip(repeat(prepared), repeat(person_id), repeat(org), keyed))
         sources.add(person.pk, org, row["source"], row["record_id"], row["county"][:64], now)
     give_unique_codes(Person, created)
     for person, row in zip(created, rows, strict=True):
@@ -492,6 +494,8 @@ def create_people_bulk(
         )  # fmt: skip
     people.insert()
     identities.insert()
+    # In digest order: the digest index is then written page after page, not at random.
+    indexes.sort(key=itemgetter(3))
     insert_prepared(IdentityIndex, ("identity", "person", "organisation_id", "digest"), indexes)
     sources.insert()
     audit.record_many(
