@@ -496,6 +496,9 @@ def test_the_administrators_page_lists_the_event_grants_given_and_received(
     ours = body[body.index('id="ours"') : body.index('id="theirs"')]
     assert ours.count(f">{world.event.code}</") == 2 and "joint appeal" in ours
     assert "Revoked" in ours and world.owner.username in ours
+    # Each grant's state, from the cell the people's grants page shares (grant_status.html).
+    assert ours.count('<span class="badge">Revoked</span>') == 1
+    assert ours.count('<span class="badge ok">In force</span>') == 1
     assert "No other organisation shares an event with us." in body
     admin_b, _ = create_staff("admin-b", PASSWORD, world.beta, "admin")
     theirs_page = login(client, admin_b).get(url, HTTP_ACCEPT_LANGUAGE="en").content.decode()
