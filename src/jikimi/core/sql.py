@@ -18,7 +18,7 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
-from django.db.models import Field, Model
+from django.db.models import Field, Model, Q
 
 SQLITE_MAX_PARAMETERS = 30_000  # SQLite allows 32,766 parameters in one statement
 
@@ -339,3 +339,26 @@ def _converter(field: Field, prep: Any, connection: Any) -> Any:
 
         return remembered
     return prep
+
+
+def granted_ids(grants: type[Model], organisation_id: int, granted: str) -> list[Any]:
+    """The `granted` ids (a grant model's field: the person or the event) that other
+    organisations share with this one by a grant not revoked (`to_organisation`,
+    `revoked_at`: the fields every grant model has)."""
+    return list(
+        grants._default_manager.filter(
+            to_organisation_id=organisation_id, revoked_at__isnull=True
+        ).values_list(granted, flat=True)
+    )
+
+
+def own_or_granted(organisation_id: int, field: str, shared: Sequence[Any]) -> Q:
+    """Rows of the organisation, or whose `field` is one of the `shared` ids: what a
+    sharing rule filters by (people's `people_seen_by`, incidents' `events_seen_by`).
+
+    The shared ids come resolved (grants are few): `organisation = X OR id IN (…)` with a
+    literal list lets the database walk an (organisation, …) index, where an OR with a
+    subquery made it scan and sort every row.
+    """
+    own = Q(organisation_id=organisation_id)
+    return own | Q(**{f"{field}__in": list(shared)}) if shared else own

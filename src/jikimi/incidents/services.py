@@ -50,7 +50,7 @@ from jikimi.audit import services as audit
 from jikimi.core.codes import give_unique_codes, is_public_code
 from jikimi.core.crypto import blind_index, normalise_for_index
 from jikimi.core.errors import InvalidInput, NotFound, ReadOnlyAccess
-from jikimi.core.sql import Rows, concrete_field
+from jikimi.core.sql import Rows, concrete_field, granted_ids, own_or_granted
 from jikimi.lib import dates, gazetteer, records
 from jikimi.lib.i18n import gettext_noop
 from jikimi.people import services as people
@@ -1108,24 +1108,15 @@ def _source(
 
 def shared_event_ids(organisation_id: int) -> list[uuid.UUID]:
     """Ids of the events other organisations shared with this one (grants not revoked)."""
-    return list(
-        EventGrant.objects.filter(
-            to_organisation_id=organisation_id, revoked_at__isnull=True
-        ).values_list("event_id", flat=True)
-    )
+    return granted_ids(EventGrant, organisation_id, "event_id")
 
 
 def events_seen_by(organisation_id: int, *, event_field: str = "id") -> Q:
     """The one definition of which events an organisation sees: its own and those shared
-    with it by a live grant. A filter for any table that carries `organisation_id` and the
-    event (`event_field`: "id" on Event, "event_id" on Act and Evidence).
-
-    As people's `people_seen_by`: the shared ids are resolved first (grants are few), so
-    `organisation = X OR event_id IN (…)` keeps the list's (organisation, …) indexes usable.
-    """
-    own = Q(organisation_id=organisation_id)
-    shared = shared_event_ids(organisation_id)
-    return own | Q(**{f"{event_field}__in": shared}) if shared else own
+    with it by a live grant (`core.sql.own_or_granted`, as people's `people_seen_by`). A
+    filter for any table that carries `organisation_id` and the event (`event_field`: "id"
+    on Event, "event_id" on Act and Evidence)."""
+    return own_or_granted(organisation_id, event_field, shared_event_ids(organisation_id))
 
 
 def visible_events(user: User) -> QuerySet[Event]:

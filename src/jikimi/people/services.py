@@ -27,7 +27,7 @@ from jikimi.audit import services as audit
 from jikimi.core.codes import give_unique_codes, uuid7
 from jikimi.core.crypto import BlindIndexer, blind_index
 from jikimi.core.errors import InvalidInput, NotFound, ReadOnlyAccess
-from jikimi.core.sql import Rows, concrete_field, insert_prepared
+from jikimi.core.sql import Rows, concrete_field, granted_ids, insert_prepared, own_or_granted
 from jikimi.lib import records
 from jikimi.lib.fuzzy_names import one_typo_apart
 from jikimi.lib.korean import search_keys
@@ -59,25 +59,15 @@ __all__ = ["InvalidInput", "NotFound", "ReadOnlyAccess"]
 
 def shared_person_ids(organisation_id: int) -> list[uuid.UUID]:
     """Ids of the people other organisations shared with this one (grants not revoked)."""
-    return list(
-        SharingGrant.objects.filter(
-            to_organisation_id=organisation_id, revoked_at__isnull=True
-        ).values_list("person_id", flat=True)
-    )
+    return granted_ids(SharingGrant, organisation_id, "person_id")
 
 
 def people_seen_by(organisation_id: int, *, person_field: str = "id") -> Q:
     """The one definition of whom an organisation can see: its own people and those shared
-    with it by a live grant. A filter for any table that carries `organisation_id` and the
-    person (`person_field`: "id" on Person, "person_id" on IdentityIndex).
-
-    The shared ids are resolved first (grants are few): `organisation = X OR id IN (…)` with
-    a literal list lets the database walk the (organisation, created_at) index, where an
-    OR with a subquery made it scan and sort every row.
-    """
-    own = Q(organisation_id=organisation_id)
-    shared = shared_person_ids(organisation_id)
-    return own | Q(**{f"{person_field}__in": shared}) if shared else own
+    with it by a live grant (`core.sql.own_or_granted`). A filter for any table that
+    carries `organisation_id` and the person (`person_field`: "id" on Person, "person_id"
+    on IdentityIndex)."""
+    return own_or_granted(organisation_id, person_field, shared_person_ids(organisation_id))
 
 
 def visible_people(user: User) -> QuerySet[Person]:
