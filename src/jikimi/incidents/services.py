@@ -769,9 +769,10 @@ def write_events(
         organisation, (a.victim.record_id for s in specs for a in s.acts if a.victim.person is None)
     )
     sources: dict[tuple, Source] = {}
-    indexer = indexer or people.IdentityIndexer()
-    for spec in specs:  # (values already expected are skipped)
-        expect_victims(indexer, spec, victims)
+    if indexer is None:  # (an importer's indexer was told while it validated)
+        indexer = people.IdentityIndexer()
+        for spec in specs:
+            expect_victims(indexer, spec, victims)
     indexer.flush()
     try:
         start = 0
