@@ -300,6 +300,12 @@ def identity_values(row: dict) -> list[tuple[str, str]]:
     return [(str(kind), str(value)) for kind, value, _extra in record_identities(row)]
 
 
+def _usable_cores() -> int:
+    """The cores this process may run on (its affinity where the system tells it)."""
+    affinity = getattr(os, "sched_getaffinity", None)
+    return len(affinity(0)) if affinity else os.cpu_count() or 1
+
+
 class IdentityIndexer:
     """For a bulk writer (one per import): each distinct identity value's sorted blind-index
     digests and script, computed once (`_index_digests` through `index`, a `BlindIndexer`,
@@ -341,7 +347,7 @@ class IdentityIndexer:
                 self._waiting.add(value)
                 self._pending.append(value)
         if self._worker is None:
-            if len(self._waiting) < self.PREFETCH_MIN or len(os.sched_getaffinity(0)) < 2:
+            if len(self._waiting) < self.PREFETCH_MIN or _usable_cores() < 2:
                 return
             from jikimi.core.keyring import get_keyring
 
