@@ -11,7 +11,9 @@ commit is off unless `--linkage` (the people bench measures linkage). Prints one
 database, with the queries the import ran (`queries`, per row `queries_per_row`); `--profile`
 also prints the top of a cProfile to stderr. `--ahead off` keeps the victims' digests in the
 importing process (no child process computing them ahead: `IdentityIndexer.expect`), `both`
-runs each database both ways, one after the other, for a comparison in the same session.
+runs each database both ways, one after the other, for a comparison in the same session;
+`--writer off|on|both` the same for the background writer of the blind-index rows
+(`incidents.services.BACKGROUND_INDEX_WRITES`).
 
 SQLite runs in a temporary JIKIMI_HOME; PostgreSQL in a scratch database `bench_import` on
 127.0.0.1:5432 (dropped and created here).
@@ -92,15 +94,17 @@ def write_csv(path: Path, rows: int, seed: int) -> None:
             )
 
 
-def run(rows: int, seed: int, profile: bool, linkage: bool, ahead: bool) -> None:
+def run(rows: int, seed: int, profile: bool, linkage: bool, ahead: bool, writer: bool) -> None:
     import django
 
     os.environ["DJANGO_SETTINGS_MODULE"] = "jikimi.settings"
     django.setup()
+    from jikimi.incidents import services as incident_services
     from jikimi.people.services import IdentityIndexer
 
     if not ahead:
         IdentityIndexer.PREFETCH_MIN = sys.maxsize
+    incident_services.BACKGROUND_INDEX_WRITES = writer
     from django.conf import settings
     from django.core.management import call_command
     from django.db import connection
@@ -156,6 +160,7 @@ def run(rows: int, seed: int, profile: bool, linkage: bool, ahead: bool) -> None
                 "seed": seed,
                 "linkage": linkage,
                 "ahead": ahead,
+                "writer": writer,
                 "seconds": round(wall, 2),
                 "cpu_s": round(cpu, 2),
                 "rows_per_s": round(result.created / wall),
@@ -183,18 +188,21 @@ def main() -> None:
     parser.add_argument("--profile", action="store_true")
     parser.add_argument("--linkage", action="store_true")
     parser.add_argument("--ahead", choices=["on", "off", "both"], default="on")
+    parser.add_argument("--writer", choices=["on", "off", "both"], default="on")
     parser.add_argument("--child", action="store_true")
     args = parser.parse_args()
     if args.child:
-        return run(args.rows, args.seed, args.profile, args.linkage, args.ahead == "on")
+        on = (args.ahead == "on", args.writer == "on")
+        return run(args.rows, args.seed, args.profile, args.linkage, *on)
     from jikimi.core.keyring import KeyRing
 
     os.environ.setdefault("JIKIMI_KEYS", KeyRing.generate().to_json())
     os.environ["JIKIMI_TESTING"] = "1"
     databases = ["sqlite", "postgres"] if args.database == "both" else [args.database]
     aheads = ["on", "off"] if args.ahead == "both" else [args.ahead]
+    writers = ["on", "off"] if args.writer == "both" else [args.writer]
     for database in databases:
-        for ahead in aheads:
+        for ahead, writer in [(a, w) for a in aheads for w in writers]:
             env = {**os.environ, "JIKIMI_HOME": tempfile.mkdtemp(prefix="jikimi-bench-import-")}
             env.pop("DATABASE_URL", None)
             if database == "postgres":
@@ -205,7 +213,8 @@ def main() -> None:
                     conn.execute("CREATE DATABASE bench_import")
                 env["DATABASE_URL"] = PG_URL.rsplit("/", 1)[0] + "/bench_import"
             argv = [sys.executable, __file__, "--child", "--rows", str(args.rows)]
-            argv += ["--seed", str(args.seed), "--ahead", ahead] + ["--profile"] * args.profile
+            argv += ["--seed", str(args.seed), "--ahead", ahead, "--writer", writer]
+            argv += ["--profile"] * args.profile
             argv += ["--linkage"] * args.linkage
             subprocess.run(argv, env=env, check=True)
 

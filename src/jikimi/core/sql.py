@@ -141,7 +141,12 @@ def insert_ignoring_conflicts(
 
 
 def insert_prepared(
-    model: type[Model], names: Sequence[str], rows: Sequence[Sequence], *, chunk: int = 50_000
+    model: type[Model],
+    names: Sequence[str],
+    rows: Sequence[Sequence],
+    *,
+    chunk: int = 50_000,
+    using: Any = None,
 ) -> None:
     """INSERT `rows` into `model`'s table: one value per field of `names`, each already in
     its database form (what `preparers` returns for that field on this connection).
@@ -149,10 +154,12 @@ def insert_prepared(
     For the largest bulk writes (an import's blind-index rows: tens per person), where even
     `bulk_create`'s per-object preparation cost more than the database work. On PostgreSQL
     a chunk is one `unnest` statement; on SQLite one `executemany`. Only quoted column names
-    of the model reach the SQL text; every value is a parameter.
+    of the model reach the SQL text; every value is a parameter. `using` is the connection
+    (a `BackgroundWriter`'s thread passes its caller's), else this thread's.
     """
-    from django.db import connection
+    from django.db import connection as here
 
+    connection = using if using is not None else here
     if not rows:
         return
     q = connection.ops.quote_name
@@ -362,3 +369,52 @@ def own_or_granted(organisation_id: int, field: str, shared: Sequence[Any]) -> Q
     """
     own = Q(organisation_id=organisation_id)
     return own | Q(**{f"{field}__in": list(shared)}) if shared else own
+
+
+class BackgroundWriter:
+    """One bulk write at a time, run in a thread on the caller's connection and inside its
+    transaction, while the caller computes what it writes next (issue #14: an import's
+    blind-index rows go in while the next chunk's people are built).
+
+    The caller keeps the connection to itself but for that: it calls `wait` before any
+    other use of the database (and before it commits), so the two threads never use the
+    connection at once. `wait` re-raises what the write raised, so an import that failed
+    there fails (and rolls back) as if it had written in its own thread. The work in the
+    thread is the database's own: SQLite releases the interpreter lock while it steps,
+    PostgreSQL works in its server process while the thread waits on the socket.
+    """
+
+    def __init__(self) -> None:
+        from django.db import connections, transaction
+
+        self.connection = connections[transaction.get_connection().alias]
+        self._thread: Any = None
+        self._error: BaseException | None = None
+
+    def start(self, write: Any, *args: Any, **kwargs: Any) -> None:
+        """Run `write(*args, using=<the connection>, **kwargs)` in the thread (after the
+        previous write has finished)."""
+        import threading
+
+        self.wait()
+        self.connection.inc_thread_sharing()
+
+        def run() -> None:
+            try:
+                write(*args, using=self.connection, **kwargs)
+            except BaseException as exc:  # noqa: BLE001 - handed to the caller by wait()
+                self._error = exc
+            finally:
+                self.connection.dec_thread_sharing()
+
+        self._thread = threading.Thread(target=run, name="jikimi-bulk-write", daemon=True)
+        self._thread.start()
+
+    def wait(self) -> None:
+        """Until the write started last has finished; what it raised is raised here."""
+        if self._thread is not None:
+            self._thread.join()
+            self._thread = None
+        if self._error is not None:
+            error, self._error = self._error, None
+            raise error

@@ -50,7 +50,7 @@ from jikimi.audit import services as audit
 from jikimi.core.codes import give_unique_codes, is_public_code
 from jikimi.core.crypto import blind_index, normalise_for_index
 from jikimi.core.errors import InvalidInput, NotFound, ReadOnlyAccess
-from jikimi.core.sql import Rows, concrete_field, granted_ids, own_or_granted
+from jikimi.core.sql import BackgroundWriter, Rows, concrete_field, granted_ids, own_or_granted
 from jikimi.lib import dates, gazetteer, records
 from jikimi.lib.i18n import gettext_noop
 from jikimi.people import services as people
@@ -738,6 +738,10 @@ def write_event(
     return event
 
 
+#: Whether `write_events` writes each chunk's blind-index rows on a thread while it builds
+#: the next chunk (`core.sql.BackgroundWriter`); off, in its own thread (benchmarks compare).
+BACKGROUND_INDEX_WRITES = True
+
 #: Acts written per chunk by `write_events`: bounds an import's memory (a chunk's rows and
 #: its victims' tens of blind-index rows each), not its transaction.
 WRITE_CHUNK_ACTS = 5000
@@ -774,6 +778,9 @@ def write_events(
         for spec in specs:
             expect_victims(indexer, spec, victims)
     indexer.flush()
+    # Each chunk's blind-index rows (most of what an import writes) go in on a thread
+    # while the next chunk's people are built; waited for before any other query.
+    writer = BackgroundWriter() if BACKGROUND_INDEX_WRITES else None
     try:
         start = 0
         while start < len(specs):
@@ -781,10 +788,14 @@ def write_events(
             while end < len(specs) and acts + len(specs[end].acts) <= WRITE_CHUNK_ACTS:
                 acts += len(specs[end].acts)
                 end += 1
-            _write_chunk(specs[start:end], organisation, victims, sources, indexer)
+            _write_chunk(specs[start:end], organisation, victims, sources, indexer, writer)
             start = end
     finally:
-        indexer.close()
+        try:
+            if writer is not None:
+                writer.wait()  # (what it raised fails the import)
+        finally:
+            indexer.close()
     return len(specs)
 
 
@@ -832,9 +843,12 @@ def _write_chunk(
     victims: dict[str, Any],
     sources: dict[tuple, Source],
     indexer: people.IdentityIndexer | None = None,
+    writer: BackgroundWriter | None = None,
 ) -> None:
     """One chunk of `write_events`: what `write_event` writes for each spec, built as rows
-    (`core.sql.Rows`), not model instances."""
+    (`core.sql.Rows`), not model instances. With `writer`, the victims' blind-index rows
+    are written last, in its thread (and the previous chunk's waited for before the first
+    query)."""
     indexer = indexer or people.IdentityIndexer()
     org = organisation.pk
     # 1. The new victims, in the order the per-act path would create them.
@@ -854,7 +868,14 @@ def _write_chunk(
                 new_keys.append(wanted.record_id)
             else:
                 new_keys.append((e, a))
-    created = people.create_people_bulk(new_rows, organisation, indexer=indexer)
+    index_rows: list[tuple] | None = [] if writer is not None else None
+    created = people.create_people_bulk(
+        new_rows,
+        organisation,
+        indexer=indexer,
+        before_queries=writer.wait if writer is not None else None,
+        index_rows=index_rows,
+    )
     unnamed: dict[tuple[int, int], Any] = {}
     for key, person in zip(new_keys, created, strict=True):
         if isinstance(key, str):
@@ -940,6 +961,8 @@ def _write_chunk(
     for rows in (event_rows, acts, involvements, information):
         rows.insert()
     audit.record_many(entries)
+    if writer is not None and index_rows:
+        writer.start(people.insert_index_rows, index_rows)
 
 
 def _victim_row(spec: VictimSpec) -> dict:

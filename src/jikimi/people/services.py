@@ -425,6 +425,8 @@ def create_people_bulk(
     *,
     via: str = "import",
     indexer: IdentityIndexer | None = None,
+    before_queries: Callable[[], None] | None = None,
+    index_rows: list[tuple] | None = None,
 ) -> list[NewPerson]:
     """People from validated person-record rows (`people.importer.validate`'s shape), in
     bulk: the same rows `people.importer.create_record_person` writes one person at a time
@@ -440,6 +442,11 @@ def create_people_bulk(
     blind-index digests computed once; `indexer` (one per import) keeps them, and those of
     the keys many names share, across the caller's chunks. Returns each person's id and
     code.
+
+    For a caller that writes the blind-index rows in a `core.sql.BackgroundWriter` while it
+    builds the next chunk: `before_queries` is called before the first query (the writer's
+    `wait`), and with `index_rows` given the blind-index rows are added to it instead of
+    written; the caller writes them with `insert_index_rows` in the same transaction.
     """
     from .models import SourceRecord
     from .signals import people_created
@@ -481,6 +488,8 @@ def create_people_bulk(
             prepared = prep_id(identity_id)
             indexes.extend(zip(repeat(prepared), repeat(person_id), repeat(org), keyed))
         sources.add(person.pk, org, row["source"], row["record_id"], row["county"][:64], now)
+    if before_queries is not None:
+        before_queries()
     give_unique_codes(Person, created)
     for person, row in zip(created, rows, strict=True):
         people.add(
@@ -490,9 +499,10 @@ def create_people_bulk(
         )  # fmt: skip
     people.insert()
     identities.insert()
-    # In digest order: the digest index is then written page after page, not at random.
-    indexes.sort(key=itemgetter(3))
-    insert_prepared(IdentityIndex, ("identity", "person", "organisation_id", "digest"), indexes)
+    if index_rows is not None:
+        index_rows.extend(indexes)
+    else:
+        insert_index_rows(indexes)
     sources.insert()
     audit.record_many(
         [
@@ -508,6 +518,16 @@ def create_people_bulk(
     )
     people_created.send(sender=Person, person_ids=[p.pk for p in created])
     return created
+
+
+def insert_index_rows(rows: list[tuple], *, using: Any = None) -> None:
+    """Write blind-index rows `create_people_bulk` built ((identity, person, organisation,
+    digest), in database form), in digest order: the digest index is then written page
+    after page, not at random. `using`: the connection (a background writer's)."""
+    rows.sort(key=itemgetter(3))
+    insert_prepared(
+        IdentityIndex, ("identity", "person", "organisation_id", "digest"), rows, using=using
+    )
 
 
 #: The columns of a new person and a new identity, in the order `create_people_bulk`

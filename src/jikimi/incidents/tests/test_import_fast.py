@@ -268,3 +268,23 @@ def test_text_with_tabs_backslashes_and_newlines_is_stored_as_written(orgs, sett
     assert (event.external_id, act.victim_record_id, event.title) == (odd, "V\\N\t2", "T\\N\tx")
     assert SourceRecord.objects.get(person=act.victim).record_id == "V\\N\t2"
     assert audit.verify_chain() is None
+
+
+def test_a_blind_index_write_that_fails_in_its_thread_fails_the_import(orgs, monkeypatch):
+    """The index rows go in on a background thread (`core.sql.BackgroundWriter`); if that
+    write fails, the import fails with its error and writes nothing at all."""
+    alpha, _ = orgs
+    calls = []
+    real = people.insert_index_rows
+
+    def broken(rows, *, using=None):
+        real(rows, using=using)  # written, then the failure: all of it must roll back
+        calls.append(len(rows))
+        raise OSError("disk full (simulated)")
+
+    monkeypatch.setattr(people, "insert_index_rows", broken)
+    with pytest.raises(OSError, match="disk full"):
+        importer.import_incidents(SAMPLE, alpha)
+    assert calls  # it ran, in the writer's thread
+    assert not Event.objects.exists() and not Act.objects.exists()
+    assert not Person.objects.exists() and not IdentityIndex.objects.exists()
