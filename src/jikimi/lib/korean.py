@@ -731,6 +731,11 @@ _TYPO_FOLDS = (
     ("l", "r"), ("x", "s"), ("eo", "o"), ("eu", "o"), ("ou", "o"), ("u", "o"), ("ae", "e"),
     ("ai", "e"), ("ee", "i"), ("oi", "we"), ("yi", "i"),
 )  # fmt: skip
+# Scanned lists (OCR) read "m" as "rn" and "d" as "cl": two letters for one, so two edits
+# apart. Neither pair occurs in a romanised Korean given name (RR, MR and the North write
+# ㄹ before ㄴ as "l"), so both are read back before folding and the scan costs nothing; the
+# one-letter confusions (l/I, o/c, e/c, h/b) stay one edit.
+_OCR_FOLDS = (("rn", "m"), ("cl", "d"))
 _DOUBLES_RE = re.compile(r"(.)\1+")
 _VOWELS_RE = re.compile(r"[aeiouwy]+")
 
@@ -738,6 +743,8 @@ _VOWELS_RE = re.compile(r"[aeiouwy]+")
 def typo_fold(text: str) -> str:
     """The letters of romanised text, folded for typo-tolerant comparison (ASCII)."""
     folded = _fold_latin(text)
+    for src, dst in _OCR_FOLDS:
+        folded = folded.replace(src, dst)
     for src, dst in _TYPO_FOLDS:
         folded = folded.replace(src, dst)
     return _DOUBLES_RE.sub(r"\1", folded)
