@@ -754,11 +754,15 @@ def typo_fold(text: str) -> str:
 class TypoKeys:
     """`fold`: the given name's folded letters (compared by edit distance); `skeleton`: its
     consonants (a blocking key); `hangul`: the fine code of a given name written in Hangul
-    (two Hangul spellings that differ are two names, not two spellings)."""
+    (two Hangul spellings that differ are two names, not two spellings); `surname`: the
+    surname's folded letters as written ("Hwnag" → hwnak, 황 → hwank), `surname_known`
+    whether it is a Korean surname at all (a misspelt one is not)."""
 
     fold: str = ""
     skeleton: str = ""
     hangul: str | None = None
+    surname: str = ""
+    surname_known: bool = False
 
 
 @lru_cache(maxsize=1 << 17)
@@ -779,13 +783,17 @@ def typo_keys(text: str | None) -> TypoKeys:
         given = parts.hangul[len(surname) :]
         letters = "".join(romanise_syllables(given, "rr"))
         hangul_code = "".join(hangul_syllable_codes(given)) or None
+        surname_letters = "".join(romanise_syllables(surname, "rr"))
+        known = bool(surname)
     else:
         splits = _latin_split(tokens)
-        given_tokens = splits[0][1] if splits else tokens
+        surname_token, given_tokens = splits[0] if splits else (None, tokens)
         letters = "".join(given_tokens)
+        surname_letters = surname_token or ""
+        known = bool(surname_token and surname_hangul(surname_token))
     fold = typo_fold(letters)
     skeleton = _DOUBLES_RE.sub(r"\1", _VOWELS_RE.sub("", fold))
-    return TypoKeys(fold, skeleton, hangul_code)
+    return TypoKeys(fold, skeleton, hangul_code, typo_fold(surname_letters), known)
 
 
 # --- Provinces ------------------------------------------------------------------------------

@@ -174,6 +174,13 @@ def any_of(*parts: Expr) -> Combined:
     return Combined(parts, every=False)
 
 
+def swapped(column: str, sorted_column: str) -> Combined:
+    """Two letters swapped ("Hyangusn" for Hyangsun, "Hwnag" for Hwang): the same letters
+    (`sorted_column` holds them sorted) at most two edits apart, which is one slip, not two.
+    (Damerau's distance would say so directly, but Spark has no such function.)"""
+    return all_of(Equal(sorted_column), Levenshtein(column, 2))
+
+
 def levenshtein(a: str, b: str, limit: int) -> int:
     """Edit distance, stopping early once it must exceed `limit` (names are short)."""
     if abs(len(a) - len(b)) > limit:
@@ -269,6 +276,18 @@ def _name_comparison(
     exact: Expr = Equal(key)
     lev1: Expr = Levenshtein(key, 1)
     lev2: Expr = Levenshtein(key, 2)
+    if not alias:
+        # A misspelt surname ("Hwnag", "Pka", "Jng") is no Korean surname, and its coarse
+        # key is then its letters, far from the surname's own: one slip apart on the letters
+        # as written, when either surname is no known one (two known surnames one letter
+        # apart, 강 and 장, are two surnames and stay on the coarse key).
+        lev1 = any_of(
+            lev1,
+            all_of(
+                EitherFlagged("surname_odd"),
+                any_of(Levenshtein("surname_typo", 1), swapped("surname_typo", "surname_sorted")),
+            ),
+        )
     if alias:
         # Typing errors (issue #13): the folded letters (`korean.typo_keys`) equal or one
         # edit apart count as the coarse key would, since a typo'd token's syllable readings
@@ -278,8 +297,8 @@ def _name_comparison(
             any_of(Equal(key), Equal("given_typo")),
             any_of(IsNull("given_hangul"), Equal("given_hangul")),
         )
-        lev1 = any_of(lev1, Levenshtein("given_typo", 1))
-        # Two letters swapped ("Rim-jni") are two edits.
+        # Two letters swapped ("Rim-jni") are one slip, though two edits.
+        lev1 = any_of(lev1, Levenshtein("given_typo", 1), swapped("given_typo", "given_sorted"))
         lev2 = any_of(lev2, Levenshtein("given_typo", 2))
     levels = [
         Level(
