@@ -736,6 +736,9 @@ _TYPO_FOLDS = (
 # ㄹ before ㄴ as "l"), so both are read back before folding and the scan costs nothing; the
 # one-letter confusions (l/I, o/c, e/c, h/b) stay one edit.
 _OCR_FOLDS = (("rn", "m"), ("cl", "d"))
+# Folded, "c" stands for ch/j/z, which in a Korean syllable always come before a vowel: one
+# before a consonant or at the end is a scanned o or e ("Scn", "Mycng", "Pck").
+_OCR_C_RE = re.compile(r"c(?![aeiouwy])")
 _DOUBLES_RE = re.compile(r"(.)\1+")
 _VOWELS_RE = re.compile(r"[aeiouwy]+")
 
@@ -747,6 +750,7 @@ def typo_fold(text: str) -> str:
         folded = folded.replace(src, dst)
     for src, dst in _TYPO_FOLDS:
         folded = folded.replace(src, dst)
+    folded = _OCR_C_RE.sub("o", folded)
     return _DOUBLES_RE.sub(r"\1", folded)
 
 

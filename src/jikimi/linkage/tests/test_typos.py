@@ -208,11 +208,13 @@ def test_a_common_name_alone_is_not_a_block_but_with_a_date_it_still_meets(tmp_p
         ("Kim Rim Sirn", "Gim Rim-shim"),
         ("Narn-ŭi Ch'oe", "Ch'oe Nam-ŭi"),
         ("Pak Sun-clok", "박순덕"),
+        ("Kwon Son Gycng", "권선경"),
+        ("Kim Pck Soon", "김복순"),
     ],
 )
 def test_a_scanned_rn_or_cl_is_read_back(scanned: str, meant: str) -> None:
-    """OCR reads m as rn and d as cl (two letters for one): the fold reads them back, so the
-    given names are the same name, not two edits apart."""
+    """OCR reads m as rn and d as cl (two letters for one), and o or e as c: the fold reads
+    them back, so the given names are the same name, not one or two edits apart."""
     assert korean.typo_keys(scanned).fold == korean.typo_keys(meant).fold
     levels = scoring.score_pair(_features(scanned), _features(meant)).levels  # type: ignore[arg-type]
     assert levels["given_name"] in {"keys_intersect", "exact"}
@@ -268,7 +270,7 @@ def test_a_name_only_record_with_a_misspelt_surname_meets_its_partner(tmp_path: 
         ("S3", "case_file", "Pak Song-hyeon", "박성현", "1977-08-30"),
         ("S4", "ngo_list", "Pka Song-hyon", "", ""),
         ("S5", "family_report", "Hwnag Eun-ji", "", "1974-02"),
-        ("S6", "ngo_list", "Pka Song-hyon", "", "1977"),
+        ("S6", "family_report", "Pka Song-hyon", "", "1977-08"),
     ]
     scored = _scored(extra, tmp_path)
     assert frozenset({"S1", "S2"}) in scored
