@@ -736,9 +736,22 @@ _TYPO_FOLDS = (
 # ㄹ before ㄴ as "l"), so both are read back before folding and the scan costs nothing; the
 # one-letter confusions (l/I, o/c, e/c, h/b) stay one edit.
 _OCR_FOLDS = (("rn", "m"), ("cl", "d"))
-# Folded, "c" stands for ch/j/z, which in a Korean syllable always come before a vowel: one
-# before a consonant or at the end is a scanned o or e ("Scn", "Mycng", "Pck").
-_OCR_C_RE = re.compile(r"c(?![aeiouwy])")
+# A "c" of a romanised Korean syllable is "ch" or comes before a vowel: one before another
+# consonant or at the end is a scanned o or e ("Scn", "Mycng", "Pck").
+_OCR_C_RE = re.compile(r"c(?![aeiouwyh])")
+# Within a word a capital I after a small letter (or after the word's first I) is a scanned
+# l ("CheoI", "II"), and an l after a consonant other than l or c (cl is a d) a scanned i
+# ("Ml", "Chln"): Korean syllables put ㄹ after a vowel. Read from the letters as written,
+# word by word.
+_OCR_CAPITAL_I_RE = re.compile(r"(?<=[a-z])I|(?<=^I)I")
+_OCR_L_RE = re.compile(r"(?<=[bdfghjkmnpqstvxz])l", re.IGNORECASE)
+
+
+def _unscan(word: str) -> str:
+    """One written word with the scanner's l/I/i confusions read back (`_OCR_CAPITAL_I_RE`)."""
+    return _OCR_L_RE.sub("i", _OCR_CAPITAL_I_RE.sub("l", word))
+
+
 _DOUBLES_RE = re.compile(r"(.)\1+")
 _VOWELS_RE = re.compile(r"[aeiouwy]+")
 
@@ -748,9 +761,9 @@ def typo_fold(text: str) -> str:
     folded = _fold_latin(text)
     for src, dst in _OCR_FOLDS:
         folded = folded.replace(src, dst)
+    folded = _OCR_C_RE.sub("o", folded)
     for src, dst in _TYPO_FOLDS:
         folded = folded.replace(src, dst)
-    folded = _OCR_C_RE.sub("o", folded)
     return _DOUBLES_RE.sub(r"\1", folded)
 
 
@@ -792,8 +805,8 @@ def typo_keys(text: str | None) -> TypoKeys:
     else:
         splits = _latin_split(tokens)
         surname_token, given_tokens = splits[0] if splits else (None, tokens)
-        letters = "".join(given_tokens)
-        surname_letters = surname_token or ""
+        letters = "".join(map(_unscan, given_tokens))
+        surname_letters = _unscan(surname_token or "")
         known = bool(surname_token and surname_hangul(surname_token))
     fold = typo_fold(letters)
     skeleton = _DOUBLES_RE.sub(r"\1", _VOWELS_RE.sub("", fold))
