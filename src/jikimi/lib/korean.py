@@ -745,11 +745,13 @@ _OCR_C_RE = re.compile(r"c(?![aeiouwyh])")
 # word by word.
 _OCR_CAPITAL_I_RE = re.compile(r"(?<=[a-z])I|(?<=^I)I")
 _OCR_L_RE = re.compile(r"(?<=[bdfghjkmnpqstvxz])l", re.IGNORECASE)
+# No syllable has "ii": within one written word it is a scanned u ("Sun iin", "Giik").
+_OCR_II_RE = re.compile(r"ii", re.IGNORECASE)
 
 
 def _unscan(word: str) -> str:
     """One written word with the scanner's l/I/i confusions read back (`_OCR_CAPITAL_I_RE`)."""
-    return _OCR_L_RE.sub("i", _OCR_CAPITAL_I_RE.sub("l", word))
+    return _OCR_II_RE.sub("u", _OCR_L_RE.sub("i", _OCR_CAPITAL_I_RE.sub("l", word)))
 
 
 _DOUBLES_RE = re.compile(r"(.)\1+")

@@ -249,13 +249,15 @@ def test_different_hangul_names_share_no_full_name_key(
 
 
 def test_the_typo_fold_reads_scanned_letters_back() -> None:
-    """OCR's rn (m), cl (d), c (o, e), capital I within a word (l) and l after a consonant
-    (i) are read back; Korean romanisations never have them, so real names keep their fold."""
+    """OCR's rn (m), cl (d), ii (u), c (o, e), capital I within a word (l) and l after a
+    consonant (i) are read back; Korean romanisations never have them, so real names keep
+    their fold."""
     assert korean.typo_keys("Kim Rim Sirn").fold == korean.typo_keys("Kim Rim Sim").fold
     assert korean.typo_keys("Pak Sun-clok").fold == korean.typo_keys("Pak Sun-dok").fold
     assert korean.typo_keys("Choe Scn").fold == korean.typo_keys("Choe Son").fold
     assert korean.typo_keys("Kim CheoI-su").fold == korean.typo_keys("Kim Cheol-su").fold
     assert korean.typo_keys("Ha Ok Ml").fold == korean.typo_keys("Ha Ok Mi").fold
+    assert korean.typo_keys("Rim Min Giik").fold == korean.typo_keys("Rim Min Guk").fold
     # Written in capitals, or with a real ch, l or I, nothing changes.
     assert korean.typo_keys("KIM IL SUNG").fold == korean.typo_keys("Kim Il Sung").fold
     assert korean.typo_keys("Pak Ch'ol-ho").fold == "corho"

@@ -213,11 +213,12 @@ def test_a_common_name_alone_is_not_a_block_but_with_a_date_it_still_meets(tmp_p
         ("Ri Ml Sonk", "Ri Mi Song"),
         ("Hong II Soo", "Hong Il-su"),
         ("Choe Chln Jin", "Choe Chin-jin"),
+        ("Chong Sun iin", "Chong Sun-un"),
     ],
 )
 def test_a_scanned_rn_or_cl_is_read_back(scanned: str, meant: str) -> None:
-    """OCR reads m as rn and d as cl (two letters for one), o or e as c, l as I and i as l:
-    the fold reads them back, so the given names are the same name, not one or two edits
+    """OCR reads m as rn, d as cl and u as ii (two letters for one), o or e as c, l as I and
+    i as l: the fold reads them back, so the given names are the same name, not one or two edits
     apart."""
     assert korean.typo_keys(scanned).fold == korean.typo_keys(meant).fold
     levels = scoring.score_pair(_features(scanned), _features(meant)).levels  # type: ignore[arg-type]
