@@ -251,8 +251,8 @@ def test_a_misspelt_surname_is_one_letter_apart(typed: str, meant: str) -> None:
 
 
 def test_two_known_surnames_do_not_meet_on_their_letters() -> None:
-    """조 and 초 are two surnames: their letters one apart (Cho/Ch'o fold alike) count only
-    when one surname is no Korean one."""
+    """조 and 고 are two surnames: their letters one apart count only when one surname is no
+    Korean one; so do their coarse keys (강 and 장: "kang", "cang")."""
     left, right = engine._name_columns("", "조영호"), engine._name_columns("", "고영호")
     assert left["surname_odd"] == right["surname_odd"] == 0
     comparison = next(c for c in spec.COMPARISONS if c.name == "surname")
@@ -261,6 +261,9 @@ def test_two_known_surnames_do_not_meet_on_their_letters() -> None:
     # Coarse keys far apart, letters one apart ("co", "ko"): not "One letter apart".
     assert comparison.level_of(row, other) == "else"
     assert comparison.level_of({**row, "surname_odd": 1}, other) == "lev1"
+    # Two known surnames one letter apart on the coarse key are not "One letter apart".
+    levels = scoring.score_pair(_features("Kang Mi-jin"), _features("Jang Mi-jin")).levels  # type: ignore[arg-type]
+    assert levels["surname"] == "lev2"
 
 
 def test_a_name_only_record_with_a_misspelt_surname_meets_its_partner(tmp_path: Path) -> None:
