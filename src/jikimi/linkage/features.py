@@ -430,11 +430,15 @@ def typo_block_keys(names: pd.DataFrame) -> list[list[str] | None]:
 
 def surname_slip_keys(names: pd.DataFrame) -> list[str | None]:
     """The folded given name (of at least `fuzzy_names.MIN_LETTERS` letters) with the first
-    letter of the surname as written, kept where at most `BLOCK_MAX_RECORDS` records share
-    it: a slip in the surname ("Hwnag Ŭn-ji", "Pka Song-hyon", "Jng Sul-hyang") leaves both,
-    and a record with nothing but a name has no other key to meet its partner on."""
+    letter of the surname as written (any vowel, y or w as one: "Auh" and O), kept where at
+    most `BLOCK_MAX_RECORDS` records share it: a slip in the surname ("Hwnag Ŭn-ji", "Pka
+    Song-hyon", "Jng Sul-hyang") leaves both, and a record with nothing but a name has no
+    other key to meet its partner on. (A cap of 50 gave 6,400 pairs at 101,757 records
+    against 1,500, for F1 0.7009 → 0.7013 there.)"""
     given = names["given_typo"].astype("string")
-    initial = names["surname_typo"].astype("string").str[:1]
+    initial = (
+        names["surname_typo"].astype("string").str[:1].str.replace("[aeiouwy]", "v", regex=True)
+    )
     key = given.where(given.str.len() >= fuzzy_names.MIN_LETTERS).str.cat(initial, sep="|")
     kept = key.where(key.map(key.value_counts(dropna=True)) <= BLOCK_MAX_RECORDS)
     return [None if pd.isna(value) else str(value) for value in kept]
