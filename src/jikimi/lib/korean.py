@@ -731,6 +731,29 @@ _TYPO_FOLDS = (
     ("l", "r"), ("x", "s"), ("eo", "o"), ("eu", "o"), ("ou", "o"), ("u", "o"), ("ae", "e"),
     ("ai", "e"), ("ee", "i"), ("oi", "we"), ("yi", "i"),
 )  # fmt: skip
+# Scanned lists (OCR) read "m" as "rn" and "d" as "cl": two letters for one, so two edits
+# apart. Neither pair occurs in a romanised Korean given name (RR, MR and the North write
+# ㄹ before ㄴ as "l"), so both are read back before folding and the scan costs nothing; the
+# one-letter confusions (l/I, o/c, e/c, h/b) stay one edit.
+_OCR_FOLDS = (("rn", "m"), ("cl", "d"))
+# A "c" of a romanised Korean syllable is "ch" or comes before a vowel: one before another
+# consonant or at the end is a scanned o or e ("Scn", "Mycng", "Pck").
+_OCR_C_RE = re.compile(r"c(?![aeiouwyh])")
+# Within a word a capital I after a small letter (or after the word's first I) is a scanned
+# l ("CheoI", "II"), and an l after a consonant other than l or c (cl is a d) a scanned i
+# ("Ml", "Chln"): Korean syllables put ㄹ after a vowel. Read from the letters as written,
+# word by word.
+_OCR_CAPITAL_I_RE = re.compile(r"(?<=[a-z])I|(?<=^I)I")
+_OCR_L_RE = re.compile(r"(?<=[bdfghjkmnpqstvxz])l", re.IGNORECASE)
+# No syllable has "ii": within one written word it is a scanned u ("Sun iin", "Giik").
+_OCR_II_RE = re.compile(r"ii", re.IGNORECASE)
+
+
+def _unscan(word: str) -> str:
+    """One written word with the scanner's l/I/i confusions read back (`_OCR_CAPITAL_I_RE`)."""
+    return _OCR_II_RE.sub("u", _OCR_L_RE.sub("i", _OCR_CAPITAL_I_RE.sub("l", word)))
+
+
 _DOUBLES_RE = re.compile(r"(.)\1+")
 _VOWELS_RE = re.compile(r"[aeiouwy]+")
 
@@ -738,6 +761,9 @@ _VOWELS_RE = re.compile(r"[aeiouwy]+")
 def typo_fold(text: str) -> str:
     """The letters of romanised text, folded for typo-tolerant comparison (ASCII)."""
     folded = _fold_latin(text)
+    for src, dst in _OCR_FOLDS:
+        folded = folded.replace(src, dst)
+    folded = _OCR_C_RE.sub("o", folded)
     for src, dst in _TYPO_FOLDS:
         folded = folded.replace(src, dst)
     return _DOUBLES_RE.sub(r"\1", folded)
@@ -747,11 +773,15 @@ def typo_fold(text: str) -> str:
 class TypoKeys:
     """`fold`: the given name's folded letters (compared by edit distance); `skeleton`: its
     consonants (a blocking key); `hangul`: the fine code of a given name written in Hangul
-    (two Hangul spellings that differ are two names, not two spellings)."""
+    (two Hangul spellings that differ are two names, not two spellings); `surname`: the
+    surname's folded letters as written ("Hwnag" → hwnak, 황 → hwank), `surname_known`
+    whether it is a Korean surname at all (a misspelt one is not)."""
 
     fold: str = ""
     skeleton: str = ""
     hangul: str | None = None
+    surname: str = ""
+    surname_known: bool = False
 
 
 @lru_cache(maxsize=1 << 17)
@@ -772,13 +802,17 @@ def typo_keys(text: str | None) -> TypoKeys:
         given = parts.hangul[len(surname) :]
         letters = "".join(romanise_syllables(given, "rr"))
         hangul_code = "".join(hangul_syllable_codes(given)) or None
+        surname_letters = "".join(romanise_syllables(surname, "rr"))
+        known = bool(surname)
     else:
         splits = _latin_split(tokens)
-        given_tokens = splits[0][1] if splits else tokens
-        letters = "".join(given_tokens)
+        surname_token, given_tokens = splits[0] if splits else (None, tokens)
+        letters = "".join(map(_unscan, given_tokens))
+        surname_letters = _unscan(surname_token or "")
+        known = bool(surname_token and surname_hangul(surname_token))
     fold = typo_fold(letters)
     skeleton = _DOUBLES_RE.sub(r"\1", _VOWELS_RE.sub("", fold))
-    return TypoKeys(fold, skeleton, hangul_code)
+    return TypoKeys(fold, skeleton, hangul_code, typo_fold(surname_letters), known)
 
 
 # --- Provinces ------------------------------------------------------------------------------

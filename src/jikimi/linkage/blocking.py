@@ -56,6 +56,10 @@ def _prediction_blocking_rules(blocking_columns: Sequence[str] = ()) -> list[Any
         # records hold (`features.typo_block_keys`): 490 of seed 11's 719 true pairs no
         # other rule met.
         block_on("typo_block", arrays_to_explode=["typo_block"]),
+        # A slip in the surname ("Hwnag Ŭn-ji"): the folded given name and the surname's
+        # first letter, where few records share them, and one of the two surnames no Korean
+        # one (`features.surname_slip_keys`).
+        "l.blk_surname_slip = r.blk_surname_slip AND (l.surname_odd = 1 OR r.surname_odd = 1)",
         # (The skeleton with the first letters instead of the year, for name-only records, gave
         # 680,000 pairs at 100,000 records, growing with the square of the records.)
         # Extra identifier columns whose values are rare enough (`blocking_extra_columns`).

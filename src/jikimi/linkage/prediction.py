@@ -284,7 +284,7 @@ def _spark_table(derived: pd.DataFrame) -> tuple[Any, Any]:
                 strings
                 if column in ARRAY_COLUMNS
                 else number
-                if column in ("birth_year", "defection_year", "alias_source", "grp")
+                if column in ("birth_year", "defection_year", "alias_source", "surname_odd", "grp")
                 else string,
             )
             for column in columns

@@ -6,6 +6,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from jikimi.lib import korean
 from jikimi.lib.korean import (
     SYSTEMS,
     index_keys,
@@ -245,3 +246,26 @@ def test_different_hangul_names_share_no_full_name_key(
         parts_b.given_keys,
     )
     assert bool(shared) == same_sound
+
+
+def test_the_typo_fold_reads_scanned_letters_back() -> None:
+    """OCR's rn (m), cl (d), ii (u), c (o, e), capital I within a word (l) and l after a
+    consonant (i) are read back; Korean romanisations never have them, so real names keep
+    their fold."""
+    assert korean.typo_keys("Kim Rim Sirn").fold == korean.typo_keys("Kim Rim Sim").fold
+    assert korean.typo_keys("Pak Sun-clok").fold == korean.typo_keys("Pak Sun-dok").fold
+    assert korean.typo_keys("Choe Scn").fold == korean.typo_keys("Choe Son").fold
+    assert korean.typo_keys("Kim CheoI-su").fold == korean.typo_keys("Kim Cheol-su").fold
+    assert korean.typo_keys("Ha Ok Ml").fold == korean.typo_keys("Ha Ok Mi").fold
+    assert korean.typo_keys("Rim Min Giik").fold == korean.typo_keys("Rim Min Guk").fold
+    # Written in capitals, or with a real ch, l or I, nothing changes.
+    assert korean.typo_keys("KIM IL SUNG").fold == korean.typo_keys("Kim Il Sung").fold
+    assert korean.typo_keys("Pak Ch'ol-ho").fold == "corho"
+    assert korean.typo_keys("Ri Ul-lim").fold == "orim"
+
+
+def test_typo_keys_tell_a_misspelt_surname_from_a_known_one() -> None:
+    hwnag, hwang = korean.typo_keys("Hwnag Ŭn-ji"), korean.typo_keys("황은지")
+    assert (hwnag.surname, hwnag.surname_known) == ("hwnak", False)
+    assert (hwang.surname, hwang.surname_known) == ("hwank", True)
+    assert hwnag.fold == hwang.fold == "onci"
