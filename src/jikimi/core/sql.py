@@ -13,6 +13,7 @@ queries); one array parameter per column keeps the statement short, cached and c
 
 from __future__ import annotations
 
+import re
 import uuid
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -146,7 +147,7 @@ def insert_prepared(
     rows: Sequence[Sequence],
     *,
     chunk: int = 50_000,
-    using: Any = None,
+    plain: bool = False,
 ) -> None:
     """INSERT `rows` into `model`'s table: one value per field of `names`, each already in
     its database form (what `preparers` returns for that field on this connection).
@@ -154,12 +155,16 @@ def insert_prepared(
     For the largest bulk writes (an import's blind-index rows: tens per person), where even
     `bulk_create`'s per-object preparation cost more than the database work. On PostgreSQL
     a chunk is one `unnest` statement; on SQLite one `executemany`. Only quoted column names
-    of the model reach the SQL text; every value is a parameter. `using` is the connection
-    (a `BackgroundWriter`'s thread passes its caller's), else this thread's.
-    """
-    from django.db import connection as here
+    of the model reach the SQL text; every value is a parameter.
 
-    connection = using if using is not None else here
+    `plain`: the caller promises values that need no quoting in COPY's text format (ints,
+    UUIDs, and text of ASCII letters, digits and hyphens: blind-index rows); on PostgreSQL
+    the rows then go as one block of text instead of row by row through psycopg's writer
+    (2.5 times faster for 3 million rows). The block is checked against that alphabet
+    first, and sent the ordinary way if anything else is in it.
+    """
+    from django.db import connection
+
     if not rows:
         return
     q = connection.ops.quote_name
@@ -171,7 +176,8 @@ def insert_prepared(
             # COPY: psycopg's C writer sends the rows as they are, without building one
             # array per column and unnesting it (an import's 3 million blind-index rows).
             copy_sql = f"COPY {table} ({columns}) FROM STDIN"
-            _execute_wrapped(cursor, copy_sql, lambda raw: _copy_rows(raw, copy_sql, rows))
+            copy = _copy_plain if plain else _copy_rows
+            _execute_wrapped(cursor, copy_sql, lambda raw: copy(raw, copy_sql, rows))
             return
         marks = ", ".join(["%s"] * len(fields))
         sql = f"INSERT INTO {table} ({columns}) VALUES ({marks})"  # noqa: S608
@@ -184,6 +190,24 @@ def _copy_rows(raw: Any, sql: str, rows: Sequence[Sequence]) -> None:
         write = copy.write_row
         for row in rows:
             write(row)
+
+
+_PLAIN_TEXT = re.compile(r"[0-9A-Za-z\-\t\n]*")
+
+
+def _copy_plain(raw: Any, sql: str, rows: Sequence[Sequence], piece: int = 2000) -> None:
+    """COPY text format, the rows joined here (`insert_prepared(plain=True)`), sent piece
+    by piece so that the server stores one while the next is joined. A piece holding a
+    value that would need escaping goes row by row through psycopg's writer instead."""
+    with raw.copy(sql) as copy:
+        for start in range(0, len(rows), piece):
+            chunk = rows[start : start + piece]
+            text = "".join(["\t".join(map(str, row)) + "\n" for row in chunk])
+            if _PLAIN_TEXT.fullmatch(text):
+                copy.write(text.encode("ascii"))
+            else:
+                for row in chunk:
+                    copy.write_row(row)
 
 
 def _execute_wrapped(cursor: Any, sql: str, run: Any) -> None:
@@ -392,16 +416,20 @@ class BackgroundWriter:
         self._error: BaseException | None = None
 
     def start(self, write: Any, *args: Any, **kwargs: Any) -> None:
-        """Run `write(*args, using=<the connection>, **kwargs)` in the thread (after the
-        previous write has finished)."""
+        """Run `write(*args, **kwargs)` in the thread (after the previous write has
+        finished), where the caller's connection is the thread's own: the ORM, `Rows` and
+        the audit log write through it, in the caller's transaction."""
         import threading
+
+        from django.db import connections
 
         self.wait()
         self.connection.inc_thread_sharing()
 
         def run() -> None:
             try:
-                write(*args, using=self.connection, **kwargs)
+                connections[self.connection.alias] = self.connection
+                write(*args, **kwargs)
             except BaseException as exc:  # noqa: BLE001 - handed to the caller by wait()
                 self._error = exc
             finally:

@@ -778,8 +778,8 @@ def write_events(
         for spec in specs:
             expect_victims(indexer, spec, victims)
     indexer.flush()
-    # Each chunk's blind-index rows (most of what an import writes) go in on a thread
-    # while the next chunk's people are built; waited for before any other query.
+    # Each chunk is written on a thread while the next is built (`_write_chunk`); waited
+    # for before any other query and before the caller's commit.
     writer = BackgroundWriter() if BACKGROUND_INDEX_WRITES else None
     try:
         start = 0
@@ -846,9 +846,9 @@ def _write_chunk(
     writer: BackgroundWriter | None = None,
 ) -> None:
     """One chunk of `write_events`: what `write_event` writes for each spec, built as rows
-    (`core.sql.Rows`), not model instances. With `writer`, the victims' blind-index rows
-    are written last, in its thread (and the previous chunk's waited for before the first
-    query)."""
+    (`core.sql.Rows`), not model instances. Built first without a query; then written —
+    with `writer`, in its thread while the caller builds the next chunk (and this chunk
+    waits for the previous one's writes before it needs the database itself)."""
     indexer = indexer or people.IdentityIndexer()
     org = organisation.pk
     # 1. The new victims, in the order the per-act path would create them.
@@ -868,14 +868,12 @@ def _write_chunk(
                 new_keys.append(wanted.record_id)
             else:
                 new_keys.append((e, a))
-    index_rows: list[tuple] | None = [] if writer is not None else None
-    created = people.create_people_bulk(
-        new_rows,
-        organisation,
-        indexer=indexer,
-        before_queries=writer.wait if writer is not None else None,
-        index_rows=index_rows,
-    )
+    # Built now, written below: with a background writer still storing the previous chunk's
+    # blind-index rows, nothing here touches the database until `wait` (codes drawn now are
+    # checked against the stored ones at `write`, which may draw some again).
+    wait = writer.wait if writer is not None else _nothing
+    prepared = people.prepare_people_bulk(new_rows, organisation, indexer=indexer)
+    created = prepared.people
     unnamed: dict[tuple[int, int], Any] = {}
     for key, person in zip(new_keys, created, strict=True):
         if isinstance(key, str):
@@ -892,7 +890,6 @@ def _write_chunk(
     act_keys: list[tuple[uuid.UUID, uuid.UUID]] = []  # (act, event) of each act row
     links_of: list[tuple[uuid.UUID, uuid.UUID | None, int]] = []
     infos_of: list[tuple[uuid.UUID, uuid.UUID | None, int | None, str]] = []
-    written: list[tuple[int, list[str]]] = []  # each event's acts and victims
 
     def links(event_id: uuid.UUID, act_id: uuid.UUID | None, invs, infos) -> None:
         for inv in invs:
@@ -905,15 +902,17 @@ def _write_chunk(
             )
             links_of.append((event_id, act_id, inv.perpetrator.pk))
         for info in infos:
-            source = _source(org, info, sources, indexer.index)
+            source = _source(org, info, sources, indexer.index, before_queries=wait)
             information.add(event_id, act_id, source.pk, info.reliability, info.credibility)
             infos_of.append((event_id, act_id, source.kind_id, info.reliability))
 
     act_rows: list[list] = []
+    victims_of: list[list[Any]] = []  # each event's victims (their codes read once final)
     for e, spec in enumerate(specs):
         event = _NewEvent(uuid.uuid4(), new_code())
         events.append(event)
-        victim_codes = []
+        victims_here: list[Any] = []
+        victims_of.append(victims_here)
         for a, act_spec in enumerate(spec.acts):
             victim_spec = act_spec.victim
             if victim_spec.person is not None:
@@ -922,7 +921,7 @@ def _write_chunk(
                 victim = victims[victim_spec.record_id]
             else:
                 victim = unnamed[(e, a)]
-            victim_codes.append(victim.code)
+            victims_here.append(victim)
             act_id = uuid.uuid4()
             act_rows.append(
                 [
@@ -935,34 +934,47 @@ def _write_chunk(
             act_keys.append((act_id, event.pk))
             links(event.pk, act_id, act_spec.involvements, act_spec.information)
         links(event.pk, None, spec.involvements, spec.information)
-        written.append((len(spec.acts), sorted(set(victim_codes))))
     found = summary.summaries(act_keys, links_of, infos_of)
     for row, (act_id, _event) in zip(act_rows, act_keys, strict=True):
         fields = found[act_id]
         acts.add(*row, *(fields[name] for name in summary.FIELDS))
-    give_unique_codes(Event, events)  # before the audit names them
-    event_rows = Rows(Event, EVENT_COLUMNS)
-    for event, spec in zip(events, specs, strict=True):
-        event_rows.add(
-            event.pk, event.code, org, spec.title, spec.description or None,
-            *_date_fields(spec.when), *_where_fields(spec.where), spec.external_id, None,
-            now, now,
-        )  # fmt: skip
-    entries = [
-        audit.Entry(
-            "incident.create",
-            organisation_id=org,
-            object_type="incident",
-            object_ref=event.code,
-            detail={"acts": n_acts, "victims": named},
+
+    def store() -> None:
+        """The chunk's queries and writes, in order (in the writer's thread if there is
+        one, which has this thread's connection and transaction)."""
+        prepared.write()  # the victims' codes are final from here
+        written = [
+            (len(spec.acts), sorted({v.code for v in here}))
+            for spec, here in zip(specs, victims_of, strict=True)
+        ]
+        give_unique_codes(Event, events)  # before the audit names them
+        event_rows = Rows(Event, EVENT_COLUMNS)
+        for event, spec in zip(events, specs, strict=True):
+            event_rows.add(
+                event.pk, event.code, org, spec.title, spec.description or None,
+                *_date_fields(spec.when), *_where_fields(spec.where), spec.external_id, None,
+                now, now,
+            )  # fmt: skip
+        audit.record_many(
+            [
+                audit.Entry(
+                    "incident.create",
+                    organisation_id=org,
+                    object_type="incident",
+                    object_ref=event.code,
+                    detail={"acts": n_acts, "victims": named},
+                )
+                for event, (n_acts, named) in zip(events, written, strict=True)
+            ]
         )
-        for event, (n_acts, named) in zip(events, written, strict=True)
-    ]
-    for rows in (event_rows, acts, involvements, information):
-        rows.insert()
-    audit.record_many(entries)
-    if writer is not None and index_rows:
-        writer.start(people.insert_index_rows, index_rows)
+        for rows in (event_rows, acts, involvements, information):
+            rows.insert()
+        people.insert_index_rows(prepared.index_rows)
+
+    if writer is None:
+        store()
+    else:  # while the next chunk is built here
+        writer.start(store)
 
 
 def _victim_row(spec: VictimSpec) -> dict:
@@ -1100,14 +1112,20 @@ def refresh_summaries(event_ids: Iterable[Any]) -> int:
     return acts
 
 
+def _nothing() -> None:
+    pass
+
+
 def _source(
     organisation_id: int,
     info: InformationSpec,
     cache: dict[tuple, Source],
     index: Callable[[str, str], str] = blind_index,
+    before_queries: Callable[[], None] = _nothing,
 ) -> Source:
     """One Source row per kind or name within an organisation, found again by the blind
-    index of its name (`index`: `blind_index`, or an import's `BlindIndexer`)."""
+    index of its name (`index`: `blind_index`, or an import's `BlindIndexer`);
+    `before_queries` is called before it looks one up (a bulk writer's `wait`)."""
     label_key = (
         index("incident_source", normalise_for_index(info.source_label))
         if info.source_label
@@ -1116,6 +1134,7 @@ def _source(
     kind_id = info.source_kind.pk if info.source_kind else None
     key = (organisation_id, kind_id, label_key)
     if key not in cache:
+        before_queries()
         source = Source.objects.filter(
             organisation_id=organisation_id, kind_id=kind_id, label_key=label_key
         ).first()

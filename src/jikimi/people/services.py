@@ -425,8 +425,6 @@ def create_people_bulk(
     *,
     via: str = "import",
     indexer: IdentityIndexer | None = None,
-    before_queries: Callable[[], None] | None = None,
-    index_rows: list[tuple] | None = None,
 ) -> list[NewPerson]:
     """People from validated person-record rows (`people.importer.validate`'s shape), in
     bulk: the same rows `people.importer.create_record_person` writes one person at a time
@@ -443,11 +441,41 @@ def create_people_bulk(
     the keys many names share, across the caller's chunks. Returns each person's id and
     code.
 
-    For a caller that writes the blind-index rows in a `core.sql.BackgroundWriter` while it
-    builds the next chunk: `before_queries` is called before the first query (the writer's
-    `wait`), and with `index_rows` given the blind-index rows are added to it instead of
-    written; the caller writes them with `insert_index_rows` in the same transaction.
+    `prepare_people_bulk` and `PreparedPeople.write` are its two halves, for a caller that
+    builds more before its first query.
     """
+    prepared = prepare_people_bulk(rows, organisation, via=via, indexer=indexer)
+    prepared.write()
+    insert_index_rows(prepared.index_rows)
+    return prepared.people
+
+
+@dataclass(slots=True)
+class PreparedPeople:
+    """New people built but not written (`prepare_people_bulk`): `people` (their ids, and
+    codes that `write` may still draw again if one is taken), `index_rows` (their
+    blind-index rows, for `insert_index_rows`)."""
+
+    people: list[NewPerson]
+    index_rows: list[tuple]
+    _write: Callable[[], None]
+
+    def write(self) -> None:
+        """Give each person a code no one holds, then write the people, their identities
+        and source records and their `person.create` audit events (the caller's
+        transaction); linkage hears of them."""
+        self._write()
+
+
+def prepare_people_bulk(
+    rows: Sequence[dict],
+    organisation: Organisation,
+    *,
+    via: str = "import",
+    indexer: IdentityIndexer | None = None,
+) -> PreparedPeople:
+    """`create_people_bulk`'s first half: everything but the queries (no database use until
+    `write`, so a caller may build on while a background write runs)."""
     from .models import SourceRecord
     from .signals import people_created
 
@@ -468,12 +496,18 @@ def create_people_bulk(
             return value if native else value.hex
         return uuid_field.get_db_prep_value(value, connection)
 
+    # The index rows in the form `insert_index_rows` sends them: text on PostgreSQL (a
+    # block of COPY text, each id turned into text once, not once a row), hex on SQLite.
+    def index_form(value: uuid.UUID) -> Any:
+        return str(value) if native else prep_id(value)
+
+    index_org = str(org) if native else org
     new_code = concrete_field(Person, "code").get_default  # the model's own draw
     created: list[NewPerson] = []
     for row in rows:
         person = NewPerson(uuid.uuid4(), new_code())
         created.append(person)
-        person_id = prep_id(person.pk)
+        person_id = index_form(person.pk)
         for kind, value, extra in record_identities(row):
             keyed, script = indexer(kind, value)  # equal values share them
             # Time-ordered ids: the index rows' identity key grows at its end (core.codes).
@@ -485,48 +519,48 @@ def create_people_bulk(
             )  # fmt: skip
             # Rows of (identity, person, organisation, digest) in database form: tens per
             # person (the fuzzy name keys), too many for anything but tuples.
-            prepared = prep_id(identity_id)
-            indexes.extend(zip(repeat(prepared), repeat(person_id), repeat(org), keyed))
+            prepared = index_form(identity_id)
+            indexes.extend(zip(repeat(prepared), repeat(person_id), repeat(index_org), keyed))
         sources.add(person.pk, org, row["source"], row["record_id"], row["county"][:64], now)
-    if before_queries is not None:
-        before_queries()
-    give_unique_codes(Person, created)
-    for person, row in zip(created, rows, strict=True):
-        people.add(
-            person.pk, person.code, org, row.get("birth_year"), row["sex"], row["province"],
-            row.get("defection_year"), PersonStatus.ACTIVE.value, row["notes"] or None,
-            row["name_hangul"] or row["name"], now, now, None,
-        )  # fmt: skip
-    people.insert()
-    identities.insert()
-    if index_rows is not None:
-        index_rows.extend(indexes)
-    else:
-        insert_index_rows(indexes)
-    sources.insert()
-    audit.record_many(
-        [
-            audit.Entry(
-                "person.create",
-                organisation_id=org,
-                object_type="person",
-                object_ref=person.code,
-                detail={"via": via},
-            )
-            for person in created
-        ]
-    )
-    people_created.send(sender=Person, person_ids=[p.pk for p in created])
-    return created
+
+    def write() -> None:
+        give_unique_codes(Person, created)
+        for person, row in zip(created, rows, strict=True):
+            people.add(
+                person.pk, person.code, org, row.get("birth_year"), row["sex"],
+                row["province"], row.get("defection_year"), PersonStatus.ACTIVE.value,
+                row["notes"] or None, row["name_hangul"] or row["name"], now, now, None,
+            )  # fmt: skip
+        people.insert()
+        identities.insert()
+        sources.insert()
+        audit.record_many(
+            [
+                audit.Entry(
+                    "person.create",
+                    organisation_id=org,
+                    object_type="person",
+                    object_ref=person.code,
+                    detail={"via": via},
+                )
+                for person in created
+            ]
+        )
+        people_created.send(sender=Person, person_ids=[p.pk for p in created])
+
+    return PreparedPeople(created, indexes, write)
 
 
-def insert_index_rows(rows: list[tuple], *, using: Any = None) -> None:
+def insert_index_rows(rows: list[tuple]) -> None:
     """Write blind-index rows `create_people_bulk` built ((identity, person, organisation,
     digest), in database form), in digest order: the digest index is then written page
-    after page, not at random. `using`: the connection (a background writer's)."""
+    after page, not at random."""
     rows.sort(key=itemgetter(3))
     insert_prepared(
-        IdentityIndex, ("identity", "person", "organisation_id", "digest"), rows, using=using
+        IdentityIndex,
+        ("identity", "person", "organisation_id", "digest"),
+        rows,
+        plain=True,  # UUIDs, an id and hex digests
     )
 
 

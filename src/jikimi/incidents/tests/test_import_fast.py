@@ -13,6 +13,7 @@ import collections
 import csv
 import hashlib
 import hmac
+import threading
 import uuid
 from pathlib import Path
 
@@ -271,20 +272,22 @@ def test_text_with_tabs_backslashes_and_newlines_is_stored_as_written(orgs, sett
 
 
 def test_a_blind_index_write_that_fails_in_its_thread_fails_the_import(orgs, monkeypatch):
-    """The index rows go in on a background thread (`core.sql.BackgroundWriter`); if that
-    write fails, the import fails with its error and writes nothing at all."""
+    """A chunk is written on a background thread (`core.sql.BackgroundWriter`), its
+    blind-index rows last; if that write fails, the import fails with its error and writes
+    nothing at all."""
     alpha, _ = orgs
-    calls = []
+    calls, threads = [], []
     real = people.insert_index_rows
 
-    def broken(rows, *, using=None):
-        real(rows, using=using)  # written, then the failure: all of it must roll back
+    def broken(rows):
+        real(rows)  # written, then the failure: all of it must roll back
         calls.append(len(rows))
+        threads.append(threading.current_thread().name)
         raise OSError("disk full (simulated)")
 
     monkeypatch.setattr(people, "insert_index_rows", broken)
     with pytest.raises(OSError, match="disk full"):
         importer.import_incidents(SAMPLE, alpha)
-    assert calls  # it ran, in the writer's thread
+    assert calls and threads == ["jikimi-bulk-write"]  # it ran, in the writer's thread
     assert not Event.objects.exists() and not Act.objects.exists()
     assert not Person.objects.exists() and not IdentityIndex.objects.exists()
