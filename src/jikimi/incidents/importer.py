@@ -173,53 +173,72 @@ def _import_rows(
         )
     )
     lookups = services.Lookups(preload_places=True)
-    # The victims' digests: in a large file a child process computes them while the rest is
-    # validated (`IdentityIndexer.expect`); it is stopped however this ends.
+    # The victims already recorded, by the record ids the file names (as validation
+    # reads them: trimmed, at most 128 characters).
+    victims = services.earlier_victims(
+        organisation,
+        (
+            row.get("victim_record_id", "").strip()[:128]
+            for event_rows in events.values()
+            for _number, row in event_rows
+        ),
+    )
+    # SQLite's page cache while the rows go in: about 10 KiB of database a row (most of it
+    # blind-index rows in three B-trees), so a 100,000-row file's indexes stay in memory
+    # instead of spilling pages to the WAL again and again (17 s → 7 s at the commit).
+    cache = min(1024, max(256, len(rows) // 100))
+    # The victims' digests: in a large file a child process computes them while the rest
+    # is validated and written (`IdentityIndexer.expect`); stopped however this ends.
     indexer = IdentityIndexer()
+    written = [0, 0]  # events, acts
     try:
-        specs = []
-        for event_id, event_rows in events.items():
-            if event_id in already:
-                result.problems.append(
-                    RowProblem(event_rows[0][0], "event_id", f"{event_id!r} was already imported")
-                )
-                continue
-            try:
-                spec = services.validate_event(
-                    None, _event_data(event_id, event_rows), lookups=lookups
-                )
-            except InvalidInput as exc:
-                result.problems.extend(_problems(exc, event_rows))
-                continue
-            specs.append(spec)
-            if not result.problems:
-                services.expect_victims(indexer, spec)
-        if result.problems:
-            # Dedupe (a first row's bad date is the event's and its act's) and sort by row.
-            unique = {(p.row, p.column): p for p in result.problems}
-            result.problems = sorted(
-                unique.values(),
-                key=lambda p: (p.row, COLUMNS.index(p.column) if p.column in COLUMNS else 99),
-            )
-            return result
-        # SQLite's page cache while the rows go in: about 10 KiB of database a row (most of
-        # it blind-index rows in three B-trees), so a 100,000-row file's indexes stay in
-        # memory instead of spilling pages to the WAL again and again (17 s → 7 s at the
-        # commit).
-        cache = min(1024, max(256, sum(len(s.acts) for s in specs) // 100))
         with transaction.atomic(), bulk_write_cache(cache):
-            services.write_events(specs, organisation, indexer)
+            # Valid events are written as they come (`EventWriter`: by chunks, each on a
+            # background thread) while the rest of the file is checked. After the first
+            # problem nothing more is written, every problem is still found, and the
+            # transaction rolls back: all rows or none.
+            with services.EventWriter(organisation, indexer, victims) as writer:
+                for event_id, event_rows in events.items():
+                    if event_id in already:
+                        result.problems.append(
+                            RowProblem(
+                                event_rows[0][0], "event_id", f"{event_id!r} was already imported"
+                            )
+                        )
+                        continue
+                    try:
+                        spec = services.validate_event(
+                            None, _event_data(event_id, event_rows), lookups=lookups
+                        )
+                    except InvalidInput as exc:
+                        result.problems.extend(_problems(exc, event_rows))
+                        continue
+                    if not result.problems:
+                        services.expect_victims(indexer, spec, victims)
+                        writer.add(spec)
+                        written[0] += 1
+                        written[1] += len(spec.acts)
+                if result.problems:
+                    raise _Refused
             audit.record(
                 "import.incidents",
                 organisation_id=organisation.pk,
                 object_type="import",
-                detail={
-                    "rows": sum(len(s.acts) for s in specs),
-                    "events": len(specs),
-                    "file": Path(name).name,
-                },
+                detail={"rows": written[1], "events": written[0], "file": Path(name).name},
             )
+    except _Refused:
+        # Dedupe (a first row's bad date is the event's and its act's) and sort by row.
+        unique = {(p.row, p.column): p for p in result.problems}
+        result.problems = sorted(
+            unique.values(),
+            key=lambda p: (p.row, COLUMNS.index(p.column) if p.column in COLUMNS else 99),
+        )
+        return result
     finally:
         indexer.close()
-    result.created = sum(len(s.acts) for s in specs)
+    result.created = written[1]
     return result
+
+
+class _Refused(Exception):
+    """A problem in the file: what was written of it is rolled back."""

@@ -772,31 +772,67 @@ def write_events(
     victims = earlier_victims(
         organisation, (a.victim.record_id for s in specs for a in s.acts if a.victim.person is None)
     )
-    sources: dict[tuple, Source] = {}
     if indexer is None:  # (an importer's indexer was told while it validated)
         indexer = people.IdentityIndexer()
         for spec in specs:
             expect_victims(indexer, spec, victims)
-    indexer.flush()
-    # Each chunk is written on a thread while the next is built (`_write_chunk`); waited
-    # for before any other query and before the caller's commit.
-    writer = BackgroundWriter() if BACKGROUND_INDEX_WRITES else None
-    try:
-        start = 0
-        while start < len(specs):
-            end, acts = start + 1, len(specs[start].acts)
-            while end < len(specs) and acts + len(specs[end].acts) <= WRITE_CHUNK_ACTS:
-                acts += len(specs[end].acts)
-                end += 1
-            _write_chunk(specs[start:end], organisation, victims, sources, indexer, writer)
-            start = end
-    finally:
-        try:
-            if writer is not None:
-                writer.wait()  # (what it raised fails the import)
-        finally:
-            indexer.close()
+    with EventWriter(organisation, indexer, victims) as writer:
+        for spec in specs:
+            writer.add(spec)
     return len(specs)
+
+
+class EventWriter:
+    """`write_events` as the specs come (an importer adds each event once validated, so
+    the first chunks are written while the rest of the file is still being checked).
+
+    `add` collects specs and writes a chunk (`_write_chunk`) once WRITE_CHUNK_ACTS acts are
+    waiting; leaving the `with` block writes the rest and waits for the background writer,
+    whose thread writes each chunk while the next is built (`BACKGROUND_INDEX_WRITES`) — a
+    failure there is raised here. An exception inside the block writes nothing more (the
+    caller's transaction rolls back). The caller holds the transaction; `victims` are the
+    victims already recorded, by record id (`earlier_victims`), and gain those written.
+    """
+
+    def __init__(
+        self,
+        organisation: Organisation,
+        indexer: people.IdentityIndexer,
+        victims: dict[str, Any] | None = None,
+    ) -> None:
+        self.organisation = organisation
+        self.indexer = indexer
+        self.victims = {} if victims is None else victims
+        self.sources: dict[tuple, Source] = {}
+        self.writer = BackgroundWriter() if BACKGROUND_INDEX_WRITES else None
+        self._pending: list[EventSpec] = []
+        self._acts = 0
+
+    def add(self, spec: EventSpec) -> None:
+        if self._pending and self._acts + len(spec.acts) > WRITE_CHUNK_ACTS:
+            self._write()
+        self._pending.append(spec)
+        self._acts += len(spec.acts)
+
+    def _write(self) -> None:
+        self.indexer.flush()  # the chunk's values not yet sent to the child
+        chunk, self._pending, self._acts = self._pending, [], 0
+        _write_chunk(chunk, self.organisation, self.victims, self.sources, self.indexer,
+                     self.writer)  # fmt: skip
+
+    def __enter__(self) -> EventWriter:
+        return self
+
+    def __exit__(self, kind: Any, error: Any, trace: Any) -> None:
+        try:
+            if kind is None and self._pending:
+                self._write()
+        finally:
+            try:
+                if self.writer is not None:
+                    self.writer.wait()  # (what it raised fails the import)
+            finally:
+                self.indexer.close()
 
 
 def expect_victims(

@@ -326,7 +326,7 @@ class IdentityIndexer:
     #: pays for its start (a fresh interpreter, about 0.3 s).
     BATCH = 4000
     AHEAD = 16
-    PREFETCH_MIN = 20_000
+    PREFETCH_MIN = 10_000
 
     def __init__(self, index: BlindIndexer | None = None) -> None:
         self.index = index or BlindIndexer()
