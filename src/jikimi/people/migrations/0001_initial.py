@@ -9,309 +9,122 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
+
     initial = True
 
     dependencies = [
-        ("accounts", "0001_initial"),
+        ('accounts', '0001_initial'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name="Identity",
+            name='Identity',
             fields=[
-                (
-                    "id",
-                    models.UUIDField(
-                        default=uuid.uuid4, editable=False, primary_key=True, serialize=False
-                    ),
-                ),
-                (
-                    "kind",
-                    models.CharField(
-                        choices=[
-                            ("name", "Name"),
-                            ("birth_date", "Birth date"),
-                            ("phone", "Phone"),
-                            ("email", "E-mail"),
-                            ("address", "Address"),
-                        ],
-                        max_length=16,
-                    ),
-                ),
-                (
-                    "name_kind",
-                    models.CharField(
-                        blank=True,
-                        choices=[
-                            ("sk_legal", "South Korean legal name"),
-                            ("nk_birth", "North Korean birth name"),
-                            ("cn_alias", "Alias used in China"),
-                            ("alias", "Other alias"),
-                        ],
-                        max_length=16,
-                    ),
-                ),
-                (
-                    "script",
-                    models.CharField(
-                        blank=True,
-                        choices=[
-                            ("hangul", "Hangul"),
-                            ("latin", "Latin (romanised)"),
-                            ("hanzi", "Chinese characters"),
-                            ("other", "Other"),
-                        ],
-                        max_length=8,
-                    ),
-                ),
-                ("value", jikimi.core.fields.EncryptedTextField()),
-                ("is_primary", models.BooleanField(default=False)),
-                ("created_at", models.DateTimeField(auto_now_add=True)),
-                (
-                    "created_by",
-                    models.ForeignKey(
-                        null=True,
-                        on_delete=django.db.models.deletion.SET_NULL,
-                        related_name="+",
-                        to=settings.AUTH_USER_MODEL,
-                    ),
-                ),
+                ('id', models.UUIDField(default=uuid.uuid4, editable=False, primary_key=True, serialize=False)),
+                ('kind', models.CharField(choices=[('name', 'Name'), ('birth_date', 'Birth date'), ('phone', 'Phone'), ('email', 'E-mail'), ('address', 'Address')], max_length=16)),
+                ('name_kind', models.CharField(blank=True, choices=[('sk_legal', 'South Korean legal name'), ('nk_birth', 'North Korean birth name'), ('cn_alias', 'Alias used in China'), ('alias', 'Other alias')], max_length=16)),
+                ('script', models.CharField(blank=True, choices=[('hangul', 'Hangul'), ('latin', 'Latin (romanised)'), ('hanzi', 'Chinese characters'), ('other', 'Other')], max_length=8)),
+                ('value', jikimi.core.fields.EncryptedTextField()),
+                ('is_primary', models.BooleanField(default=False)),
+                ('created_at', models.DateTimeField(auto_now_add=True)),
+                ('created_by', models.ForeignKey(null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
             ],
             options={
-                "ordering": ["kind", "-is_primary", "created_at"],
+                'ordering': ['kind', '-is_primary', 'created_at'],
             },
         ),
         migrations.CreateModel(
-            name="Person",
+            name='Person',
             fields=[
-                (
-                    "id",
-                    models.UUIDField(
-                        default=uuid.uuid4, editable=False, primary_key=True, serialize=False
-                    ),
-                ),
-                (
-                    "code",
-                    models.CharField(
-                        default=jikimi.people.models._person_code,
-                        editable=False,
-                        max_length=16,
-                        unique=True,
-                    ),
-                ),
-                ("birth_year", models.PositiveSmallIntegerField(blank=True, null=True)),
-                (
-                    "sex",
-                    models.CharField(
-                        blank=True,
-                        choices=[("F", "Female"), ("M", "Male"), ("", "Unknown")],
-                        max_length=1,
-                    ),
-                ),
-                ("province", models.CharField(blank=True, max_length=24)),
-                ("defection_year", models.PositiveSmallIntegerField(blank=True, null=True)),
-                (
-                    "status",
-                    models.CharField(
-                        choices=[
-                            ("active", "Active"),
-                            ("missing", "Missing"),
-                            ("detained", "Detained"),
-                            ("withdrawn", "Withdrawn"),
-                        ],
-                        default="active",
-                        max_length=16,
-                    ),
-                ),
-                ("notes", jikimi.core.fields.EncryptedTextField(blank=True, null=True)),
-                ("display_name", jikimi.core.fields.EncryptedTextField(blank=True, null=True)),
-                ("created_at", models.DateTimeField(auto_now_add=True)),
-                ("updated_at", models.DateTimeField(auto_now=True)),
-                (
-                    "created_by",
-                    models.ForeignKey(
-                        null=True,
-                        on_delete=django.db.models.deletion.SET_NULL,
-                        related_name="+",
-                        to=settings.AUTH_USER_MODEL,
-                    ),
-                ),
-                (
-                    "organisation",
-                    models.ForeignKey(
-                        on_delete=django.db.models.deletion.PROTECT,
-                        related_name="people",
-                        to="accounts.organisation",
-                    ),
-                ),
+                ('id', models.UUIDField(default=uuid.uuid4, editable=False, primary_key=True, serialize=False)),
+                ('code', models.CharField(default=jikimi.people.models._person_code, editable=False, max_length=16, unique=True)),
+                ('birth_year', models.PositiveSmallIntegerField(blank=True, null=True)),
+                ('sex', models.CharField(blank=True, choices=[('F', 'Female'), ('M', 'Male'), ('', 'Unknown')], max_length=1)),
+                ('province', models.CharField(blank=True, max_length=24)),
+                ('defection_year', models.PositiveSmallIntegerField(blank=True, null=True)),
+                ('status', models.CharField(choices=[('active', 'Active'), ('missing', 'Missing'), ('detained', 'Detained'), ('withdrawn', 'Withdrawn')], default='active', max_length=16)),
+                ('notes', jikimi.core.fields.EncryptedTextField(blank=True, null=True)),
+                ('display_name', jikimi.core.fields.EncryptedTextField(blank=True, null=True)),
+                ('created_at', models.DateTimeField(auto_now_add=True)),
+                ('updated_at', models.DateTimeField(auto_now=True)),
+                ('created_by', models.ForeignKey(null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
+                ('organisation', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='people', to='accounts.organisation')),
             ],
             options={
-                "ordering": ["-created_at"],
+                'ordering': ['-created_at'],
             },
         ),
         migrations.CreateModel(
-            name="IdentityIndex",
+            name='IdentityIndex',
             fields=[
-                (
-                    "id",
-                    models.BigAutoField(
-                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
-                    ),
-                ),
-                ("organisation_id", models.BigIntegerField()),
-                ("digest", models.CharField(max_length=32)),
-                (
-                    "identity",
-                    models.ForeignKey(
-                        on_delete=django.db.models.deletion.CASCADE,
-                        related_name="index",
-                        to="people.identity",
-                    ),
-                ),
-                (
-                    "person",
-                    models.ForeignKey(
-                        on_delete=django.db.models.deletion.CASCADE,
-                        related_name="+",
-                        to="people.person",
-                    ),
-                ),
+                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('organisation_id', models.BigIntegerField()),
+                ('digest', models.CharField(max_length=32)),
+                ('identity', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='index', to='people.identity')),
+                ('person', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='people.person')),
             ],
         ),
         migrations.AddField(
-            model_name="identity",
-            name="person",
-            field=models.ForeignKey(
-                on_delete=django.db.models.deletion.CASCADE,
-                related_name="identities",
-                to="people.person",
-            ),
+            model_name='identity',
+            name='person',
+            field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='identities', to='people.person'),
         ),
         migrations.CreateModel(
-            name="Consent",
+            name='Consent',
             fields=[
-                (
-                    "id",
-                    models.BigAutoField(
-                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
-                    ),
-                ),
-                (
-                    "purpose",
-                    models.CharField(
-                        choices=[
-                            ("checkins", "Scheduled check-ins"),
-                            ("sharing", "Sharing with another organisation"),
-                            ("trusted_contact", "Contacting trusted contacts"),
-                            ("publication", "Publication in aggregate reports"),
-                            ("location", "Location sharing"),
-                        ],
-                        max_length=24,
-                    ),
-                ),
-                ("granted", models.BooleanField()),
-                ("scope", models.CharField(blank=True, max_length=200)),
-                ("method", models.CharField(blank=True, max_length=32)),
-                ("recorded_at", models.DateTimeField(auto_now_add=True)),
-                (
-                    "recorded_by",
-                    models.ForeignKey(
-                        null=True,
-                        on_delete=django.db.models.deletion.SET_NULL,
-                        related_name="+",
-                        to=settings.AUTH_USER_MODEL,
-                    ),
-                ),
-                (
-                    "person",
-                    models.ForeignKey(
-                        on_delete=django.db.models.deletion.CASCADE,
-                        related_name="consents",
-                        to="people.person",
-                    ),
-                ),
+                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('purpose', models.CharField(choices=[('checkins', 'Scheduled check-ins'), ('sharing', 'Sharing with another organisation'), ('trusted_contact', 'Contacting trusted contacts'), ('publication', 'Publication in aggregate reports'), ('location', 'Location sharing')], max_length=24)),
+                ('granted', models.BooleanField()),
+                ('scope', models.CharField(blank=True, max_length=200)),
+                ('method', models.CharField(blank=True, max_length=32)),
+                ('recorded_at', models.DateTimeField(auto_now_add=True)),
+                ('recorded_by', models.ForeignKey(null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
+                ('person', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='consents', to='people.person')),
             ],
             options={
-                "ordering": ["purpose", "-recorded_at", "-id"],
+                'ordering': ['purpose', '-recorded_at', '-id'],
             },
         ),
         migrations.CreateModel(
-            name="SourceRecord",
+            name='SourceRecord',
             fields=[
-                (
-                    "id",
-                    models.BigAutoField(
-                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
-                    ),
-                ),
-                ("source", models.CharField(max_length=64)),
-                ("record_id", models.CharField(max_length=128)),
-                ("county", models.CharField(blank=True, max_length=64)),
-                ("imported_at", models.DateTimeField(auto_now_add=True)),
-                (
-                    "organisation",
-                    models.ForeignKey(
-                        on_delete=django.db.models.deletion.PROTECT,
-                        related_name="+",
-                        to="accounts.organisation",
-                    ),
-                ),
-                (
-                    "person",
-                    models.ForeignKey(
-                        on_delete=django.db.models.deletion.CASCADE,
-                        related_name="source_records",
-                        to="people.person",
-                    ),
-                ),
+                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('source', models.CharField(max_length=64)),
+                ('record_id', models.CharField(max_length=128)),
+                ('county', models.CharField(blank=True, max_length=64)),
+                ('imported_at', models.DateTimeField(auto_now_add=True)),
+                ('organisation', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='accounts.organisation')),
+                ('person', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='source_records', to='people.person')),
             ],
         ),
         migrations.CreateModel(
-            name="TrustedContact",
+            name='TrustedContact',
             fields=[
-                (
-                    "id",
-                    models.UUIDField(
-                        default=uuid.uuid4, editable=False, primary_key=True, serialize=False
-                    ),
-                ),
-                ("name", jikimi.core.fields.EncryptedTextField()),
-                ("relationship", models.CharField(blank=True, max_length=64)),
-                ("phone", jikimi.core.fields.EncryptedTextField(blank=True, null=True)),
-                ("email", jikimi.core.fields.EncryptedTextField(blank=True, null=True)),
-                ("language", models.CharField(default="ko", max_length=8)),
-                ("created_at", models.DateTimeField(auto_now_add=True)),
-                ("removed_at", models.DateTimeField(blank=True, null=True)),
-                (
-                    "person",
-                    models.ForeignKey(
-                        on_delete=django.db.models.deletion.CASCADE,
-                        related_name="trusted_contacts",
-                        to="people.person",
-                    ),
-                ),
+                ('id', models.UUIDField(default=uuid.uuid4, editable=False, primary_key=True, serialize=False)),
+                ('name', jikimi.core.fields.EncryptedTextField()),
+                ('relationship', models.CharField(blank=True, max_length=64)),
+                ('phone', jikimi.core.fields.EncryptedTextField(blank=True, null=True)),
+                ('email', jikimi.core.fields.EncryptedTextField(blank=True, null=True)),
+                ('language', models.CharField(default='ko', max_length=8)),
+                ('created_at', models.DateTimeField(auto_now_add=True)),
+                ('removed_at', models.DateTimeField(blank=True, null=True)),
+                ('person', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='trusted_contacts', to='people.person')),
             ],
             options={
-                "ordering": ["created_at"],
+                'ordering': ['created_at'],
             },
         ),
         migrations.AddIndex(
-            model_name="person",
-            index=models.Index(
-                fields=["organisation", "-created_at", "id"], name="people_pers_organis_f9e13b_idx"
-            ),
+            model_name='person',
+            index=models.Index(fields=['organisation', '-created_at', 'id'], name='people_pers_organis_f9e13b_idx'),
         ),
         migrations.AddIndex(
-            model_name="identityindex",
-            index=models.Index(
-                fields=["digest", "organisation_id"], name="people_iden_digest_d884c4_idx"
-            ),
+            model_name='identityindex',
+            index=models.Index(fields=['digest', 'organisation_id'], name='people_iden_digest_d884c4_idx'),
         ),
         migrations.AddConstraint(
-            model_name="sourcerecord",
-            constraint=models.UniqueConstraint(
-                fields=("organisation", "source", "record_id"), name="unique_source_record"
-            ),
+            model_name='sourcerecord',
+            constraint=models.UniqueConstraint(fields=('organisation', 'source', 'record_id'), name='unique_source_record'),
         ),
     ]

@@ -22,10 +22,7 @@ class Migration(migrations.Migration):
                         (
                             "id",
                             models.BigAutoField(
-                                auto_created=True,
-                                primary_key=True,
-                                serialize=False,
-                                verbose_name="ID",
+                                auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
                             ),
                         ),
                         ("granted_at", models.DateTimeField(auto_now_add=True)),

@@ -4,24 +4,15 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
+
     dependencies = [
-        ("people", "0003_index_typo_keys"),
+        ('people', '0003_index_typo_keys'),
     ]
 
     operations = [
         migrations.AlterField(
-            model_name="consent",
-            name="purpose",
-            field=models.CharField(
-                choices=[
-                    ("checkins", "Scheduled check-ins"),
-                    ("sharing", "Sharing with another organisation"),
-                    ("trusted_contact", "Contacting trusted contacts"),
-                    ("publication", "Publication in aggregate reports"),
-                    ("location", "Location sharing"),
-                    ("un_submission", "Disclosure of identity in a UN submission"),
-                ],
-                max_length=24,
-            ),
+            model_name='consent',
+            name='purpose',
+            field=models.CharField(choices=[('checkins', 'Scheduled check-ins'), ('sharing', 'Sharing with another organisation'), ('trusted_contact', 'Contacting trusted contacts'), ('publication', 'Publication in aggregate reports'), ('location', 'Location sharing'), ('un_submission', 'Disclosure of identity in a UN submission')], max_length=24),
         ),
     ]

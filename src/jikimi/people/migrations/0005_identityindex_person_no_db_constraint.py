@@ -5,19 +5,15 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
+
     dependencies = [
-        ("people", "0004_alter_consent_purpose"),
+        ('people', '0004_alter_consent_purpose'),
     ]
 
     operations = [
         migrations.AlterField(
-            model_name="identityindex",
-            name="person",
-            field=models.ForeignKey(
-                db_constraint=False,
-                on_delete=django.db.models.deletion.CASCADE,
-                related_name="+",
-                to="people.person",
-            ),
+            model_name='identityindex',
+            name='person',
+            field=models.ForeignKey(db_constraint=False, on_delete=django.db.models.deletion.CASCADE, related_name='+', to='people.person'),
         ),
     ]
