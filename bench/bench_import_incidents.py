@@ -12,7 +12,7 @@ database, with the queries the import ran (`queries`, per row `queries_per_row`)
 also prints the top of a cProfile to stderr. `--ahead off` keeps the victims' digests in the
 importing process (no child process computing them ahead: `IdentityIndexer.expect`), `both`
 runs each database both ways, one after the other, for a comparison in the same session;
-`--writer off|on|both` the same for the background writer of the blind-index rows
+`--writer off|on|both` the same for the background writer of each chunk
 (`incidents.services.BACKGROUND_INDEX_WRITES`).
 
 SQLite runs in a temporary JIKIMI_HOME; PostgreSQL in a scratch database `bench_import` on

@@ -398,7 +398,7 @@ def own_or_granted(organisation_id: int, field: str, shared: Sequence[Any]) -> Q
 class BackgroundWriter:
     """One bulk write at a time, run in a thread on the caller's connection and inside its
     transaction, while the caller computes what it writes next (issue #14: an import's
-    blind-index rows go in while the next chunk's people are built).
+    chunk is written while the next chunk is built).
 
     The caller keeps the connection to itself but for that: it calls `wait` before any
     other use of the database (and before it commits), so the two threads never use the

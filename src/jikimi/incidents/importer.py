@@ -190,7 +190,7 @@ def _import_rows(
     # The victims' digests: in a large file a child process computes them while the rest
     # is validated and written (`IdentityIndexer.expect`); stopped however this ends.
     indexer = IdentityIndexer()
-    written = [0, 0]  # events, acts
+    events_written = acts_written = 0
     try:
         with transaction.atomic(), bulk_write_cache(cache):
             # Valid events are written as they come (`EventWriter`: by chunks, each on a
@@ -216,15 +216,15 @@ def _import_rows(
                     if not result.problems:
                         services.expect_victims(indexer, spec, victims)
                         writer.add(spec)
-                        written[0] += 1
-                        written[1] += len(spec.acts)
+                        events_written += 1
+                        acts_written += len(spec.acts)
                 if result.problems:
                     raise _Refused
             audit.record(
                 "import.incidents",
                 organisation_id=organisation.pk,
                 object_type="import",
-                detail={"rows": written[1], "events": written[0], "file": Path(name).name},
+                detail={"rows": acts_written, "events": events_written, "file": Path(name).name},
             )
     except _Refused:
         # Dedupe (a first row's bad date is the event's and its act's) and sort by row.
@@ -236,7 +236,7 @@ def _import_rows(
         return result
     finally:
         indexer.close()
-    result.created = written[1]
+    result.created = acts_written
     return result
 
 

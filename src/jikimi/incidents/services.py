@@ -738,8 +738,8 @@ def write_event(
     return event
 
 
-#: Whether `write_events` writes each chunk's blind-index rows on a thread while it builds
-#: the next chunk (`core.sql.BackgroundWriter`); off, in its own thread (benchmarks compare).
+#: Whether `write_events` writes each chunk on a thread while it builds the next
+#: (`core.sql.BackgroundWriter`); off, in the caller's thread (benchmarks compare).
 BACKGROUND_INDEX_WRITES = True
 
 #: Acts written per chunk by `write_events`: bounds an import's memory (a chunk's rows and
@@ -772,13 +772,18 @@ def write_events(
     victims = earlier_victims(
         organisation, (a.victim.record_id for s in specs for a in s.acts if a.victim.person is None)
     )
-    if indexer is None:  # (an importer's indexer was told while it validated)
+    own = indexer is None  # (an importer's indexer was told while it validated)
+    if indexer is None:
         indexer = people.IdentityIndexer()
         for spec in specs:
             expect_victims(indexer, spec, victims)
-    with EventWriter(organisation, indexer, victims) as writer:
-        for spec in specs:
-            writer.add(spec)
+    try:
+        with EventWriter(organisation, indexer, victims) as writer:
+            for spec in specs:
+                writer.add(spec)
+    finally:
+        if own:
+            indexer.close()
     return len(specs)
 
 
@@ -790,8 +795,9 @@ class EventWriter:
     waiting; leaving the `with` block writes the rest and waits for the background writer,
     whose thread writes each chunk while the next is built (`BACKGROUND_INDEX_WRITES`) — a
     failure there is raised here. An exception inside the block writes nothing more (the
-    caller's transaction rolls back). The caller holds the transaction; `victims` are the
-    victims already recorded, by record id (`earlier_victims`), and gain those written.
+    caller's transaction rolls back). The caller holds the transaction and closes
+    `indexer`; `victims` are the victims already recorded, by record id
+    (`earlier_victims`), and gain those written.
     """
 
     def __init__(
@@ -828,11 +834,8 @@ class EventWriter:
             if kind is None and self._pending:
                 self._write()
         finally:
-            try:
-                if self.writer is not None:
-                    self.writer.wait()  # (what it raised fails the import)
-            finally:
-                self.indexer.close()
+            if self.writer is not None:
+                self.writer.wait()  # (what it raised fails the import)
 
 
 def expect_victims(
@@ -904,9 +907,9 @@ def _write_chunk(
                 new_keys.append(wanted.record_id)
             else:
                 new_keys.append((e, a))
-    # Built now, written below: with a background writer still storing the previous chunk's
-    # blind-index rows, nothing here touches the database until `wait` (codes drawn now are
-    # checked against the stored ones at `write`, which may draw some again).
+    # Built now, written below: with a background writer still storing the previous chunk,
+    # nothing here touches the database until `wait` (codes drawn now are checked against
+    # the stored ones at `write`, which may draw some again).
     wait = writer.wait if writer is not None else _nothing
     prepared = people.prepare_people_bulk(new_rows, organisation, indexer=indexer)
     created = prepared.people

@@ -46,8 +46,6 @@ from .models import (
 )
 
 CODE_RE = re.compile(r"^P-[2-9A-Z]{4}-[2-9A-Z]{4}$")
-HANGUL_RE = re.compile(r"[\uac00-\ud7a3\u1100-\u11ff\u3130-\u318f]")
-HANZI_RE = re.compile(r"[\u4e00-\u9fff]")
 
 
 # Re-exported: the apps above have always imported them from here.
@@ -392,10 +390,7 @@ class IdentityIndexer:
                 self._take_batch()
             found = self._ready.pop(key, None)
             if found is None:
-                found = (
-                    sorted(_index_digests(kind, value, self.index)),
-                    guess_script(value) if kind == IdentityKind.NAME else "",
-                )
+                (found,) = digests.digest_values([key], self.index)
             if len(self._memo) >= self.MEMO_MAX:
                 self._memo.clear()
             self._memo[key] = found
@@ -487,19 +482,13 @@ def prepare_people_bulk(
     sources = Rows(SourceRecord, ("person", "organisation", "source", "record_id", "county",
                                   "imported_at"))  # fmt: skip
     indexes: list[tuple] = []
-    connection = transaction.get_connection()
-    uuid_field = concrete_field(Identity, "id")
-    native = connection.features.has_native_uuid_field
-
-    def prep_id(value: uuid.UUID) -> Any:
-        if type(value) is uuid.UUID:
-            return value if native else value.hex
-        return uuid_field.get_db_prep_value(value, connection)
+    native = transaction.get_connection().features.has_native_uuid_field
 
     # The index rows in the form `insert_index_rows` sends them: text on PostgreSQL (a
-    # block of COPY text, each id turned into text once, not once a row), hex on SQLite.
-    def index_form(value: uuid.UUID) -> Any:
-        return str(value) if native else prep_id(value)
+    # block of COPY text, each id turned into text once, not once a row), hex on SQLite
+    # (its UUID column's form). The ids are the UUIDs drawn here.
+    def index_form(value: uuid.UUID) -> str:
+        return str(value) if native else value.hex
 
     index_org = str(org) if native else org
     new_code = concrete_field(Person, "code").get_default  # the model's own draw
