@@ -2,6 +2,7 @@
 
     python bench/bench_import_incidents.py [--rows 10000] [--seed 8]
         [--database sqlite|postgres|both] [--profile] [--linkage] [--ahead on|off|both]
+        [--beside [--kept-home DIR] [--kept-pg NAME]]
 
 Generates a synthetic incident CSV of the DESIGN §8 shape (the columns of
 `/work/shared/data/incidents-sample.csv`: one to three acts an event, a new victim per row,
@@ -17,6 +18,13 @@ runs each database both ways, one after the other, for a comparison in the same 
 
 SQLite runs in a temporary JIKIMI_HOME; PostgreSQL in a scratch database `bench_import` on
 127.0.0.1:5432 (dropped and created here).
+
+`--beside` imports beside the million acts the act-list bench keeps
+(`bench_incidents.py --only list --reuse`, its SQLite home `--kept-home` and PostgreSQL
+database `--kept-pg`), into their organisation `bench` (its people with identities and
+blind-index rows, its acts): a copy of the kept database each run (SQLite: the file; PostgreSQL:
+`CREATE DATABASE … TEMPLATE`), so every run starts from the same state. The JSON line then
+carries what was there before (`existing`).
 """
 
 from __future__ import annotations
@@ -27,6 +35,7 @@ import datetime as dt
 import json
 import os
 import random
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -94,7 +103,9 @@ def write_csv(path: Path, rows: int, seed: int) -> None:
             )
 
 
-def run(rows: int, seed: int, profile: bool, linkage: bool, ahead: bool, writer: bool) -> None:
+def run(
+    rows: int, seed: int, profile: bool, linkage: bool, ahead: bool, writer: bool, org_slug: str
+) -> None:
     import django
 
     os.environ["DJANGO_SETTINGS_MODULE"] = "jikimi.settings"
@@ -113,8 +124,17 @@ def run(rows: int, seed: int, profile: bool, linkage: bool, ahead: bool, writer:
     from jikimi.accounts.services import ensure_organisation
     from jikimi.audit.services import verify_chain
     from jikimi.incidents import importer
+    from jikimi.incidents.models import Act
+    from jikimi.people.models import Identity, IdentityIndex, Person
 
-    org = ensure_organisation("bench-import")
+    existing = {
+        "acts": Act.objects.count(),
+        "org_acts": Act.objects.filter(organisation__slug=org_slug).count(),
+        "people": Person.objects.count(),
+        "identities": Identity.objects.count(),
+        "index_rows": IdentityIndex.objects.count(),
+    }
+    org = ensure_organisation(org_slug)
     settings.JIKIMI_LINKAGE_ON_SAVE = linkage
     queries = [0]
 
@@ -161,6 +181,7 @@ def run(rows: int, seed: int, profile: bool, linkage: bool, ahead: bool, writer:
                 "linkage": linkage,
                 "ahead": ahead,
                 "writer": writer,
+                "existing": existing,
                 "seconds": round(wall, 2),
                 "cpu_s": round(cpu, 2),
                 "rows_per_s": round(result.created / wall),
@@ -189,11 +210,17 @@ def main() -> None:
     parser.add_argument("--linkage", action="store_true")
     parser.add_argument("--ahead", choices=["on", "off", "both"], default="on")
     parser.add_argument("--writer", choices=["on", "off", "both"], default="on")
+    parser.add_argument("--beside", action="store_true")
+    parser.add_argument(
+        "--kept-home", default=os.path.join(tempfile.gettempdir(), "jikimi-bench-actlist")
+    )
+    parser.add_argument("--kept-pg", default="bench_actlist")
+    parser.add_argument("--org", default="bench-import")
     parser.add_argument("--child", action="store_true")
     args = parser.parse_args()
     if args.child:
         on = (args.ahead == "on", args.writer == "on")
-        return run(args.rows, args.seed, args.profile, args.linkage, *on)
+        return run(args.rows, args.seed, args.profile, args.linkage, *on, args.org)
     from jikimi.core.keyring import KeyRing
 
     os.environ.setdefault("JIKIMI_KEYS", KeyRing.generate().to_json())
@@ -203,20 +230,35 @@ def main() -> None:
     writers = ["on", "off"] if args.writer == "both" else [args.writer]
     for database in databases:
         for ahead, writer in [(a, w) for a in aheads for w in writers]:
-            env = {**os.environ, "JIKIMI_HOME": tempfile.mkdtemp(prefix="jikimi-bench-import-")}
+            home = tempfile.mkdtemp(prefix="jikimi-bench-import-")
+            env = {**os.environ, "JIKIMI_HOME": home}
             env.pop("DATABASE_URL", None)
+            org = args.org
+            if args.beside:
+                kept = Path(args.kept_home) / database
+                env["JIKIMI_KEYS"] = (kept / "bench-keys.json").read_text()
+                org = "bench"
+                if database == "sqlite":
+                    for name in ("jikimi.sqlite3", "jikimi.sqlite3-wal"):
+                        if (kept / name).exists():
+                            shutil.copyfile(kept / name, Path(home) / name)
             if database == "postgres":
                 import psycopg
 
+                template = f" TEMPLATE {args.kept_pg}" if args.beside else ""
                 with psycopg.connect(PG_URL, autocommit=True) as conn:
                     conn.execute("DROP DATABASE IF EXISTS bench_import WITH (FORCE)")
-                    conn.execute("CREATE DATABASE bench_import")
+                    conn.execute(f"CREATE DATABASE bench_import{template}")
                 env["DATABASE_URL"] = PG_URL.rsplit("/", 1)[0] + "/bench_import"
             argv = [sys.executable, __file__, "--child", "--rows", str(args.rows)]
+            argv += ["--org", org]
             argv += ["--seed", str(args.seed), "--ahead", ahead, "--writer", writer]
             argv += ["--profile"] * args.profile
             argv += ["--linkage"] * args.linkage
-            subprocess.run(argv, env=env, check=True)
+            try:
+                subprocess.run(argv, env=env, check=True)
+            finally:
+                shutil.rmtree(home, ignore_errors=True)
 
 
 if __name__ == "__main__":

@@ -68,26 +68,59 @@ ACT_WEIGHTS = {  # realistic skew: arrests and repatriations dominate the report
 RELIABILITY_WEIGHTS = {"A": 3, "B": 15, "C": 30, "D": 20, "E": 7, "F": 25}
 
 
+def _victims(org, count: int, *, seed: int) -> list:
+    """`count` victims of `org` as an import makes them: synthetic person records (a name,
+    often a Hangul name, birth date, sex, province) through the person-record reader and
+    `people.services.create_people_bulk` (identities sealed, blind-index rows, source
+    records, audit), so the tables an import writes to are full-sized beside the acts.
+    Rows the reader refuses are dropped. Linkage is not run on them. Returns their ids."""
+    from django.conf import settings
+    from django.db import transaction
+
+    from jikimi.linkage import synthetic
+    from jikimi.people.importer import validate
+    from jikimi.people.services import IdentityIndexer, create_people_bulk
+
+    settings.JIKIMI_LINKAGE_ON_SAVE = False
+    ids: list = []
+    indexer = IdentityIndexer()
+    records, _truth = synthetic.generate(count + count // 10, seed=seed, difficulty="typical")
+    for i, record in enumerate(records):
+        record["record_id"] = f"{org.slug}-{seed}-{i}"
+        record["source"] = "bench"
+    step = 20_000
+    for start in range(0, len(records), step):
+        rows, problems = validate(records[start : start + step])
+        bad = {p.row for p in problems}
+        rows = [r for r in rows if r["row"] not in bad][: count - len(ids)]
+        with transaction.atomic():
+            ids.extend(p.pk for p in create_people_bulk(rows, org, via="bench", indexer=indexer))
+        print(f"victims {org.slug} {len(ids)}", file=sys.stderr, flush=True)
+        if len(ids) >= count:
+            break
+    return ids
+
+
 def _load(n_acts: int, rng: random.Random):
-    """`n_acts` acts (nine tenths in the bench organisation, a tenth in another) in events of
-    1–3 acts, bulk-inserted straight into the tables (no per-row services): the ten act types
+    """`n_acts` acts (nine tenths in the bench organisation, a tenth in another) in events of 1–3
+    acts, bulk-inserted straight into the tables (no per-row services): the ten act types
     skewed, the whole gazetteer (places near the border more often), dates 2000–2026 (more
-    recent more often), victims among n/3 bare people (up to 300,000; some victims in several
-    acts), perpetrators and degrees (one per act; for 3% of events one more of the whole event),
-    sources of every kind with Admiralty grades (1–2 per act)."""
+    recent more often), victims among n/3 people with identities and blind-index rows
+    (`_victims`; up to 300,000; some victims in several acts), perpetrators and degrees (one per
+    act; for 3% of events one more of the whole event), sources of every kind with Admiralty
+    grades (1–2 per act)."""
     from django.db import transaction
 
     from jikimi.accounts.services import ensure_organisation
     from jikimi.core.codes import new_public_code
     from jikimi.incidents.models import Act, Event, Information, Involvement, Place, Source, Term
     from jikimi.incidents.summary import summaries
-    from jikimi.people.testing import make_people
 
     org, other = ensure_organisation("bench"), ensure_organisation("other")
     n_people = min(300_000, max(100, n_acts // 3))
     victims = {
-        org.pk: make_people(org, n_people * 9 // 10, batch=5000),
-        other.pk: make_people(other, max(100, n_people // 10), batch=5000),
+        org.pk: _victims(org, n_people * 9 // 10, seed=rng.randrange(1 << 30)),
+        other.pk: _victims(other, max(100, n_people // 10), seed=rng.randrange(1 << 30)),
     }
     terms = {
         v: list(Term.objects.filter(vocabulary=v))
@@ -151,7 +184,7 @@ def _load(n_acts: int, rng: random.Random):
                 act = Act(
                     event=event,
                     organisation=o,
-                    victim=rng.choice(victims[o.pk]),
+                    victim_id=rng.choice(victims[o.pk]),
                     act_type=rng.choices(act_types, act_w)[0],
                     place=place,
                     lat=place.lat,

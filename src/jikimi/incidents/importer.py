@@ -1,14 +1,17 @@
 """`jikimi import incidents PATH --org SLUG`: the incident CSV/XLSX of DESIGN §8.
 
-One row per act; the rows sharing an `event_id` form one event (its title, description,
-date and place are those of its first row that has them; each act keeps its own row's date
-and place). All rows or none: every event is validated by the one validator of the services
-(`services.validate_event`), its problems mapped back to the row and column they came from,
-and only a file without problems is written, in one transaction, in bulk
-(`services.write_events`: a few statements per table and chunk, not a dozen per act; issue
-#14). Victims become person records (source "incidents", the row's `victim_record_id`,
-through `people.services.create_people_bulk`), so linkage sees them after the commit, as
-one batch; rows naming the same `victim_record_id` are one person, also across imports.
+One row per act; the rows sharing an `event_id` form one event (its title, description, date and
+place are those of its first row that has them; each act keeps its own row's date and place).
+All rows or none: every event is validated by the one validator of the services
+(`services.validate_event`), its problems mapped back to the row and column they came from, all
+in one transaction. Valid events are written as they are validated, in bulk
+(`services.EventWriter`: chunks of acts, each written on a background thread while the next is
+checked; a few statements per table and chunk, not a dozen per act; issue #14); after the first
+problem nothing more is written, every problem is still reported, and the transaction rolls
+back, so a file with any problem leaves nothing behind. Victims become person records (source
+"incidents", the row's `victim_record_id`, through `people.services.create_people_bulk`), so
+linkage sees them after the commit, as one batch; rows naming the same `victim_record_id` are
+one person, also across imports.
 """
 
 from __future__ import annotations

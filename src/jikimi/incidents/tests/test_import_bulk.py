@@ -258,3 +258,32 @@ def _person_row() -> dict:
         "record_id": "X1",
         "county": "",
     }
+
+
+def test_a_look_up_by_victim_record_id_goes_through_its_index(orgs, settings):
+    """Acts are looked up by victim record id without the model's ordering (newest first):
+    with it, SQLite without statistics read every act of the organisation through the
+    list's index for each look-up (408 s of a 100,000-row import beside half a million
+    acts). The queries have no ORDER BY, and SQLite plans them on the record-id index."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    settings.JIKIMI_LINKAGE_ON_SAVE = False
+    alpha, _ = orgs
+    rows = _rows()
+    assert not importer.import_rows(rows[:2], alpha, name="incidents.csv").problems
+    known = Act.objects.exclude(victim_record_id="").first()
+    assert known is not None
+    with CaptureQueriesContext(connection) as queries:
+        found = services.earlier_victims(alpha, [known.victim_record_id, "no-such-id"])
+        assert importer.import_rows(rows[2:], alpha, name="incidents.csv").problems == []
+    assert found == {known.victim_record_id: known.victim}
+    lookups = [q["sql"] for q in queries.captured_queries if "victim_record_id\" IN" in q["sql"]]
+    assert len(lookups) >= 2  # this call and the second import's
+    assert not [sql for sql in lookups if "ORDER BY" in sql]
+    if connection.vendor == "sqlite":
+        with connection.cursor() as cursor:
+            for sql in lookups:
+                cursor.execute("EXPLAIN QUERY PLAN " + sql)
+                plan = " ".join(str(row[-1]) for row in cursor.fetchall())
+                assert "victim_record_id=?" in plan, plan
