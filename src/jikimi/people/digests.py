@@ -82,6 +82,29 @@ _worker_index: BlindIndexer | None = None
 def _start_worker(key: bytes) -> None:
     global _worker_index
     _worker_index = BlindIndexer(key)
+    _end_with_parent()
+
+
+def _end_with_parent() -> None:
+    """End this child as soon as its parent is gone. A parent killed (not closing the pool)
+    would otherwise leave it waiting for ever: it holds both ends of its queues' pipes, so it
+    never reads an end of file — and it holds the blind-index key. A thread waits on the
+    parent's sentinel (readable once the parent has exited) and ends the process."""
+    import multiprocessing
+    import multiprocessing.connection
+    import os
+    import threading
+
+    parent = multiprocessing.parent_process()
+    if parent is None:  # pragma: no cover - always a child here
+        return
+    sentinel = parent.sentinel
+
+    def watch() -> None:
+        multiprocessing.connection.wait([sentinel])
+        os._exit(0)
+
+    threading.Thread(target=watch, name="jikimi-parent-watch", daemon=True).start()
 
 
 def _digest_in_worker(values: Sequence[tuple[str, str]]) -> list[Digested]:
@@ -97,7 +120,8 @@ class DigestWorker:
     "spawn" (a fresh interpreter: nothing of this process — its threads, its database
     connection — crosses into it) and given the blind-index key through its start-up
     pipe, never through a file or the environment; it imports only this module's pure
-    rules and exits when `close` is called (or this process ends).
+    rules and exits when `close` is called, or as soon as this process ends however it
+    ends (`_end_with_parent`).
 
     Nothing depends on it working: if the child cannot start or dies, `result` computes
     the batch here, so an import is never lost or changed by it (the digests are the same

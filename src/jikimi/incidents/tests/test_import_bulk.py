@@ -278,7 +278,7 @@ def test_a_look_up_by_victim_record_id_goes_through_its_index(orgs, settings):
         found = services.earlier_victims(alpha, [known.victim_record_id, "no-such-id"])
         assert importer.import_rows(rows[2:], alpha, name="incidents.csv").problems == []
     assert found == {known.victim_record_id: known.victim}
-    lookups = [q["sql"] for q in queries.captured_queries if "victim_record_id\" IN" in q["sql"]]
+    lookups = [q["sql"] for q in queries.captured_queries if 'victim_record_id" IN' in q["sql"]]
     assert len(lookups) >= 2  # this call and the second import's
     assert not [sql for sql in lookups if "ORDER BY" in sql]
     if connection.vendor == "sqlite":
