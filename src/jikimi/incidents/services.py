@@ -1067,17 +1067,10 @@ def _victim_person(
     if spec.record_id and spec.record_id in cache:
         return cache[spec.record_id]
     if spec.record_id and not known:
-        earlier = next(
-            iter(
-                Act.objects.filter(organisation=organisation, victim_record_id=spec.record_id)
-                .select_related("victim")
-                .order_by()[:1]  # no ORDER BY (not even first()'s by id): see earlier_victims
-            ),
-            None,
-        )
+        earlier = earlier_victims(organisation, [spec.record_id]).get(spec.record_id)
         if earlier is not None:
-            cache[spec.record_id] = earlier.victim
-            return earlier.victim
+            cache[spec.record_id] = earlier
+            return earlier
     record = spec.record
     assert record is not None
     if actor is not None:

@@ -18,7 +18,7 @@ import pytest
 # child's pid, then waits to be killed.
 PARENT = textwrap.dedent(
     """
-    import sys, time
+    import time
     from jikimi.core.crypto import BlindIndexer
     from jikimi.people import digests
 
