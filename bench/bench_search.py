@@ -203,7 +203,7 @@ def run_one(database: str, people: int, queries: int) -> None:
         close_wrong += sum(name_of.get(r["code"]) != hangul for r in close)
         candidates += (
             IdentityIndex.objects.filter(
-                digest__in=services._typo_digests(q), organisation_id=org.pk
+                digest__in=services._typo_query_digests(q), organisation_id=org.pk
             )
             .values("person_id")
             .distinct()

@@ -1,14 +1,18 @@
 """Keys that find a Korean name written with one typing error (people search, issue #13).
 
 The exact blind index (`korean.index_keys`) finds every *spelling* of a name; it cannot find
-"Kim Gyeogn-guk" (a swapped letter) or "Kim Suu-sun" (a wrong one). These keys can. They
-are deletion-neighbourhood keys (the SymSpell idea): a name is reduced to a short string of
-letters, and its keys are that string and every string made from it by deleting one letter.
-Two names share a key exactly when deleting at most one letter from each makes them equal —
-which covers one letter inserted, dropped, substituted or two neighbours swapped, and also
-some pairs two edits apart ("kyonksok"/"kyoknkok"). So a shared key makes a *candidate*;
-`one_typo_apart` then confirms it on the decrypted name (at most one insertion, deletion,
-substitution or swap of neighbours: the optimal string alignment distance ≤ 1).
+"Kim Gyeogn-guk" (a swapped letter) or "Kim Suu-sun" (a wrong one). These keys can.
+
+A name is reduced to short *forms* (below). A stored name is indexed under its forms only
+(`typo_keys`); a query is looked up under its forms and every string one typing error from
+them (`typo_query_keys`: one symbol deleted, inserted or substituted, or two neighbours
+swapped). So a query finds a stored name exactly when one of its forms is at most one edit
+from one of the stored name's forms of the same kind and surname group: the optimal string
+alignment distance ≤ 1, which `one_typo_apart` confirms on the decrypted name. The work is
+on the query's side (a few thousand keys a search), not in the index (a few keys a name):
+indexing every one-deletion variant of each stored form instead (the SymSpell idea, which
+this module did until issue #14) made the typo keys five sixths of all index rows, the
+largest cost of a bulk import, and showed in the database which names are near each other.
 
 1. The surname is not typo-tolerant: it is reduced to its *surname group* (the coarse code
    of its Hangul surname: Lee/Yi/Ri/Rhee → "i", Park/Pak/Bak → "pak"), and every key carries
@@ -23,36 +27,44 @@ substitution or swap of neighbours: the optimal string alignment distance ≤ 1)
      김경국; a romanised name gives its letters as written;
    * *jamo* (Hangul names only) — one symbol per jamo, so a Hangul query with one wrong,
      missing or extra jamo (김겅국, 김경구) finds the name.
-3. Given names shorter than `MIN_LETTERS` letters (or `MIN_JAMO` jamo) get no deletion
-   variants: among one-syllable names nearly every name is one edit from another.
+3. Two forms one edit apart match only if the longer has at least `MIN_LETTERS` letters (or
+   `MIN_JAMO` jamo): among one-syllable names nearly every name is one edit from another.
+   A query form longer than `MAX_FORM` is looked up as it is, without its neighbours.
 
-`typo_keys` is the same function for the stored name and for the query (the relation is
-symmetric). Blind-index them with a kind of their own ("name_typo"), never the exact index's.
-Pure Python: no Django.
+Pure Python: no Django. Blind-index the keys with a kind of their own ("name_typo"), never
+the exact index's.
 """
 
 from __future__ import annotations
 
 import re
+import string
 import unicodedata
 from functools import lru_cache
 
 from jikimi.lib import korean
 
-__all__ = ["MAX_KEYS", "MIN_JAMO", "MIN_LETTERS", "given_forms", "one_typo_apart", "typo_keys"]
+__all__ = [
+    "MAX_FORM",
+    "MAX_KEYS",
+    "MIN_JAMO",
+    "MIN_LETTERS",
+    "given_forms",
+    "one_typo_apart",
+    "typo_keys",
+    "typo_query_keys",
+]
 
 MIN_LETTERS = 4
 MIN_JAMO = 4
-# The longest folded given name whose deletion variants are all kept (longer ones keep the
-# whole form and the variants of their first MAX_FORM letters: still one key in common with
-# a one-typo spelling whose typo falls in that part).
-MAX_FORM = 14
+# The longest query form whose one-edit neighbours are looked up (about 2 (alphabet + 1)
+# keys a symbol); a longer one is looked up as it is. Korean given names are far shorter.
+MAX_FORM = 16
 MAX_SURNAME_GROUPS = 2
-# Bound on keys per name, each form giving at most MAX_FORM + 1: a Hangul name (one surname)
-# has a jamo form and two letter forms per romanisation system (9 forms, 135 keys); a
-# romanised one two letter forms per surname reading (4 forms, 60 keys). In practice the
-# systems mostly agree: about 23 keys a name on the benchmark's names.
-MAX_KEYS = (2 * len(korean.SYSTEMS) + 1) * (MAX_FORM + 1)
+# Bound on a stored name's keys, one a form: a Hangul name (one surname) has a jamo form and
+# two letter forms per romanisation system (9 forms); a romanised one two letter forms per
+# surname reading (4 forms). In practice the systems mostly agree: 3 to 5 keys a name.
+MAX_KEYS = 2 * len(korean.SYSTEMS) + 1
 
 _LOOSE = (
     ("eo", "o"), ("eu", "o"), ("oo", "o"), ("u", "o"), ("ee", "i"), ("ae", "e"),
@@ -150,31 +162,64 @@ def _hangul_forms(given: str) -> frozenset[tuple[str, str]]:
     return frozenset(f for f in forms if f[1])
 
 
-def _neighbourhood(form: str, minimum: int) -> set[str]:
-    """The form and every string made from it by deleting one symbol (within MAX_FORM)."""
-    variants = {form}
-    if len(form) >= minimum:
-        head = form[:MAX_FORM]
-        variants.update(form[:i] + form[i + 1 :] for i in range(len(head)))
-    return variants
+# The symbols a stored form can hold, which a query's neighbours are made of: the folded
+# letters (b, d, g, j, l and u are folded away), all lower-case letters, conjoining jamo.
+_ALPHABET = {
+    "r": "".join(sorted({_letters(c) for c in string.ascii_lowercase})),
+    "a": string.ascii_lowercase,
+    "j": "".join(
+        chr(c) for c in (*range(0x1100, 0x1113), *range(0x1161, 0x1176), *range(0x11A8, 0x11C3))
+    ),
+}
+# A jamo string of whole syllables (initial, vowel, optional final): only such strings are
+# stored, so a query's neighbour that is none is not looked up.
+_SYLLABLES_RE = re.compile("(?:[\u1100-\u1112][\u1161-\u1175][\u11a8-\u11c2]?)+")
+
+
+def _one_edit(form: str, alphabet: str, minimum: int) -> set[str]:
+    """`form` and the strings one edit from it that a stored form can match: deleted,
+    substituted or swapped symbols when `form` has at least `minimum` of them, an inserted
+    one when it has at least `minimum` - 1 (the longer of two forms one edit apart must have
+    `minimum`)."""
+    out = {form}
+    n = len(form)
+    if n > MAX_FORM or n < minimum - 1:
+        return out
+    out.update(form[:i] + c + form[i:] for i in range(n + 1) for c in alphabet)
+    if n >= minimum:
+        out.update(form[:i] + form[i + 1 :] for i in range(n))
+        out.update(form[:i] + c + form[i + 1 :] for i in range(n) for c in alphabet)
+        out.update(form[:i] + form[i + 1] + form[i] + form[i + 2 :] for i in range(n - 1))
+    return out
 
 
 @lru_cache(maxsize=1 << 16)
 def _typo_keys(text: str) -> frozenset[str]:
-    keys: set[str] = set()
-    for group, forms in given_forms(text).items():
-        for kind, form in forms:
-            minimum = MIN_JAMO if kind == "j" else MIN_LETTERS
-            keys.update(f"{kind}:{group}:{v}" for v in _neighbourhood(form, minimum))
-    return frozenset(keys)
+    return frozenset(
+        f"{kind}:{group}:{form}"
+        for group, forms in given_forms(text).items()
+        for kind, form in forms
+    )
 
 
 def typo_keys(text: str | None) -> set[str]:
-    """Keys for a name (stored or searched): a name one typing error away shares one.
-
-    At most MAX_KEYS keys. The keys of a stored name and of a query are made the same way.
-    """
+    """The keys a stored name is indexed under: one a form (at most MAX_KEYS)."""
     return set(_typo_keys(text)) if text else set()
+
+
+def typo_query_keys(text: str | None) -> set[str]:
+    """The keys a search looks `text` up under: its forms and every string one typing error
+    from them (see the module docstring). A stored name is found exactly when one of its
+    `typo_keys` is among them."""
+    keys: set[str] = set()
+    for group, forms in (given_forms(text) if text else {}).items():
+        for kind, form in forms:
+            minimum = MIN_JAMO if kind == "j" else MIN_LETTERS
+            near = _one_edit(form, _ALPHABET[kind], minimum)
+            if kind == "j":
+                near = {v for v in near if _SYLLABLES_RE.fullmatch(v)}
+            keys.update(f"{kind}:{group}:{v}" for v in near)
+    return keys
 
 
 def _within_one_edit(a: str, b: str) -> bool:

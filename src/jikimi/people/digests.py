@@ -16,7 +16,7 @@ from concurrent.futures import Future, ProcessPoolExecutor
 from typing import Any
 
 from jikimi.core.crypto import BlindIndexer, normalise_for_index
-from jikimi.lib.fuzzy_names import typo_keys
+from jikimi.lib.fuzzy_names import typo_keys, typo_query_keys
 from jikimi.lib.korean import index_keys
 from jikimi.lib.records import normalise_phone
 
@@ -34,7 +34,14 @@ Index = Callable[[str, str], str]
 
 
 def typo_digests(value: str, index: Index) -> set[str]:
+    """The typo digests a stored name is indexed under (one a form of it)."""
     return {index(TYPO_INDEX_KIND, key) for key in typo_keys(value)}
+
+
+def typo_query_digests(value: str, index: Index) -> set[str]:
+    """The typo digests a search looks `value` up under (its forms and every string one
+    typing error from them: a few thousand)."""
+    return {index(TYPO_INDEX_KIND, key) for key in typo_query_keys(value)}
 
 
 def identity_digests(kind: str, value: str, index: Index) -> set[str]:
@@ -183,4 +190,5 @@ __all__: list[Any] = [
     "guess_script",
     "identity_digests",
     "typo_digests",
+    "typo_query_digests",
 ]
