@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import re
 import uuid
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
@@ -243,6 +243,54 @@ def bulk_write_cache(mebibytes: int = 256) -> Iterator[None]:
     finally:
         with connection.cursor() as cursor:
             cursor.execute(f"PRAGMA cache_size = {int(before)}")
+
+
+#: Rows SQLite's ANALYZE reads of each index (`refresh_statistics`): enough for the planner
+#: to tell a selective index from a poor one, in milliseconds even on a million-row table.
+ANALYSIS_LIMIT = 1000
+#: The fewest rows (by rowid) for which SQLite's statistics on a table are taken. SQLite
+#: uses them as they were taken, whatever the table has grown to since: statistics of a
+#: table of a few rows would go on telling the planner it is small (and plan a scan of it)
+#: after the pages have grown it a thousandfold. Below this, the planner keeps its own
+#: assumptions (a large table, ten rows a key), which the queries are written and tested for.
+ANALYZE_MIN_ROWS = 10_000
+
+
+def refresh_statistics(models: Iterable[Any]) -> None:
+    """Bring the query planner's statistics on `models`' tables up to date after a bulk
+    write (an import) grew them.
+
+    SQLite keeps no statistics unless ANALYZE is run, and nothing else runs it: without
+    them its planner guesses each index's selectivity, and a guess is what read a whole
+    organisation's acts for every look-up of 500 record ids (issue #14). Here ANALYZE runs
+    on each table of at least ANALYZE_MIN_ROWS rows, with `analysis_limit` (an estimate
+    from about ANALYSIS_LIMIT rows an index), so its cost does not grow with the table.
+    PostgreSQL's autovacuum analyzes a grown table too, but only after a delay (and its
+    planner scales the statistics to the table's current size): ANALYZE now, a sample of
+    30,000 rows a table, plans the next queries on the new rows at once."""
+    from django.db import connection
+
+    tables = [model._meta.db_table for model in models]
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            for table in tables:
+                cursor.execute(f'ANALYZE "{table}"')
+            return
+        if connection.vendor != "sqlite":
+            return
+        cursor.execute("PRAGMA analysis_limit")
+        (before,) = cursor.fetchone()
+        cursor.execute(f"PRAGMA analysis_limit = {ANALYSIS_LIMIT}")
+        try:
+            for table in tables:
+                # The largest rowid: the row count within deletions, read off the end of
+                # the table's B-tree (a COUNT would read all of it).
+                cursor.execute(f'SELECT MAX(rowid) FROM "{table}"')  # noqa: S608 - a model's
+                (rows,) = cursor.fetchone()
+                if (rows or 0) >= ANALYZE_MIN_ROWS:
+                    cursor.execute(f'ANALYZE "{table}"')
+        finally:
+            cursor.execute(f"PRAGMA analysis_limit = {int(before)}")
 
 
 class Rows:

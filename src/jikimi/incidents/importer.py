@@ -240,6 +240,7 @@ def _import_rows(
     finally:
         indexer.close()
     result.created = acts_written
+    services.refresh_incident_statistics()
     return result
 
 

@@ -50,7 +50,14 @@ from jikimi.audit import services as audit
 from jikimi.core.codes import give_unique_codes, is_public_code, uuid7
 from jikimi.core.crypto import blind_index, normalise_for_index
 from jikimi.core.errors import InvalidInput, NotFound, ReadOnlyAccess
-from jikimi.core.sql import BackgroundWriter, Rows, concrete_field, granted_ids, own_or_granted
+from jikimi.core.sql import (
+    BackgroundWriter,
+    Rows,
+    concrete_field,
+    granted_ids,
+    own_or_granted,
+    refresh_statistics,
+)
 from jikimi.lib import dates, gazetteer, records
 from jikimi.lib.i18n import gettext_noop
 from jikimi.people import services as people
@@ -785,6 +792,14 @@ def write_events(
         if own:
             indexer.close()
     return len(specs)
+
+
+def refresh_incident_statistics() -> None:
+    """After a bulk write (an import): the planner's statistics on the incident tables and
+    on the people tables the victims went into (`core.sql.refresh_statistics`), so that the
+    act list's filters are planned on what is there now."""
+    refresh_statistics([Event, Act, Involvement, Information, Source])
+    people.refresh_people_statistics()
 
 
 class EventWriter:

@@ -144,6 +144,7 @@ def import_rows(
             detail={"rows": len(clean), "file": Path(name).name},
         )
     result.created = len(clean)
+    services.refresh_people_statistics()
     return result
 
 

@@ -27,7 +27,14 @@ from jikimi.audit import services as audit
 from jikimi.core.codes import give_unique_codes, uuid7
 from jikimi.core.crypto import BlindIndexer, blind_index
 from jikimi.core.errors import InvalidInput, NotFound, ReadOnlyAccess
-from jikimi.core.sql import Rows, concrete_field, granted_ids, insert_prepared, own_or_granted
+from jikimi.core.sql import (
+    Rows,
+    concrete_field,
+    granted_ids,
+    insert_prepared,
+    own_or_granted,
+    refresh_statistics,
+)
 from jikimi.lib import records
 from jikimi.lib.fuzzy_names import one_typo_apart
 from jikimi.lib.korean import search_keys
@@ -1069,6 +1076,14 @@ def search_people(user: User, query: str, *, limit: int = 50) -> list[PersonRow]
         },
     )
     return _rows(user, people, match) + _rows(user, close, "close")
+
+
+def refresh_people_statistics() -> None:
+    """The planner's statistics on the people tables, after a bulk write grew them (an
+    import: `core.sql.refresh_statistics`)."""
+    from .models import SourceRecord
+
+    refresh_statistics([Person, Identity, IdentityIndex, SourceRecord])
 
 
 def reindex_identities(batch_size: int = 500) -> int:

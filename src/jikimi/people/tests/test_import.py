@@ -93,3 +93,30 @@ def test_it_exits_2_from_the_command_line(orgs, tmp_path, cli):
     assert proc.returncode == 2 and "no such file" in proc.stderr
     ok = cli("import", "people", DATA / "people.csv", "--org", "alpha")
     assert ok.returncode == 0 and "imported 3 people" in ok.stdout
+
+
+def test_an_import_leaves_the_planner_statistics_of_the_people_tables(orgs, monkeypatch):
+    """SQLite keeps no statistics until ANALYZE runs: an import analyzes the tables it grew
+    (`core.sql.refresh_statistics`; on SQLite those of ANALYZE_MIN_ROWS rows, lowered here);
+    PostgreSQL's planner then counts the new rows too."""
+    from django.db import connection
+
+    from jikimi.core import sql
+
+    monkeypatch.setattr(sql, "ANALYZE_MIN_ROWS", 1)
+    with connection.cursor() as cursor:
+        if connection.vendor == "sqlite":
+            cursor.execute("SELECT 1 FROM sqlite_master WHERE name = 'sqlite_stat1'")
+            if cursor.fetchone() is not None:
+                cursor.execute("DELETE FROM sqlite_stat1")
+    call_command("import", "people", str(DATA / "people.csv"), "--org", "alpha")
+    with connection.cursor() as cursor:
+        if connection.vendor == "sqlite":
+            cursor.execute(
+                "SELECT COUNT(DISTINCT tbl) FROM sqlite_stat1 WHERE tbl IN "
+                "('people_person', 'people_identity', 'people_identityindex')"
+            )
+            assert cursor.fetchone()[0] == 3
+        else:
+            cursor.execute("SELECT reltuples FROM pg_class WHERE relname = 'people_person'")
+            assert cursor.fetchone()[0] == Person.objects.count() == 3
