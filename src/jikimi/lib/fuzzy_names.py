@@ -212,7 +212,7 @@ def typo_query_keys(text: str | None) -> set[str]:
     from them (see the module docstring). A stored name is found exactly when one of its
     `typo_keys` is among them."""
     keys: set[str] = set()
-    for group, forms in (given_forms(text) if text else {}).items():
+    for group, forms in given_forms(text).items():
         for kind, form in forms:
             minimum = MIN_JAMO if kind == "j" else MIN_LETTERS
             near = _one_edit(form, _ALPHABET[kind], minimum)
