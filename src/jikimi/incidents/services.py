@@ -994,6 +994,18 @@ def _write_chunk(
     for row, (act_id, _event) in zip(act_rows, act_keys, strict=True):
         fields = found[act_id]
         acts.add(*row, *(fields[name] for name in summary.FIELDS))
+    event_rows = Rows(Event, EVENT_COLUMNS)
+    for event, spec in zip(events, specs, strict=True):
+        event_rows.add(
+            event.pk, event.code, org, spec.title, spec.description or None,
+            *_date_fields(spec.when), *_where_fields(spec.where), spec.external_id, None,
+            now, now,
+        )  # fmt: skip
+    # Sealed (descriptions, victim details) and in database form here on PostgreSQL: the
+    # writer's thread then only sends them (`Rows.prepare_ahead`, issue #14).
+    for table in (event_rows, acts, involvements, information):
+        table.prepare_ahead()
+    code = EVENT_COLUMNS.index("code")
 
     def store() -> None:
         """The chunk's queries and writes, in order (in the writer's thread if there is
@@ -1004,13 +1016,8 @@ def _write_chunk(
             for spec, here in zip(specs, victims_of, strict=True)
         ]
         give_unique_codes(Event, events)  # before the audit names them
-        event_rows = Rows(Event, EVENT_COLUMNS)
-        for event, spec in zip(events, specs, strict=True):
-            event_rows.add(
-                event.pk, event.code, org, spec.title, spec.description or None,
-                *_date_fields(spec.when), *_where_fields(spec.where), spec.external_id, None,
-                now, now,
-            )  # fmt: skip
+        for values, event in zip(event_rows.rows, events, strict=True):
+            values[code] = event.code  # (a code found taken was drawn again)
         audit.record_many(
             [
                 audit.Entry(

@@ -527,15 +527,21 @@ def prepare_people_bulk(
             prepared = index_form(identity_id)
             indexes.extend(zip(repeat(prepared), repeat(person_id), repeat(index_org), keyed))
         sources.add(person.pk, org, row["source"], row["record_id"], row["county"][:64], now)
+        people.add(
+            person.pk, person.code, org, row.get("birth_year"), row["sex"],
+            row["province"], row.get("defection_year"), PersonStatus.ACTIVE.value,
+            row["notes"] or None, row["name_hangul"] or row["name"], now, now, None,
+        )  # fmt: skip
+    # Sealed and in database form here, in the caller's thread, on PostgreSQL: `write` may
+    # run in an importer's background writer, which then only sends them (issue #14).
+    for table in (people, identities, sources):
+        table.prepare_ahead()
 
     def write() -> None:
         give_unique_codes(Person, created)
-        for person, row in zip(created, rows, strict=True):
-            people.add(
-                person.pk, person.code, org, row.get("birth_year"), row["sex"],
-                row["province"], row.get("defection_year"), PersonStatus.ACTIVE.value,
-                row["notes"] or None, row["name_hangul"] or row["name"], now, now, None,
-            )  # fmt: skip
+        code = PERSON_COLUMNS.index("code")
+        for values, person in zip(people.rows, created, strict=True):
+            values[code] = person.code  # (a code found taken was drawn again)
         people.insert()
         identities.insert()
         sources.insert()

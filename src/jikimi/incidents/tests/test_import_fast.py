@@ -97,6 +97,35 @@ def test_rows_store_what_the_orm_reads_back(orgs):
     assert "탁윤슬" not in raw and raw.startswith("v1:")
 
 
+def test_rows_prepared_ahead_are_sealed_once_and_keep_a_code_changed_after(orgs):
+    """`Rows.prepare` (what an importer runs in its own thread before its background writer
+    inserts): rows prepared, then more added, then inserted — each sealed exactly once (the
+    ORM reads the plaintext back), and a plain column changed after preparing (a code
+    drawn again) is what is stored."""
+    alpha, _ = orgs
+    now = timezone.now()
+    ids = [uuid.uuid4() for _ in range(3)]
+    rows = Rows(Person, people.PERSON_COLUMNS)
+    for i, pid in enumerate(ids[:2]):
+        rows.add(pid, f"P-2345-678{i}", alpha.pk, 1975, "F", "KP-09", None, "active",
+                 f"note {i}", f"탁윤슬 {i}", now, now, None)  # fmt: skip
+    rows.prepare()
+    assert all(row[9].startswith("v1:") for row in rows.rows)  # display_name sealed
+    rows.rows[0][people.PERSON_COLUMNS.index("code")] = "P-2345-678X"
+    rows.add(ids[2], "P-2345-6782", alpha.pk, None, "M", "", None, "active", None, "탁윤슬 2",
+             now, now, None)  # fmt: skip
+    rows.prepare_ahead()  # PostgreSQL: now; SQLite: left to insert (either way once)
+    with transaction.atomic():
+        rows.insert()
+    assert rows.rows == []
+    stored = {p.pk: p for p in Person.objects.filter(pk__in=ids)}
+    assert [(stored[i].code, stored[i].display_name, stored[i].notes) for i in ids] == [
+        ("P-2345-678X", "탁윤슬 0", "note 0"),
+        ("P-2345-6781", "탁윤슬 1", "note 1"),
+        ("P-2345-6782", "탁윤슬 2", None),
+    ]
+
+
 def _import(alpha) -> list[dict[str, str]]:
     with SAMPLE.open(encoding="utf-8") as fh:
         rows = list(csv.DictReader(fh))
