@@ -364,7 +364,8 @@ class Rows:
         a 100,000-row import beside a million acts went from 65.6, 61.2, 53.3 s to 52.4,
         58.2, 45.4 s (pairs run one after the other, issue #14). On SQLite the writer's own
         statements need the interpreter lock for every row they bind, and the same move
-        gave no gain (54.0 s against 52.6 s, mean of five pairs, within the noise)."""
+        gave no gain (54.0 s against 52.6 s, the mean of five pairs: three beside the
+        million acts, two into an empty organisation; within the noise)."""
         from django.db import connection
 
         if connection.vendor == "postgresql":
