@@ -389,6 +389,13 @@ class Rows:
                 row[i] = convert(row[i])
         self._prepared = len(self.rows)
 
+    def set_column(self, name: str, values: Iterable[Any]) -> None:
+        """Set the plain column `name` of every row added, in order (prepared or not): a
+        public code drawn again after the rows were built (`core.codes.give_unique_codes`)."""
+        at = self.names.index(name)
+        for row, value in zip(self.rows, values, strict=True):
+            row[at] = value
+
     def insert(self) -> None:
         """INSERT the rows added (`insert_prepared`), then forget them."""
         if not self.rows:

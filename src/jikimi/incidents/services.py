@@ -1005,7 +1005,6 @@ def _write_chunk(
     # writer's thread then only sends them (`Rows.prepare_ahead`, issue #14).
     for table in (event_rows, acts, involvements, information):
         table.prepare_ahead()
-    code = EVENT_COLUMNS.index("code")
 
     def store() -> None:
         """The chunk's queries and writes, in order (in the writer's thread if there is
@@ -1016,8 +1015,7 @@ def _write_chunk(
             for spec, here in zip(specs, victims_of, strict=True)
         ]
         give_unique_codes(Event, events)  # before the audit names them
-        for values, event in zip(event_rows.rows, events, strict=True):
-            values[code] = event.code  # (a code found taken was drawn again)
+        event_rows.set_column("code", (e.code for e in events))  # (any drawn again)
         audit.record_many(
             [
                 audit.Entry(

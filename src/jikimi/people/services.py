@@ -539,9 +539,7 @@ def prepare_people_bulk(
 
     def write() -> None:
         give_unique_codes(Person, created)
-        code = PERSON_COLUMNS.index("code")
-        for values, person in zip(people.rows, created, strict=True):
-            values[code] = person.code  # (a code found taken was drawn again)
+        people.set_column("code", (p.code for p in created))  # (any drawn again)
         people.insert()
         identities.insert()
         sources.insert()

@@ -110,8 +110,9 @@ def test_rows_prepared_ahead_are_sealed_once_and_keep_a_code_changed_after(orgs)
         rows.add(pid, f"P-2345-678{i}", alpha.pk, 1975, "F", "KP-09", None, "active",
                  f"note {i}", f"탁윤슬 {i}", now, now, None)  # fmt: skip
     rows.prepare()
-    assert all(row[9].startswith("v1:") for row in rows.rows)  # display_name sealed
-    rows.rows[0][people.PERSON_COLUMNS.index("code")] = "P-2345-678X"
+    sealed = people.PERSON_COLUMNS.index("display_name")
+    assert all(row[sealed].startswith("v1:") for row in rows.rows)
+    rows.set_column("code", ["P-2345-678X", "P-2345-6781"])
     rows.add(ids[2], "P-2345-6782", alpha.pk, None, "M", "", None, "active", None, "탁윤슬 2",
              now, now, None)  # fmt: skip
     rows.prepare_ahead()  # PostgreSQL: now; SQLite: left to insert (either way once)
