@@ -534,7 +534,7 @@ def restore_backup(
             folder = home / "backups"
             folder.mkdir(exist_ok=True, mode=0o700)
             stamp = timezone.now().strftime("%Y%m%dT%H%M%S")
-            saved = create_backup(folder / f"before-restore-{stamp}.jikimi-backup").path
+            saved = create_backup(free_path(folder, f"before-restore-{stamp}")).path
             progress(f"saved the current data ({what}) to {saved}")
         if vendor == "sqlite":
             _restore_sqlite(snapshot)
@@ -544,6 +544,16 @@ def restore_backup(
     summary = _after_restore(manifest, saved)
     summary.evidence_files = placed
     return summary
+
+
+def free_path(folder: Path, stem: str) -> Path:
+    """`folder/stem.jikimi-backup`, or `stem-2`, `stem-3` … if that is taken: two forced
+    restores within one second each keep the data they replaced."""
+    path, n = folder / f"{stem}.jikimi-backup", 1
+    while path.exists():
+        n += 1
+        path = folder / f"{stem}-{n}.jikimi-backup"
+    return path
 
 
 def _unknown_migrations(names: list[str]) -> list[str]:

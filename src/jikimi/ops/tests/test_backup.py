@@ -225,6 +225,19 @@ def test_it_refuses_to_restore_over_data_without_force(seeded, tmp_path):
     assert db.exists()
 
 
+def test_a_second_restore_in_the_same_second_saves_to_a_new_name(tmp_path):
+    """The automatic backup before a forced restore is named by the second; a second
+    restore within it (this file's restore test, run fast) must not be refused for it."""
+    from jikimi.ops.backup import free_path
+
+    stem = "before-restore-20261204T201846"
+    assert free_path(tmp_path, stem) == tmp_path / f"{stem}.jikimi-backup"
+    (tmp_path / f"{stem}.jikimi-backup").write_bytes(b"x")
+    assert free_path(tmp_path, stem) == tmp_path / f"{stem}-2.jikimi-backup"
+    (tmp_path / f"{stem}-2.jikimi-backup").write_bytes(b"x")
+    assert free_path(tmp_path, stem) == tmp_path / f"{stem}-3.jikimi-backup"
+
+
 @sqlite_only
 @pytest.mark.parametrize("damage", ["flip", "truncate", "garbage", "manifest"])
 def test_it_refuses_a_damaged_backup_and_changes_nothing(seeded, initialised, tmp_path, damage):
