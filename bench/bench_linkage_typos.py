@@ -3,11 +3,18 @@ precision and recall overall and per error kind, on the tuning seeds and the hel
 for this engine, the previous engine and plain Splink (Jaro-Winkler on the raw name); the
 reliability curve of the match probabilities; wall time and peak RSS.
 
-Each result is one JSON line on stdout. Environment:
-`BENCH_TYPOS_PEOPLE` (default 3000 people, about 7,000 records per seed),
+Each result is one JSON line on stdout, naming its tier: `harsh` (the generator's default
+rates, which the engine was tuned on) and `moderate` (`fieldlists.MODERATE_SCALE`: the
+rates at which the engine the issue measured scores what it scored on the issue's
+benchmark). Environment:
+`BENCH_TYPOS_TIERS` (default harsh,moderate),
+`BENCH_TYPOS_PEOPLE` (default 3000 people, about 7,000 records per seed, harsh tier),
+`BENCH_TYPOS_MODERATE_PEOPLE` (default 4000, about 9,300 records: the issue's benchmark size),
 `BENCH_TYPOS_SEEDS` (default the tuning seeds 11,12,13 and the held-out 777),
 `BENCH_TYPOS_PREVIOUS` (a source tree, default `/work/main/src` when it exists: the engine
 before this change, run in a child process on the same records; empty to skip),
+`BENCH_TYPOS_ISSUE_ENGINE` (a source tree of the engine the issue measured, 913996b; empty,
+the default, to skip),
 `BENCH_TYPOS_BASELINE` (1: run plain Splink too; default 1),
 `BENCH_TYPOS_SPEED` (default 100000 records; comma-separated sizes; 0 skips), each timing in
 a child process so its peak RSS is its own.
@@ -67,6 +74,7 @@ def _link_with(src: str, path: Path) -> dict[str, str]:
 def _line(
     model: str, seed: int, scores: dict[str, dict[str, float | int]], **extra: object
 ) -> None:
+    extra = {"tier": _TIER[0], **extra}
     from jikimi.linkage import fieldlists
 
     held_out = seed == fieldlists.HELD_OUT_SEED
@@ -84,6 +92,9 @@ def _line(
         ),
         flush=True,
     )
+
+
+_TIER = ["harsh"]  # the tier of the lines being printed
 
 
 def _outcomes(pairs: object, truth: dict[str, str]) -> tuple[list[float], list[bool]]:
@@ -104,7 +115,7 @@ def reliability(pairs: object, truth: dict[str, str]) -> list[dict[str, float | 
     return calibration.reliability(*_outcomes(pairs, truth))
 
 
-def accuracy(n_people: int, seeds: list[int]) -> None:
+def accuracy(tier: str, scale: float, n_people: int, seeds: list[int]) -> None:
     import django
 
     django.setup()
@@ -112,16 +123,19 @@ def accuracy(n_people: int, seeds: list[int]) -> None:
     from bench_linkage import baseline_jaro_winkler
 
     from jikimi.linkage import calibration, fieldlists
+    from jikimi.linkage.defaults import DEFAULT_THRESHOLD
     from jikimi.linkage.services import link_records
 
+    _TIER[0] = tier
     previous = os.environ.get(
         "BENCH_TYPOS_PREVIOUS", "/work/main/src" if Path("/work/main/src").is_dir() else ""
     )
+    issue_engine = os.environ.get("BENCH_TYPOS_ISSUE_ENGINE", "")
     # Labelled pairs of the tuning seeds, for the isotonic recalibration (`calibration.fit`)
     # reported on the held-out seed (fitted on the tuning seeds only, never on 777).
     tuning: tuple[list[float], list[bool]] = ([], [])
     for seed in seeds:
-        data = fieldlists.generate(n_people, seed=seed)
+        data = fieldlists.generate(n_people, seed=seed, scale=scale)
         with tempfile.TemporaryDirectory() as tmp:
             path = Path(tmp) / "people.csv"
             _write(data.records, path)
@@ -136,7 +150,14 @@ def accuracy(n_people: int, seeds: list[int]) -> None:
             probabilities, outcomes = _outcomes(result.pairs, data.truth)
             curve = calibration.reliability(probabilities, outcomes)
             print(
-                json.dumps({"bench": "linkage_typos_reliability", "seed": seed, "curve": curve}),
+                json.dumps(
+                    {
+                        "bench": "linkage_typos_reliability",
+                        "tier": tier,
+                        "seed": seed,
+                        "curve": curve,
+                    }  # fmt: skip
+                ),
                 flush=True,
             )
             if seed != fieldlists.HELD_OUT_SEED:
@@ -149,6 +170,7 @@ def accuracy(n_people: int, seeds: list[int]) -> None:
                     json.dumps(
                         {
                             "bench": "linkage_typos_calibrated",
+                            "tier": tier,
                             "seed": seed,
                             "fitted_on_pairs": fitted.pairs,
                             "knots": len(fitted.weights),
@@ -179,11 +201,19 @@ def accuracy(n_people: int, seeds: list[int]) -> None:
                         fieldlists.scores_by_kind(found, data.truth, data.kinds),
                         raw_threshold=round(raw, 2),
                     )
-            if previous:
-                old = _link_with(previous, path)
+            if DEFAULT_THRESHOLD != 0.5:
+                # The same engine at the former default, to tell the threshold's part apart.
+                at = link_records([path], progress=False, threshold=0.5)
+                found = dict(zip(at.clusters["record_id"], at.clusters["cluster_id"], strict=True))
                 _line(
-                    "previous_engine", seed, fieldlists.scores_by_kind(old, data.truth, data.kinds)
+                    "jikimi_threshold_0.5",
+                    seed,
+                    fieldlists.scores_by_kind(found, data.truth, data.kinds),
                 )
+            for name, tree in (("previous_engine", previous), ("issue_engine", issue_engine)):
+                if tree:
+                    old = _link_with(tree, path)
+                    _line(name, seed, fieldlists.scores_by_kind(old, data.truth, data.kinds))
         if os.environ.get("BENCH_TYPOS_BASELINE", "1") == "1":
             base = baseline_jaro_winkler(data.records)
             base = {r: base.get(r, r) for r in data.truth}
@@ -244,10 +274,20 @@ if __name__ == "__main__":
     if len(sys.argv) == 3 and sys.argv[1] == "--speed-child":
         speed_child(int(sys.argv[2]))
         sys.exit(0)
-    people = int(os.environ.get("BENCH_TYPOS_PEOPLE", "3000"))
-    if people:
-        seed_text = os.environ.get("BENCH_TYPOS_SEEDS", "11,12,13,777")
-        accuracy(people, [int(s) for s in seed_text.split(",")])
+    from jikimi.linkage import fieldlists
+
+    tiers = {
+        "harsh": (1.0, int(os.environ.get("BENCH_TYPOS_PEOPLE", "3000"))),
+        "moderate": (
+            fieldlists.MODERATE_SCALE,
+            int(os.environ.get("BENCH_TYPOS_MODERATE_PEOPLE", "4000")),
+        ),
+    }
+    seed_text = os.environ.get("BENCH_TYPOS_SEEDS", "11,12,13,777")
+    for tier in filter(None, os.environ.get("BENCH_TYPOS_TIERS", "harsh,moderate").split(",")):
+        scale, people = tiers[tier]
+        if people:
+            accuracy(tier, scale, people, [int(s) for s in seed_text.split(",")])
     for size in os.environ.get("BENCH_TYPOS_SPEED", "100000").split(","):
         if int(size):
             speed(int(size))

@@ -12,18 +12,24 @@ that two random records match). Two facts of multi-source lists are lost that wa
    most one record in another list that holds no one twice. When "Lee Ju-sun 1969" of a case
    file has two candidates in an NGO list, "Ri Ju-sun 1969" and "Ri Ju-son 1968" (a
    near-namesake), scored alone both look likely; together they cannot both be her. Each
-   pair's odds are shared out among the candidates (`_posterior`), the evidence of a pair
+   pair's odds are shared out among the candidates (`_propagate`), the evidence of a pair
    without rivals (a name-only record whose one candidate is one letter off) keeps its
    weight, and the pair of a near-namesake loses what its rival takes.
 
 The model (fitted on each run, unsupervised; `fit`): a pair of records a ∈ S, b ∈ T has
 odds λ(S,T)·L(a,b), L being Splink's likelihood ratio (its match weight without its prior).
-For S ≠ T, a has at most one match in T and b at most one in S, so
+For S ≠ T, a has at most one match in T and b at most one in S: a bipartite matching
+between each two sources. Its marginals — P(a ~ b) over every matching the scored pairs
+allow — are computed by belief propagation (`_propagate`, the Bethe approximation): each
+pair's odds times how free a is of its other candidates in T and b of its other candidates
+in S, a rival counting only as far as it is not taken by a record of its own. A first-order
+version of it,
 
-    P(a ~ b) = o(a,b) / (1 + Σ_{c ∈ T} o(a,c) + Σ_{d ∈ S} o(d,b) − o(a,b))
+    P(a ~ b) = o(a,b) / (1 + Σ_{c ∈ T} o(a,c) + Σ_{d ∈ S} o(d,b) − o(a,b)),
 
-over the scored candidates (the bipartite "at most one" model, the sums over both records'
-rivals approximating its normaliser). Pairs within one source keep the plain o / (1 + o).
+was used before (issue #13, fourth pass); it counts a rival whole even when another record
+explains it, so two namesakes who each have a record in two lists (2 × 2 candidates) came
+out at a third each instead of a half. Pairs within one source keep the plain o / (1 + o).
 λ(S,T) is found by expectation–maximisation from M, the expected number of matches (the
 sum of the posteriors) among the N pairs of S × T (`_prior`), repeated until it settles.
 On the field-list generator this drove the within-source priors to 0.01–0.05 of Splink's;
@@ -45,6 +51,11 @@ import pandas as pd
 #: Pairs below this raw probability are left out of the fit (their odds are < 0.001 each).
 FIT_FLOOR = 0.001
 _MAX_ITERATIONS = 50
+#: Belief-propagation passes per step of the prior's fit, and at most after it, until no
+#: pair's freedom moves by more than `_SETTLED` (relative) (`_propagate`).
+_SWEEPS = 2
+_FINAL_SWEEPS = 200
+_SETTLED = 1e-10
 _BITS_CLIP = 80.0
 
 
@@ -81,8 +92,11 @@ class SourcePriors:
     priors: Mapping[tuple[str, str], float]  # λ per unordered pair of sources
     coded: _Coded
     prior_by_key: pd.Series  # pair-of-sources key → λ
-    rivals: pd.Series  # rival key → Σ odds of the record's candidates in that source
-    fitted: pd.Series  # (left, right record code) key → odds: the pairs fitted on
+    #: rival key → Σ of its pairs' messages (`_propagate`): how much of the record its
+    #: candidates in that source claim.
+    into_keys: pd.Series
+    #: (left, right record code) key → the pair's freedom at both ends: the pairs fitted on.
+    fitted: pd.Series
     iterations: int
 
     @property
@@ -103,13 +117,15 @@ class SourcePriors:
         )
         odds = _odds(pairs["match_weight"].to_numpy(float), self.base, prior)
         cross = source_l != source_r
-        rival_l = self.rivals.reindex(self.coded.rival_key(left, source_r)).fillna(0.0)
-        rival_r = self.rivals.reindex(self.coded.rival_key(right, source_l)).fillna(0.0)
-        # The pair's own odds are in both sums when it was fitted on.
-        own = self.fitted.reindex(_record_pair_key(left, right)).fillna(0.0).to_numpy(float)
-        others = np.maximum(rival_l.to_numpy(float) + rival_r.to_numpy(float) - 2 * own, 0.0)
-        probability = np.where(cross, odds / (1.0 + odds + others), odds / (1.0 + odds))
-        return pairs.assign(match_probability=probability)
+        # A pair fitted on keeps the freedom propagation gave it; a pair scored later meets
+        # the claims of the fitted pairs on its two records.
+        fitted = self.fitted.reindex(_record_pair_key(left, right)).to_numpy(float)
+        claimed_l = self.into_keys.reindex(self.coded.rival_key(left, source_r)).fillna(0.0)
+        claimed_r = self.into_keys.reindex(self.coded.rival_key(right, source_l)).fillna(0.0)
+        later = 1.0 / ((1.0 + claimed_l.to_numpy(float)) * (1.0 + claimed_r.to_numpy(float)))
+        free = np.where(np.isnan(fitted), later, fitted)
+        posterior = odds * np.where(cross, free, 1.0)
+        return pairs.assign(match_probability=posterior / (1.0 + posterior))
 
     def raw_floor(self, threshold: float) -> float:
         """The raw probability below which no pair reaches `threshold` after `apply`."""
@@ -134,6 +150,54 @@ def _prior(
     from_low = expected / np.maximum(totals - expected * n_high, 1.0)
     from_high = expected / np.maximum(totals - expected * n_low, 1.0)
     return np.where(same, within, np.sqrt(from_low * from_high))
+
+
+def _propagate(
+    odds: np.ndarray,
+    codes_l: np.ndarray,
+    codes_r: np.ndarray,
+    n_keys: int,
+    free: tuple[np.ndarray, np.ndarray] | None = None,
+    sweeps: int = _SWEEPS,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Belief propagation for "each record at most one match in each other source".
+
+    Each cross-source pair is on or off; each (record, other source) — a rival key — allows
+    at most one of its pairs on. The message from a key to one of its pairs is how free the
+    record is for it, 1 / (1 + Σ the other pairs' messages into the key); a pair's message
+    into a key is its odds times how free its other record is. The pair's posterior odds
+    are its odds times both ends' freedom (the Bethe approximation of the matching's
+    marginals). One pass from all-free is the first-order formula o / (1 + o + rivals);
+    more passes let a rival that another record explains compete less, and a record that
+    two others claim count as half taken. Damped by half in log space: without it the
+    passes oscillate.
+
+    `free`: (left, right) freedom of each pair from an earlier call, to start from.
+    Returns (Σ messages into each key, left freedom, right freedom)."""
+    if free is None:
+        free_l, free_r = np.ones_like(odds), np.ones_like(odds)
+    else:
+        free_l, free_r = free
+    total = np.zeros(n_keys)
+    for sweep in range(sweeps):
+        into_l, into_r = odds * free_r, odds * free_l
+        total = np.bincount(codes_l, into_l, n_keys) + np.bincount(codes_r, into_r, n_keys)
+        new_l = 1.0 / (1.0 + np.maximum(total[codes_l] - into_l, 0.0))
+        new_r = 1.0 / (1.0 + np.maximum(total[codes_r] - into_r, 0.0))
+        if sweep == 0 and free is None:
+            free_l, free_r = new_l, new_r
+            continue
+        new_l, new_r = np.sqrt(free_l * new_l), np.sqrt(free_r * new_r)
+        moved = max(
+            float(np.max(np.abs(new_l / free_l - 1.0), initial=0.0)),
+            float(np.max(np.abs(new_r / free_r - 1.0), initial=0.0)),
+        )
+        free_l, free_r = new_l, new_r
+        if moved < _SETTLED:
+            break
+    into_l, into_r = odds * free_r, odds * free_l
+    total = np.bincount(codes_l, into_l, n_keys) + np.bincount(codes_r, into_r, n_keys)
+    return total, free_l, free_r
 
 
 def _record_pair_key(left: np.ndarray, right: np.ndarray) -> np.ndarray:
@@ -197,22 +261,26 @@ def fit_coded(
     right = np.asarray(right, dtype=np.int64)
     source_l, source_r = coded.source_of[left], coded.source_of[right]
     cross = source_l != source_r
-    codes_l, rival_keys_l = pd.factorize(coded.rival_key(left, source_r))
-    codes_r, rival_keys_r = pd.factorize(coded.rival_key(right, source_l))
+    # One key space for both sides: a record is on the left of some pairs, the right of others.
+    sides, rival_keys = pd.factorize(
+        np.concatenate([coded.rival_key(left, source_r), coded.rival_key(right, source_l)])
+    )
+    codes_l, codes_r = sides[: len(left)], sides[len(left) :]
+    n_keys = len(rival_keys)
     pair_codes, pair_keys = pd.factorize(coded.pair_key(source_l, source_r))
     low, high = np.divmod(np.asarray(pair_keys, dtype=np.int64), len(source_names))
     totals = np.where(low == high, counts[low] * (counts[low] - 1) / 2, counts[low] * counts[high])
     priors = np.full(len(pair_keys), base)
+    free: tuple[np.ndarray, np.ndarray] | None = None
     iterations = 0
     while iterations < _MAX_ITERATIONS:
         iterations += 1
         odds = _odds(weights, base, priors[pair_codes])
         crossing = np.where(cross, odds, 0.0)
-        sum_l = np.bincount(codes_l, weights=crossing, minlength=len(rival_keys_l))
-        sum_r = np.bincount(codes_r, weights=crossing, minlength=len(rival_keys_r))
-        posterior = np.where(
-            cross, odds / (1.0 + sum_l[codes_l] + sum_r[codes_r] - odds), odds / (1.0 + odds)
-        )
+        _, *pair_free = _propagate(crossing, codes_l, codes_r, n_keys, free)
+        free = (pair_free[0], pair_free[1])
+        posterior_odds = odds * np.where(cross, free[0] * free[1], 1.0)
+        posterior = posterior_odds / (1.0 + posterior_odds)
         expected = np.bincount(pair_codes, weights=posterior, minlength=len(pair_keys))
         # A prior of 0 would never recover: keep every pair of sources above a tiny floor.
         updated = np.clip(
@@ -226,11 +294,8 @@ def fit_coded(
             break
     odds = _odds(weights, base, priors[pair_codes])
     crossing = np.where(cross, odds, 0.0)
-    rivals = pd.concat(
-        [
-            pd.Series(np.bincount(codes_l, crossing, len(rival_keys_l)), index=rival_keys_l),
-            pd.Series(np.bincount(codes_r, crossing, len(rival_keys_r)), index=rival_keys_r),
-        ]
+    into_keys, free_l, free_r = _propagate(
+        crossing, codes_l, codes_r, n_keys, free, sweeps=_FINAL_SWEEPS
     )
     by_pair = {
         (str(source_names[a]), str(source_names[b])): float(prior)
@@ -241,7 +306,9 @@ def fit_coded(
         priors=by_pair,
         coded=coded,
         prior_by_key=pd.Series(priors, index=np.asarray(pair_keys, dtype=np.int64)),
-        rivals=rivals.groupby(level=0).sum(),
-        fitted=pd.Series(odds, index=_record_pair_key(left, right)),
+        into_keys=pd.Series(into_keys, index=np.asarray(rival_keys, dtype=np.int64)),
+        fitted=pd.Series(
+            np.where(cross, free_l * free_r, 1.0), index=_record_pair_key(left, right)
+        ),
         iterations=iterations,
     )

@@ -23,6 +23,12 @@ l↔I/1, cl↔d, ...), `by_ear` (ㅓ/ㅗ/ㅜ, aspiration and voicing heard diffe
 `surname_heard` (정 written Jeon / Chong / Jong, 조 as Jo / Cho / Joh, 신 as Sin / Shin ...),
 `year_pm1`, `province_residence` (the province of residence given as the origin).
 A record without any is tagged `clean`. Synthetic only: no real person's data.
+
+Two tiers: the default (`scale` 1), harsher than the issue's benchmark (the engine the issue
+measured scores 0.84 on it against 0.936 there), which the engine was tuned on; and the
+moderate lists (`scale=MODERATE_SCALE`: the same sources and habits, every error rate and
+the near-namesakes at 0.4), on which that engine scores what it scored on the issue's
+benchmark — "data like that", reported beside the harsh tier.
 """
 
 from __future__ import annotations
@@ -30,7 +36,7 @@ from __future__ import annotations
 import random
 from collections import Counter, defaultdict
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from itertools import combinations
 
 from jikimi.lib.korean import romanise_syllables
@@ -113,7 +119,19 @@ class SourceRates:
     year_pm1: float
     province_residence: float
 
+    def scaled(self, factor: float) -> SourceRates:
+        """Every rate times `factor` (at most 1)."""
+        return SourceRates(*(min(1.0, getattr(self, f.name) * factor) for f in fields(self)))
 
+
+#: The share of people who have a near-namesake (same surname, a name one step away).
+NAMESAKE_SHARE = 0.12
+#: The milder lists: every error rate and the near-namesakes at 0.4 of the default. Chosen
+#: so that the engine the issue measured (913996b) scores on them about what it scored on
+#: the issue's independent benchmark (F1 0.936, P 0.963, R 0.910): 0.933 (P 0.953, R 0.913)
+#: over the tuning seeds at 4,000 people; 0.35 gave 0.939, 0.3 0.943, 0.5 0.913. The
+#: harsher of the two scales that bracket it (docs/linkage.md, sixth pass).
+MODERATE_SCALE = 0.4
 SOURCE_RATES: dict[str, SourceRates] = {
     "case_file": SourceRates(0.02, 0.0, 0.0, 0.05, 0.0, 0.0, 0.01, 0.0, 0.03, 0.03),
     "family_report": SourceRates(0.06, 0.0, 0.10, 0.30, 0.35, 0.05, 0.03, 0.10, 0.08, 0.25),
@@ -155,7 +173,7 @@ def _near(rng: random.Random, given: str) -> str:
     return given[:at] + syllable + given[at + 1 :]
 
 
-def _people(rng: random.Random, n: int) -> list[_Person]:
+def _people(rng: random.Random, n: int, namesakes: float = NAMESAKE_SHARE) -> list[_Person]:
     out: list[_Person] = []
     while len(out) < n:
         surname = rng.choices(SURNAMES, SURNAME_WEIGHTS)[0]
@@ -174,7 +192,7 @@ def _people(rng: random.Random, n: int) -> list[_Person]:
             rng.randint(max(1995, year + 12), 2025),
         )
         out.append(base)
-        if rng.random() < 0.12 and len(out) < n:
+        if rng.random() < namesakes and len(out) < n:
             # A near-namesake: same surname, same or adjacent year, name one step away.
             other_year = year + rng.choice([0, 0, -1, 1])
             other_province = province if rng.random() < 0.3 else rng.choice(_PROVINCES)
@@ -255,8 +273,10 @@ _HABIT = {
 }
 
 
-def _record(rng: random.Random, person: _Person, source: str) -> tuple[dict[str, str], set[str]]:
-    rates = SOURCE_RATES[source]
+def _record(
+    rng: random.Random, person: _Person, source: str, scale: float = 1.0
+) -> tuple[dict[str, str], set[str]]:
+    rates = SOURCE_RATES[source] if scale == 1.0 else SOURCE_RATES[source].scaled(scale)
     kinds: set[str] = set()
     system, form = _HABIT[source]
     if source == "ngo_list":
@@ -365,20 +385,25 @@ class FieldLists:
     kinds: dict[str, frozenset[str]]  # record_id → error kinds ("clean" when none)
 
 
-def generate(n_people: int, *, seed: int) -> FieldLists:
-    """About 2.3 records per person from `n_people` people, truth and error tags."""
+def generate(n_people: int, *, seed: int, scale: float = 1.0) -> FieldLists:
+    """About 2.3 records per person from `n_people` people, truth and error tags.
+
+    `scale` multiplies every error rate of `SOURCE_RATES` and the share of near-namesakes
+    (`NAMESAKE_SHARE`): 1 is the harsh default the engine was tuned on, `MODERATE_SCALE` the
+    milder lists of `MODERATE` (the same sources, habits and error kinds, fewer errors).
+    """
     rng = random.Random(f"fieldlists-{seed}")
     records: list[dict[str, str]] = []
     truth: dict[str, str] = {}
     kinds: dict[str, frozenset[str]] = {}
-    for person in _people(rng, n_people):
+    for person in _people(rng, n_people, NAMESAKE_SHARE * scale):
         copies = rng.choices([1, 2, 3, 4, 5], [30, 30, 22, 12, 6])[0]
         # Case files and family reports are the commonest; media the rarest.
         chosen: set[str] = set()
         while len(chosen) < copies:
             chosen.add(rng.choices(SOURCES, [30, 25, 25, 10, 10])[0])
         for source in sorted(chosen):
-            record, tags = _record(rng, person, source)
+            record, tags = _record(rng, person, source, scale)
             record_id = f"F{len(records):08d}"
             records.append({"record_id": record_id, **record})
             truth[record_id] = person.person_id

@@ -303,10 +303,13 @@ def _name_comparison(
         # Two letters swapped ("Rim-jni") are one slip, though two edits.
         lev1 = any_of(lev1, Levenshtein("given_typo", 1), swapped("given_typo", "given_sorted"))
         lev2 = any_of(lev2, Levenshtein("given_typo", 2))
+    same_spelling: Expr = Intersect(fine, key)
+    if alias:
+        # Two different Hangul given names are two names even where their romanised
+        # spellings share a reading (철영 and 철용 are both "Chol Yong" in the North's).
+        same_spelling = all_of(same_spelling, any_of(IsNull("given_hangul"), Equal("given_hangul")))
     levels = [
-        Level(
-            "keys_intersect", gettext_noop("Same name in another spelling"), Intersect(fine, key)
-        ),
+        Level("keys_intersect", gettext_noop("Same name in another spelling"), same_spelling),
         Level("exact", gettext_noop("Same"), exact),
         Level("lev1", gettext_noop("One letter apart"), lev1),
         Level("lev2", gettext_noop("Two letters apart"), lev2),

@@ -97,6 +97,65 @@ def test_a_pair_scored_later_meets_the_rivals_of_the_fit() -> None:
     assert out == pytest.approx(odds / (1 + odds + odds))  # b1 is a's rival in T
 
 
+def _sixty(**by_record: str) -> pd.Series:
+    """The named records plus others without candidates: 30 in S and 30 in T in all."""
+    named = dict(by_record)
+    fill = {f"s{i}": "S" for i in range(30 - sum(v == "S" for v in named.values()))}
+    fill |= {f"t{i}": "T" for i in range(30 - sum(v == "T" for v in named.values()))}
+    return pd.Series({**named, **fill})
+
+
+def test_two_namesakes_in_two_lists_are_a_half_each_not_a_third() -> None:
+    """a, a2 of S and b, b2 of T, every cross pair equally likely: two people, each with a
+    record in both lists, and nothing to tell which is which. Each pair is right half the
+    time (the exact marginal over the matchings is (o + o²) / (1 + 4o + 2o²)); the
+    first-order formula o / (1 + 3o) said a third. Belief propagation's fixed point: each
+    end's freedom ν solves ν = 1 / (1 + oν), i.e. oν² + ν − 1 = 0, and the pair's odds are
+    oν²."""
+    rows = [("a", "b", 1e5), ("a", "b2", 1e5), ("a2", "b", 1e5), ("a2", "b2", 1e5)]
+    sources = _sixty(a="S", a2="S", b="T", b2="T")
+    fitted = competition.fit(_pairs(rows), sources, BASE)
+    assert fitted is not None
+    prior = fitted.priors[("S", "T")]
+    o = prior / (1 - prior) * 1e5
+    nu = (-1 + math.sqrt(1 + 4 * o)) / (2 * o)
+    expected = o * nu * nu / (1 + o * nu * nu)
+    out = fitted.apply(_pairs(rows))["match_probability"]
+    assert out.to_numpy() == pytest.approx([expected] * 4, rel=1e-6)
+    exact = (o + o * o) / (1 + 4 * o + 2 * o * o)
+    assert abs(expected - exact) < 0.05 < exact - o / (1 + 3 * o)
+
+
+def test_a_rival_that_another_record_explains_competes_less() -> None:
+    """a (S) has two candidates in T, b and c, equally good; c also has a' (S), a far better
+    candidate. c is then most likely a's, not a's: a's pair with b rises above the half it
+    would get if c were free, towards what it would be without c."""
+    rows = [("a", "b", 200.0), ("a", "c", 200.0), ("a2", "c", 1e6)]
+    sources = _sixty(a="S", a2="S", b="T", c="T")
+    fitted = competition.fit(_pairs(rows), sources, BASE)
+    assert fitted is not None
+    prior = fitted.priors[("S", "T")]
+    o = prior / (1 - prior) * 200.0
+    out = fitted.apply(_pairs(rows)).set_index(["record_id_l", "record_id_r"])
+    p = out["match_probability"]
+    assert o / (1 + 2 * o) < p[("a", "b")] < o / (1 + o)
+    assert p[("a", "c")] < p[("a", "b")]
+
+
+def test_the_orientation_of_the_pairs_changes_nothing() -> None:
+    """A record on the left of some pairs and on the right of others has one set of rivals."""
+    rows = [("a", "b", 300.0), ("c", "a", 40.0), ("d", "b", 900.0), ("a", "e", 5.0)]
+    sources = _sixty(a="S", d="S", b="T", c="T", e="T")
+    flipped = [(y, x, ratio) for x, y, ratio in rows]
+    one = competition.fit(_pairs(rows), sources, BASE)
+    other = competition.fit(_pairs(flipped), sources, BASE)
+    assert one is not None and other is not None
+    assert one.priors == pytest.approx(other.priors)
+    first = one.apply(_pairs(rows))["match_probability"].to_numpy()
+    second = other.apply(_pairs(flipped))["match_probability"].to_numpy()
+    assert first == pytest.approx(second, rel=1e-9)
+
+
 def test_the_raw_floor_keeps_every_pair_that_can_reach_the_threshold() -> None:
     rng = np.random.default_rng(3)
     ids = [f"r{i}" for i in range(60)]

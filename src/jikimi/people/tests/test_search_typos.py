@@ -215,3 +215,22 @@ def test_removing_an_identity_or_deleting_the_person_leaves_no_index_row(staff, 
     gyeongguk.delete()
     assert not IdentityIndex.objects.exists()
     assert _found(worker, "김경국") == {}
+
+
+def test_a_popular_surname_spelling_is_found_as_the_surname_and_reindexed(staff):
+    """A name spelt "Whang Sun-hui" is 황순희 (the surname as many families spell it): the Hangul
+    finds it exactly; migration 0008 puts back the rows of a name indexed before that."""
+    from importlib import import_module
+
+    from django.apps import apps
+
+    worker = staff["caseworker"]
+    whang = services.create_person(worker, name="Whang Sun-hui")
+    assert _found(worker, "황순희") == {whang.code: "exact"}
+    assert _found(worker, "Hwang Sun-hui") == {whang.code: "exact"}
+    kept = set(IdentityIndex.objects.filter(person=whang).values_list("digest", flat=True))
+    IdentityIndex.objects.filter(person=whang).delete()
+    assert _found(worker, "황순희") == {}
+    import_module("jikimi.people.migrations.0008_reindex_surname_spellings").reindex(apps, None)
+    assert set(IdentityIndex.objects.filter(person=whang).values_list("digest", flat=True)) == kept
+    assert _found(worker, "황순희") == {whang.code: "exact"}
