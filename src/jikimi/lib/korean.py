@@ -753,10 +753,11 @@ _OCR_FOLDS = (("rn", "m"), ("cl", "d"))
 _OCR_C_RE = re.compile(r"c(?![aeiouwyh])")
 # Within a word a capital I after a small letter (or after the word's first I) is a scanned
 # l ("CheoI", "II"), and an l after a consonant other than l or c (cl is a d) a scanned i
-# ("Ml", "Chln"): Korean syllables put ㄹ after a vowel. Read from the letters as written,
-# word by word.
+# ("Ml", "Chln"): Korean syllables put ㄹ after a vowel. Not before a vowel: a scanned i
+# there would make "ia", "io", "ii", which no romanised syllable has, while "Kli-yong" is
+# "Kil-yong" with two keys swapped. Read from the letters as written, word by word.
 _OCR_CAPITAL_I_RE = re.compile(r"(?<=[a-z])I|(?<=^I)I")
-_OCR_L_RE = re.compile(r"(?<=[bdfghjkmnpqstvxz])l", re.IGNORECASE)
+_OCR_L_RE = re.compile(r"(?<=[bdfghjkmnpqstvxz])l(?![aeiou])", re.IGNORECASE)
 # No syllable has "ii": within one written word it is a scanned u ("Sun iin", "Giik").
 _OCR_II_RE = re.compile(r"ii", re.IGNORECASE)
 

@@ -139,6 +139,7 @@ def train_model(derived: pd.DataFrame, *, seed: int = 42) -> dict[str, Any]:
             for key in ("m_probability", "u_probability"):
                 if key in level and level[key] is not None:
                     level[key] = max(float(level[key]), 1e-12)
+        _agreement_never_against(comparison["comparison_levels"])
     return {
         "format": "jikimi.linkage.model",
         "version": MODEL_FORMAT_VERSION,
@@ -153,6 +154,24 @@ def train_model(derived: pd.DataFrame, *, seed: int = 42) -> dict[str, Any]:
 
 
 FULL_DATE_TRAINING_SHARE = 0.4
+
+
+def _agreement_never_against(levels: list[dict[str, Any]]) -> None:
+    """Full agreement on a field never counts against a match, and outright disagreement
+    never for one: EM can learn either where the field is only ever compared between records
+    that are never the same person. On the field lists only case files carry a county, and no
+    case file holds anyone twice, so "same county" came out at −37 bits: a registry with a
+    person entered twice would then never link the two. Such a level gets m = u (0 bits).
+    The first level after the null one is full agreement and the last one disagreement, in
+    every comparison of `spec`."""
+    scored = [lv for lv in levels if not lv.get("is_null_level") and "m_probability" in lv]
+    if len(scored) < 2:
+        return
+    first, last = scored[0], scored[-1]
+    if first["m_probability"] < first["u_probability"]:
+        first["m_probability"] = first["u_probability"]
+    if last["m_probability"] > last["u_probability"]:
+        last["m_probability"] = last["u_probability"]
 
 
 def _expectation_maximisation(linker: Any, rule: Any, max_pairs: float | None) -> None:
