@@ -747,7 +747,10 @@ _TYPO_FOLDS = (
 # apart. Neither pair occurs in a romanised Korean given name (RR, MR and the North write
 # ㄹ before ㄴ as "l"), so both are read back before folding and the scan costs nothing; the
 # one-letter confusions (l/I, o/c, e/c, h/b) stay one edit.
-_OCR_FOLDS = (("rn", "m"), ("cl", "d"))
+_OCR_FOLDS = (("rn", "m"),)
+# ... and "cl" is a scanned d only before a vowel (d opens a syllable); before a consonant or
+# at the end its c is a scanned o or e ("Hwa-scl" is Hwa-sol, "Ki-secl" Ki-seol).
+_OCR_D_RE = re.compile(r"cl(?=[aeiouwy])")
 # A "c" of a romanised Korean syllable is "ch" or comes before a vowel: one before another
 # consonant or at the end is a scanned o or e ("Scn", "Mycng", "Pck").
 _OCR_C_RE = re.compile(r"c(?![aeiouwyh])")
@@ -776,6 +779,7 @@ def typo_fold(text: str) -> str:
     folded = _fold_latin(text)
     for src, dst in _OCR_FOLDS:
         folded = folded.replace(src, dst)
+    folded = _OCR_D_RE.sub("d", folded)
     folded = _OCR_C_RE.sub("o", folded)
     for src, dst in _TYPO_FOLDS:
         folded = folded.replace(src, dst)

@@ -268,6 +268,8 @@ def test_a_common_name_alone_is_not_a_block_but_with_a_date_it_still_meets(tmp_p
         ("Hong II Soo", "Hong Il-su"),
         ("Choe Chln Jin", "Choe Chin-jin"),
         ("Chong Sun iin", "Chong Sun-un"),
+        ("Hong Hwa-scl", "홍화설"),  # cl before no vowel: c for o, not a d
+        ("Bak Bong-secl", "Park Bong-sul"),
     ],
 )
 def test_a_scanned_rn_or_cl_is_read_back(scanned: str, meant: str) -> None:
