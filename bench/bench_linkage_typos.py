@@ -31,6 +31,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
@@ -71,10 +72,14 @@ def _link_with(src: str, path: Path) -> dict[str, str]:
         return {row["record_id"]: row["cluster_id"] for row in csv.DictReader(handle)}
 
 
+def _clusters_of(result: Any) -> dict[str, str]:
+    """record_id → cluster_id of a `LinkResult`."""
+    return dict(zip(result.clusters["record_id"], result.clusters["cluster_id"], strict=True))
+
+
 def _line(
-    model: str, seed: int, scores: dict[str, dict[str, float | int]], **extra: object
+    tier: str, model: str, seed: int, scores: dict[str, dict[str, float | int]], **extra: object
 ) -> None:
-    extra = {"tier": _TIER[0], **extra}
     from jikimi.linkage import fieldlists
 
     held_out = seed == fieldlists.HELD_OUT_SEED
@@ -83,6 +88,7 @@ def _line(
             {
                 "bench": "linkage_typos",
                 "model": model,
+                "tier": tier,
                 "seed": seed,
                 "held_out": held_out,
                 **extra,
@@ -92,9 +98,6 @@ def _line(
         ),
         flush=True,
     )
-
-
-_TIER = ["harsh"]  # the tier of the lines being printed
 
 
 def _outcomes(pairs: object, truth: dict[str, str]) -> tuple[list[float], list[bool]]:
@@ -126,7 +129,6 @@ def accuracy(tier: str, scale: float, n_people: int, seeds: list[int]) -> None:
     from jikimi.linkage.defaults import DEFAULT_THRESHOLD
     from jikimi.linkage.services import link_records
 
-    _TIER[0] = tier
     previous = os.environ.get(
         "BENCH_TYPOS_PREVIOUS", "/work/main/src" if Path("/work/main/src").is_dir() else ""
     )
@@ -142,11 +144,10 @@ def accuracy(tier: str, scale: float, n_people: int, seeds: list[int]) -> None:
             started = time.perf_counter()
             result = link_records([path], progress=False, all_pairs=True)
             seconds = time.perf_counter() - started
-            clusters = dict(
-                zip(result.clusters["record_id"], result.clusters["cluster_id"], strict=True)
+            scores = fieldlists.scores_by_kind(_clusters_of(result), data.truth, data.kinds)
+            _line(
+                tier, "jikimi", seed, scores, records=len(data.records), seconds=round(seconds, 1)
             )
-            scores = fieldlists.scores_by_kind(clusters, data.truth, data.kinds)
-            _line("jikimi", seed, scores, records=len(data.records), seconds=round(seconds, 1))
             probabilities, outcomes = _outcomes(result.pairs, data.truth)
             curve = calibration.reliability(probabilities, outcomes)
             print(
@@ -192,32 +193,31 @@ def accuracy(tier: str, scale: float, n_people: int, seeds: list[int]) -> None:
                 if len(above):
                     raw = float(above[0])
                     at = link_records([path], progress=False, threshold=raw)
-                    found = dict(
-                        zip(at.clusters["record_id"], at.clusters["cluster_id"], strict=True)
-                    )
                     _line(
+                        tier,
                         "jikimi_calibrated_threshold",
                         seed,
-                        fieldlists.scores_by_kind(found, data.truth, data.kinds),
+                        fieldlists.scores_by_kind(_clusters_of(at), data.truth, data.kinds),
                         raw_threshold=round(raw, 2),
                     )
             if DEFAULT_THRESHOLD != 0.5:
                 # The same engine at the former default, to tell the threshold's part apart.
                 at = link_records([path], progress=False, threshold=0.5)
-                found = dict(zip(at.clusters["record_id"], at.clusters["cluster_id"], strict=True))
                 _line(
+                    tier,
                     "jikimi_threshold_0.5",
                     seed,
-                    fieldlists.scores_by_kind(found, data.truth, data.kinds),
+                    fieldlists.scores_by_kind(_clusters_of(at), data.truth, data.kinds),
                 )
             for name, tree in (("previous_engine", previous), ("issue_engine", issue_engine)):
                 if tree:
                     old = _link_with(tree, path)
-                    _line(name, seed, fieldlists.scores_by_kind(old, data.truth, data.kinds))
+                    _line(tier, name, seed, fieldlists.scores_by_kind(old, data.truth, data.kinds))
         if os.environ.get("BENCH_TYPOS_BASELINE", "1") == "1":
             base = baseline_jaro_winkler(data.records)
             base = {r: base.get(r, r) for r in data.truth}
             _line(
+                tier,
                 "splink_jaro_winkler_raw_name",
                 seed,
                 fieldlists.scores_by_kind(base, data.truth, data.kinds),
@@ -253,8 +253,7 @@ def speed_child(n: int) -> None:
         started = time.perf_counter()
         result = link_records([path], progress=False)
         seconds = time.perf_counter() - started
-    clusters = dict(zip(result.clusters["record_id"], result.clusters["cluster_id"], strict=True))
-    overall = fieldlists.scores_by_kind(clusters, data.truth, data.kinds)["overall"]
+    overall = fieldlists.scores_by_kind(_clusters_of(result), data.truth, data.kinds)["overall"]
     print(
         json.dumps(
             {

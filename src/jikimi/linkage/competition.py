@@ -174,14 +174,19 @@ def _propagate(
 
     `free`: (left, right) freedom of each pair from an earlier call, to start from.
     Returns (Σ messages into each key, left freedom, right freedom)."""
+
+    def claims(free_l: np.ndarray, free_r: np.ndarray) -> tuple[np.ndarray, ...]:
+        """Each pair's message into its left and right key, and Σ messages per key."""
+        into_l, into_r = odds * free_r, odds * free_l
+        total = np.bincount(codes_l, into_l, n_keys) + np.bincount(codes_r, into_r, n_keys)
+        return into_l, into_r, total
+
     if free is None:
         free_l, free_r = np.ones_like(odds), np.ones_like(odds)
     else:
         free_l, free_r = free
-    total = np.zeros(n_keys)
     for sweep in range(sweeps):
-        into_l, into_r = odds * free_r, odds * free_l
-        total = np.bincount(codes_l, into_l, n_keys) + np.bincount(codes_r, into_r, n_keys)
+        into_l, into_r, total = claims(free_l, free_r)
         new_l = 1.0 / (1.0 + np.maximum(total[codes_l] - into_l, 0.0))
         new_r = 1.0 / (1.0 + np.maximum(total[codes_r] - into_r, 0.0))
         if sweep == 0 and free is None:
@@ -195,9 +200,7 @@ def _propagate(
         free_l, free_r = new_l, new_r
         if moved < _SETTLED:
             break
-    into_l, into_r = odds * free_r, odds * free_l
-    total = np.bincount(codes_l, into_l, n_keys) + np.bincount(codes_r, into_r, n_keys)
-    return total, free_l, free_r
+    return claims(free_l, free_r)[2], free_l, free_r
 
 
 def _record_pair_key(left: np.ndarray, right: np.ndarray) -> np.ndarray:
@@ -277,9 +280,9 @@ def fit_coded(
         iterations += 1
         odds = _odds(weights, base, priors[pair_codes])
         crossing = np.where(cross, odds, 0.0)
-        _, *pair_free = _propagate(crossing, codes_l, codes_r, n_keys, free)
-        free = (pair_free[0], pair_free[1])
-        posterior_odds = odds * np.where(cross, free[0] * free[1], 1.0)
+        _, free_l, free_r = _propagate(crossing, codes_l, codes_r, n_keys, free)
+        free = (free_l, free_r)
+        posterior_odds = odds * np.where(cross, free_l * free_r, 1.0)
         posterior = posterior_odds / (1.0 + posterior_odds)
         expected = np.bincount(pair_codes, weights=posterior, minlength=len(pair_keys))
         # A prior of 0 would never recover: keep every pair of sources above a tiny floor.

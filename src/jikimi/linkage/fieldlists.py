@@ -274,9 +274,8 @@ _HABIT = {
 
 
 def _record(
-    rng: random.Random, person: _Person, source: str, scale: float = 1.0
+    rng: random.Random, person: _Person, source: str, rates: SourceRates
 ) -> tuple[dict[str, str], set[str]]:
-    rates = SOURCE_RATES[source] if scale == 1.0 else SOURCE_RATES[source].scaled(scale)
     kinds: set[str] = set()
     system, form = _HABIT[source]
     if source == "ngo_list":
@@ -390,8 +389,9 @@ def generate(n_people: int, *, seed: int, scale: float = 1.0) -> FieldLists:
 
     `scale` multiplies every error rate of `SOURCE_RATES` and the share of near-namesakes
     (`NAMESAKE_SHARE`): 1 is the harsh default the engine was tuned on, `MODERATE_SCALE` the
-    milder lists of `MODERATE` (the same sources, habits and error kinds, fewer errors).
+    milder lists (the same sources, habits and error kinds, fewer errors).
     """
+    rates = {source: table.scaled(scale) for source, table in SOURCE_RATES.items()}
     rng = random.Random(f"fieldlists-{seed}")
     records: list[dict[str, str]] = []
     truth: dict[str, str] = {}
@@ -403,7 +403,7 @@ def generate(n_people: int, *, seed: int, scale: float = 1.0) -> FieldLists:
         while len(chosen) < copies:
             chosen.add(rng.choices(SOURCES, [30, 25, 25, 10, 10])[0])
         for source in sorted(chosen):
-            record, tags = _record(rng, person, source, scale)
+            record, tags = _record(rng, person, source, rates[source])
             record_id = f"F{len(records):08d}"
             records.append({"record_id": record_id, **record})
             truth[record_id] = person.person_id
