@@ -409,6 +409,13 @@ _SURNAME_EXCEPTIONS: dict[str, tuple[str, ...]] = {
 }
 
 
+# Tokens that read as a surname only through a fine code that merges two vowels: ㅢ shares
+# ㅣ's code (희 is written Hui, Hi and Hee), so "Ui" would be 이, the commonest surname, and
+# "Cha Sun Ui" (차순의) would lose its surname to its last syllable. No system writes 이 so,
+# and there is no surname 의.
+_NOT_SURNAMES = frozenset({"ui", "eui"})
+
+
 def _hangul_code(text: str) -> str:
     return "".join(hangul_syllable_codes(text))
 
@@ -433,6 +440,8 @@ def _surname_rank(hangul: set[str]) -> int:
 def _romanised_surname(token: str) -> tuple[frozenset[str], frozenset[str]]:
     """(fine codes, Hangul surnames) a romanised one-word surname can stand for."""
     folded = _fold_latin(token)
+    if folded in _NOT_SURNAMES:
+        return frozenset(), frozenset()
     if folded in _SURNAME_EXCEPTIONS:
         hangul = frozenset(_SURNAME_EXCEPTIONS[folded])
         return frozenset(_hangul_code(h) for h in hangul), hangul
@@ -609,14 +618,23 @@ def _latin_split(
     if not splits:
         # Neither end is a known surname (a typo, a rare name): try both orders.
         splits = [(0, 0, (first, tokens[1:])), (1, 1, (last, tokens[:-1]))]
+    elif not first_known and len(tokens) > 2:
+        # A misspelt surname in the usual place ("Kimm Nam Tae"): last among the readings.
+        splits.append((999, 999, (first, tokens[1:])))
     # Keep the other order only if its surname is about as common ("Song Min"), not for
-    # "Kim Jong Un" where 은 is a rare surname and 김 a very common one.
+    # "Kim Jong Un" where 은 is a rare surname and 김 a very common one. With three or more
+    # tokens the surname-first reading is always kept: it is the usual order, and "Cha Sun
+    # Jong" (차순정) must not lose it because 정 is far commoner than 차, nor "Kimm Nam Tae"
+    # because its surname is misspelt.
     best_rank = min(rank for rank, _, _ in splits)
     splits.sort(key=lambda s: s[1])
     out = [
         split
         for rank, _, split in splits
-        if rank <= best_rank + 30 or len(tokens) == 2 or every_order
+        if rank <= best_rank + 30
+        or len(tokens) == 2
+        or every_order
+        or (split[0] is first and len(tokens) > 2)
     ]
     if len(tokens) == 2 and all(
         any(len(r) == 1 for r in romanised_syllable_codes(t)) for t in tokens

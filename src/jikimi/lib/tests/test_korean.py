@@ -269,3 +269,56 @@ def test_typo_keys_tell_a_misspelt_surname_from_a_known_one() -> None:
     assert (hwnag.surname, hwnag.surname_known) == ("hwnak", False)
     assert (hwang.surname, hwang.surname_known) == ("hwank", True)
     assert hwnag.fold == hwang.fold == "onci"
+
+
+def _readings(parts: korean.NameParts) -> list[tuple[frozenset[str], frozenset[str]]]:
+    """Every (surname codes, given codes) reading a parse offers, the preferred one first."""
+    return [(parts.surname_keys, parts.given_keys), *parts.alternatives]
+
+
+def _offers(romanised: str, hangul: str) -> bool:
+    """Whether some reading of `romanised` has the surname and given name of `hangul`."""
+    target = normalise_name(hangul)
+    return any(
+        surnames & target.surname_keys and givens & target.given_keys
+        for surnames, givens in _readings(normalise_name(romanised))
+    )
+
+
+def test_ui_is_a_given_syllable_never_the_surname() -> None:
+    # ㅢ shares ㅣ's fine code, so "Ui" once read as 이 and took the surname from 차.
+    parts = normalise_name("Cha Sun Ui")
+    assert parts.surname_group == normalise_name("차순의").surname_group
+    assert parts.given_keys & normalise_name("차순의").given_keys
+    assert not korean.surname_hangul("Ui")
+    assert korean.surname_hangul("Wi") == {"위"}
+
+
+@pytest.mark.parametrize(
+    ("romanised", "hangul"),
+    [
+        ("Cha Sun Jong", "차순정"),  # 정 is far commoner than 차, but the first comes first
+        ("Pyo Hak Kim", "표학김"),  # 표 is rare, 김 the commonest surname
+    ],
+)
+def test_three_token_names_keep_the_surname_first_reading(romanised: str, hangul: str) -> None:
+    assert _offers(romanised, hangul)
+
+
+@pytest.mark.parametrize(
+    ("romanised", "hangul"), [("Kimm Nam Tae", "김남태"), ("Pakr Song Nam", "박송남")]
+)
+def test_a_misspelt_surname_first_still_leaves_the_given_name(romanised: str, hangul: str) -> None:
+    # The surname itself is compared letter by letter (`typo_keys`); the given name must be
+    # among the readings, not swallowed with the surname by the known one at the end.
+    given = normalise_name(hangul).given_keys
+    assert any(givens & given for _, givens in _readings(normalise_name(romanised)))
+
+
+def test_given_name_first_readings_are_still_offered() -> None:
+    assert _offers("Myong Su Son", "손명수")
+    assert _offers("Jihyun Lee", "이지현")
+    # "Kim Jong Un" still has no reading with 은 as the surname.
+    assert all(
+        "eun" not in s and "un" not in s for s, _ in _readings(normalise_name("Kim Jong Un"))
+    )

@@ -234,3 +234,23 @@ def test_a_popular_surname_spelling_is_found_as_the_surname_and_reindexed(staff)
     import_module("jikimi.people.migrations.0008_reindex_surname_spellings").reindex(apps, None)
     assert set(IdentityIndex.objects.filter(person=whang).values_list("digest", flat=True)) == kept
     assert _found(worker, "황순희") == {whang.code: "exact"}
+
+
+def test_a_name_ending_in_ui_keeps_its_surname_and_is_reindexed(staff):
+    """ "Cha Sun Ui" is 차순의: "Ui" was read as the surname 이 (ㅢ shares ㅣ's fine code), so
+    the name also answered a search for 이차순. Migration 0009 rebuilds the rows of a name
+    indexed before."""
+    from importlib import import_module
+
+    from django.apps import apps
+
+    worker = staff["caseworker"]
+    cha = services.create_person(worker, name="Cha Sun Ui")
+    assert _found(worker, "차순의") == {cha.code: "exact"}
+    assert "exact" not in _found(worker, "이차순").values()
+    kept = set(IdentityIndex.objects.filter(person=cha).values_list("digest", flat=True))
+    IdentityIndex.objects.filter(person=cha).delete()
+    assert _found(worker, "차순의") == {}
+    import_module("jikimi.people.migrations.0009_reindex_three_token_names").reindex(apps, None)
+    assert set(IdentityIndex.objects.filter(person=cha).values_list("digest", flat=True)) == kept
+    assert _found(worker, "차순의") == {cha.code: "exact"}

@@ -1,0 +1,21 @@
+"""Three-token romanised names keep their surname-first reading ("Pyo Hak Kim" is 표학김 as
+well as 김표학; "Kimm Nam Tae", a misspelt 김, keeps the given name 남태), and "Ui" is no
+longer read as the surname 이 (ㅢ shares ㅣ's fine code) (jikimi.lib.korean, issue #13): such
+names have other search keys than they had. Each name identity's index rows are brought to
+what `people.digests.identity_digests` gives now, as 0007 and 0008 did (the same step, run
+again). Idempotent; `jikimi reindex` does the same at any time."""
+
+import importlib
+
+from django.db import migrations
+
+
+def reindex(apps, schema_editor):
+    earlier = importlib.import_module("jikimi.people.migrations.0007_typo_keys_forms_only")
+    earlier.keep_forms_only(apps, schema_editor)
+
+
+class Migration(migrations.Migration):
+    dependencies = [("people", "0008_reindex_surname_spellings")]
+
+    operations = [migrations.RunPython(reindex, migrations.RunPython.noop)]
