@@ -164,14 +164,16 @@ def _agreement_never_against(levels: list[dict[str, Any]]) -> None:
     person entered twice would then never link the two. Such a level gets m = u (0 bits).
     The first level after the null one is full agreement and the last one disagreement, in
     every comparison of `spec`."""
-    scored = [lv for lv in levels if not lv.get("is_null_level") and "m_probability" in lv]
+    scored = [lv for lv in levels if not lv.get("is_null_level")]
     if len(scored) < 2:
         return
     first, last = scored[0], scored[-1]
-    if first["m_probability"] < first["u_probability"]:
-        first["m_probability"] = first["u_probability"]
-    if last["m_probability"] > last["u_probability"]:
-        last["m_probability"] = last["u_probability"]
+    # A level random sampling never met has no u (Splink leaves it out of the model), one
+    # no match reached in EM no m: nothing to compare (missing_90 of `synthetic` has both).
+    if {"m_probability", "u_probability"} <= first.keys():
+        first["m_probability"] = max(first["m_probability"], first["u_probability"])
+    if {"m_probability", "u_probability"} <= last.keys():
+        last["m_probability"] = min(last["m_probability"], last["u_probability"])
 
 
 def _expectation_maximisation(linker: Any, rule: Any, max_pairs: float | None) -> None:

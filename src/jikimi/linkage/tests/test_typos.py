@@ -411,3 +411,19 @@ def test_agreeing_on_a_field_never_counts_against_a_match(tmp_path: Path) -> Non
         first, last = levels[0], levels[-1]
         assert first["m_probability"] >= first["u_probability"], comparison["output_column_name"]
         assert last["m_probability"] <= last["u_probability"], comparison["output_column_name"]
+
+
+def test_a_level_no_sample_met_is_left_as_splink_left_it() -> None:
+    """Splink leaves out the u of a level random sampling never met (and the m of one no
+    match reached): nothing to compare, no error (missing_90 of `synthetic` has both)."""
+    from jikimi.linkage import model
+
+    levels = [
+        {"is_null_level": True},
+        {"m_probability": 0.2},  # "Same": no u
+        {"u_probability": 0.1},  # no m
+        {"m_probability": 0.5, "u_probability": 0.2},  # "Different", for a match: capped
+    ]
+    model._agreement_never_against(levels)
+    assert levels[1] == {"m_probability": 0.2} and levels[2] == {"u_probability": 0.1}
+    assert levels[3]["m_probability"] == 0.2
