@@ -94,12 +94,7 @@ class Levenshtein(_Column):
 
 @dataclass(frozen=True)
 class Intersect(_Column):
-    """Two arrays share at least one element; `tf_column` adjusts it by term frequency (a
-    rare surname agreeing is stronger evidence than 김 and 김; the frequency is that of the
-    coarse key, the level's own u the baseline). The in-app scorer adjusts by blind-index
-    digests instead (`scoring.TermFrequencies`)."""
-
-    tf_column: str | None = None
+    """Two arrays share at least one element."""
 
     def test(self, left: Row, right: Row) -> bool:
         pair = self.values(left, right)
@@ -108,14 +103,7 @@ class Intersect(_Column):
     def splink(self) -> Any:
         import splink.comparison_level_library as cll
 
-        level: Any = cll.ArrayIntersectLevel(self.column, min_intersection=1)
-        if self.tf_column is not None:
-            level = level.configure(
-                tf_adjustment_column=self.tf_column,
-                tf_adjustment_weight=1.0,
-                disable_tf_exact_match_detection=True,
-            )
-        return level
+        return cll.ArrayIntersectLevel(self.column, min_intersection=1)
 
 
 @dataclass(frozen=True)
@@ -210,7 +198,12 @@ class Level:
     chart_label: str | None = None
     #: Adjust the level by this column's term frequency: its u becomes the frequency of the
     #: commoner of the two values (Splink's adjustment on a level that is no exact match
-    #: takes the greater of the two; the level's own u is the baseline). See `FUZZY_TF`.
+    #: takes the greater of the two; the level's own u is the baseline): a rare surname
+    #: agreeing is stronger evidence than 김 and 김. Set on the level, not on a test inside
+    #: it: Splink's And and Or keep none of their parts' adjustments (the given name's
+    #: "Same name in another spelling" lost its own so when it became an And, issue #13's
+    #: sixth pass). The in-app scorer adjusts by blind-index digests instead
+    #: (`scoring.TermFrequencies`). See also `FUZZY_TF`.
     tf_column: str | None = None
 
     def splink(self) -> Any:
@@ -327,13 +320,19 @@ def _name_comparison(
         # Two letters swapped ("Rim-jni") are one slip, though two edits.
         lev1 = any_of(lev1, Levenshtein("given_typo", 1), swapped("given_typo", "given_sorted"))
         lev2 = any_of(lev2, Levenshtein("given_typo", 2))
-    same_spelling: Expr = Intersect(fine, key)
+    same_spelling: Expr = Intersect(fine)
     if alias:
         # Two different Hangul given names are two names even where their romanised
         # spellings share a reading (철영 and 철용 are both "Chol Yong" in the North's).
         same_spelling = all_of(same_spelling, any_of(IsNull("given_hangul"), Equal("given_hangul")))
     levels = [
-        Level("keys_intersect", gettext_noop("Same name in another spelling"), same_spelling),
+        # By the frequency of the coarse key (one value for every spelling of the name).
+        Level(
+            "keys_intersect",
+            gettext_noop("Same name in another spelling"),
+            same_spelling,
+            tf_column=key,
+        ),
         Level("exact", gettext_noop("Same"), exact),
         # A given name one slip from another is as telling as the name the slip came from is
         # rare (`FUZZY_TF`).

@@ -234,7 +234,7 @@ def test_typing_error_keys_of_common_names_are_not_blocked_on() -> None:
     assert all(key.startswith("kim:") for key in typed)
 
 
-# Measured 0.9437 on `fieldlists.generate(1500, seed=21)` (3,478 records; P 0.943, R 0.944)
+# Measured 0.9428 on `fieldlists.generate(1500, seed=21)` (3,478 records; P 0.945, R 0.940)
 # with the given name's one-letter level weighed by the name's frequency (0.9292 without it,
 # 0.9069 at 0.5 with the first-order rivals, 0.8819 before the source-aware step): the floor
 # leaves a margin of 0.014 for platform noise, and fails if either step is lost.
@@ -427,3 +427,22 @@ def test_a_level_no_sample_met_is_left_as_splink_left_it() -> None:
     model._agreement_never_against(levels)
     assert levels[1] == {"m_probability": 0.2} and levels[2] == {"u_probability": 0.1}
     assert levels[3]["m_probability"] == 0.2
+
+
+def test_every_level_meant_to_be_weighed_by_frequency_is_in_splinks_settings() -> None:
+    """A term-frequency adjustment set on a test inside an And or an Or is dropped by
+    Splink: the given name's "Same name in another spelling" lost its own when it became
+    an And. Set on the level (`spec.Level.tf_column`), it reaches the settings."""
+    adjusted = {}
+    for comparison in spec.splink_comparisons():
+        settings = comparison.get_comparison("duckdb").as_dict()
+        for level in settings["comparison_levels"]:
+            if level.get("tf_adjustment_column"):
+                adjusted[(settings["output_column_name"], level["label_for_charts"])] = level[
+                    "tf_adjustment_column"
+                ]
+    assert adjusted == {
+        ("surname", "Same name in another spelling"): "surname_group",
+        ("given_name", "Same name in another spelling"): "given_key",
+        ("given_name", "One letter apart"): spec.FUZZY_TF,
+    }
