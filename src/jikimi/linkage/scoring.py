@@ -305,9 +305,14 @@ def _given_frequency(
     m, u = weights.m_u["given_name"][level]
     if level == "keys_intersect":
         return frequencies.adjusted(ours & theirs, m, u)
-    # One letter apart: the names share no reading, so each carries its own; the commoner.
+    # One letter apart: the names share no reading, so each carries its own; the commoner,
+    # with the engine's share of the adjustment (`spec.FUZZY_TF_WEIGHT`).
     found = [frequencies.adjusted(digests, m, u, own=1) for digests in (ours, theirs)]
-    return max((f for f in found if f is not None), key=lambda f: f[1], default=None)
+    commoner = max((f for f in found if f is not None), key=lambda f: f[1], default=None)
+    if commoner is None:
+        return None
+    plain = math.log2(max(m, 1e-12) / u)
+    return plain + spec.FUZZY_TF_WEIGHT * (commoner[0] - plain), commoner[1]
 
 
 def given_digests_of(*features: RecordFeatures) -> set[str]:

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from jikimi.linkage import engine, services
+from jikimi.linkage import engine, services, spec
 from jikimi.linkage.models import PersonLink, ReviewItem, ReviewStatus
 from jikimi.linkage.tests.test_review import linked, make_person, pair_of
 
@@ -234,8 +234,10 @@ def test_one_letter_from_a_rare_name_counts_for_more_than_from_a_common_one(staf
     # 영철: the thirty fillers and Kim Yong-chol; 휘람 only Kang Hwi-ram.
     assert common.frequencies["given_name"] == (31, 34)
     assert uncommon.frequencies["given_name"] == (1, 34)
-    # (A small organisation: the counts are pulled towards u, the gain floored at 2 bits.)
-    assert uncommon.adjusted["given_name"] - common.adjusted["given_name"] > 1.5
+    # A small organisation: the counts are pulled towards u, the gain floored at 2 bits, of
+    # which the engine's share counts (`spec.FUZZY_TF_WEIGHT`).
+    gain = uncommon.adjusted["given_name"] - common.adjusted["given_name"]
+    assert gain == pytest.approx(spec.FUZZY_TF_WEIGHT * 2.0, abs=0.05)
     assert uncommon.probability > common.probability
     plain = services.match_probability(common.levels)
     assert plain == services.score_pair(features[kim.pk], features[kim2.pk]).probability
