@@ -17,7 +17,7 @@ from __future__ import annotations
 import json
 import logging
 import math
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -219,8 +219,7 @@ def _given_digests(name: str) -> frozenset[str]:
 # --- Term frequencies (Splink's term-frequency adjustment, on blind-index digests) ----------
 #
 # A rare given name agreeing is stronger evidence than a common one. The engine adjusts the
-# "keys_intersect" level by the frequency of the agreeing value, and the given name's "lev1"
-# by that of the commoner of the two (`spec.FUZZY_TF`); the pages do the same for the
+# "keys_intersect" level by the frequency of the agreeing value; the pages do the same for the
 # given name, counting per blind-index digest of a `g:` key how many distinct people the
 # organisation can see (own and shared, as `candidate_ids`) carry it — no name reaches SQL.
 # There is no surname-only key in the index (`index_keys` stores `n:` full-name and `g:`
@@ -228,13 +227,11 @@ def _given_digests(name: str) -> frozenset[str]:
 # adjusted. The "exact" level (coarse keys equal, no fine key shared) has no digest to count
 # and, as in the engine, is not adjusted either.
 #
-#   weight = log2(m / tf) instead of log2(m / u), on the given name's "keys_intersect" and
-#            "lev1" levels;
+#   weight = log2(m / tf) instead of log2(m / u), on the given name's "keys_intersect" level;
 #   count  = the most common digest the two names share (the conservative reading), less the
 #            pair's own two people (Splink counts them; with millions of records that is
 #            nothing, with the few dozen people of a new organisation it would make every
-#            shared name look common); one letter apart, the names share no reading: the
-#            most common digest of either name, the commoner of the two, less its own person;
+#            shared name look common);
 #   tf     = (count + K·u) / (people seen − 2 + K), K = TF_PRIOR_PEOPLE: the frequency is
 #            pulled towards the level's u until the organisation has about K people, so a
 #            small organisation scores as without the adjustment;
@@ -252,17 +249,13 @@ class TermFrequencies:
     counts: dict[str, int]
     population: int
 
-    def adjusted(
-        self, digests: Iterable[str], m: float, u: float, own: int = 2
-    ) -> tuple[float, int] | None:
+    def adjusted(self, digests: Iterable[str], m: float, u: float) -> tuple[float, int] | None:
         """(bits, people carrying the name) for a level whose names share `digests`; None
-        when none of them is counted (nothing to adjust by). `own`: how many of the pair's
-        two people the count includes (both for a shared reading, one for the commoner of
-        two spellings one letter apart)."""
+        when none of them is counted (nothing to adjust by)."""
         count = max((self.counts.get(d, 0) for d in digests), default=0)
         if count <= 0:
             return None
-        others = max(count - own, 0)
+        others = max(count - 2, 0)
         tf = (others + TF_PRIOR_PEOPLE * u) / (max(self.population - 2, 0) + TF_PRIOR_PEOPLE)
         tf = max(tf, u * TF_FLOOR)
         return math.log2(max(m, 1e-12) / tf), count
@@ -285,34 +278,6 @@ def term_frequencies(organisation_id: int, digests: Iterable[str]) -> TermFreque
         counts.update(rows)
     population = Person.objects.filter(people_seen_by(organisation_id)).count() if wanted else 0
     return TermFrequencies(counts, population)
-
-
-#: The given-name levels adjusted by how common the name is, as in the engine's spec: a
-#: shared reading ("keys_intersect", by the reading both names share) and one letter apart
-#: ("lev1", `spec.FUZZY_TF`: by the commoner of the two names, the one the slip came from).
-_TF_LEVELS = ("keys_intersect", "lev1")
-
-
-def _given_frequency(
-    frequencies: TermFrequencies,
-    level: str,
-    left: Mapping[str, Any],
-    right: Mapping[str, Any],
-    weights: Weights,
-) -> tuple[float, int] | None:
-    ours: frozenset[str] = left.get("given_digests", frozenset())
-    theirs: frozenset[str] = right.get("given_digests", frozenset())
-    m, u = weights.m_u["given_name"][level]
-    if level == "keys_intersect":
-        return frequencies.adjusted(ours & theirs, m, u)
-    # One letter apart: the names share no reading, so each carries its own; the commoner,
-    # with the engine's share of the adjustment (`spec.FUZZY_TF_WEIGHT`).
-    found = [frequencies.adjusted(digests, m, u, own=1) for digests in (ours, theirs)]
-    commoner = max((f for f in found if f is not None), key=lambda f: f[1], default=None)
-    if commoner is None:
-        return None
-    plain = math.log2(max(m, 1e-12) / u)
-    return plain + spec.FUZZY_TF_WEIGHT * (commoner[0] - plain), commoner[1]
 
 
 def given_digests_of(*features: RecordFeatures) -> set[str]:
@@ -353,8 +318,9 @@ def score_pair(
             names = {c.name: c.level_of(*pair) for c in _NAME_COMPARISONS}
             adjusted: dict[str, float] = {}
             counted: dict[str, tuple[int, int]] = {}
-            if frequencies is not None and names["given_name"] in _TF_LEVELS:
-                found = _given_frequency(frequencies, names["given_name"], ln, rn, weights)
+            if frequencies is not None and names["given_name"] == "keys_intersect":
+                shared = ln.get("given_digests", frozenset()) & rn.get("given_digests", frozenset())
+                found = frequencies.adjusted(shared, *weights.m_u["given_name"]["keys_intersect"])
                 if found is not None:
                     adjusted["given_name"] = found[0]
                     counted["given_name"] = (found[1], frequencies.population)

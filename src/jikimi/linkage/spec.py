@@ -203,10 +203,8 @@ class Level:
     #: it: Splink's And and Or keep none of their parts' adjustments (the given name's
     #: "Same name in another spelling" lost its own so when it became an And, issue #13's
     #: sixth pass). The in-app scorer adjusts by blind-index digests instead
-    #: (`scoring.TermFrequencies`). See also `FUZZY_TF`.
+    #: (`scoring.TermFrequencies`).
     tf_column: str | None = None
-    #: The share of the adjustment's bits that counts (Splink's `tf_adjustment_weight`).
-    tf_weight: float = 1.0
 
     def splink(self) -> Any:
         import splink.comparison_level_library as cll
@@ -215,7 +213,7 @@ class Level:
         if self.tf_column is not None:
             level = level.configure(
                 tf_adjustment_column=self.tf_column,
-                tf_adjustment_weight=self.tf_weight,
+                tf_adjustment_weight=1.0,
                 disable_tf_exact_match_detection=True,
             )
         return level.configure(label_for_charts=self.chart_label or self.label)
@@ -267,32 +265,9 @@ def _with_defaults(
 ) -> tuple[Level, ...]:
     """The levels with their default m and u, given in the same order."""
     return tuple(
-        Level(lv.name, lv.label, lv.when, m, u, lv.chart_label, lv.tf_column, lv.tf_weight)
+        Level(lv.name, lv.label, lv.when, m, u, lv.chart_label, lv.tf_column)
         for lv, (m, u) in zip(levels, m_u, strict=True)
     )
-
-
-#: The column whose term frequency adjusts "One letter apart" on the given name (issue #13):
-#: the folded letters (`korean.typo_keys`). A slip is mostly on one side of a pair, the other
-#: side being the name as it is, and how often a stranger carries that name (the commoner of
-#: the two spellings) is the chance that the pair is one letter apart by coincidence: "Kim
-#: Gycong-ho" one letter from a Gyeong-ho that two records of thousands carry is strong
-#: evidence; one letter from a name hundreds carry is little. The surname's slip level is
-#: left alone: it needs a surname that is no Korean one, so its u is already small, and the
-#: commoner side (Kim: a fifth of all records) would take 6 bits from a slip in Kim.
-#: Counting each name's one-letter neighbours instead (its density of near spellings, a
-#: lookup table) scored less.
-FUZZY_TF = "given_typo"
-#: Half the adjustment. Splink's baseline on a level that is no exact match is the level's
-#: own u, which averages every name's one-letter neighbourhood, while the frequency is that
-#: of one exact name: the whole adjustment overstates the evidence on average (+2.2 bits
-#: on the lev1 pairs of a 9,300-record field list, +0.5 bits more for true pairs than for
-#: the others). With 4,000 people that was a gain; at 100,000 records, where every name has
-#: many one-letter neighbours, the overstated pairs became strong rivals of the true ones
-#: (F1 0.749 without the adjustment, 0.680 with all of it, 0.705 at 0.9, 0.749 at 0.75,
-#: 0.752 at 0.5, 0.750 at 0.25; seed 14, harsh). At a half the five seeds' F1 is 0.9684 →
-#: 0.9701 (moderate) and 0.9226 → 0.9286 (harsh) (docs/linkage.md, seventh pass).
-FUZZY_TF_WEIGHT = 0.5
 
 
 def _name_comparison(
@@ -345,15 +320,9 @@ def _name_comparison(
             tf_column=key,
         ),
         Level("exact", gettext_noop("Same"), exact),
-        # A given name one slip from another is as telling as the name the slip came from is
-        # rare (`FUZZY_TF`).
-        Level(
-            "lev1",
-            gettext_noop("One letter apart"),
-            lev1,
-            tf_column=FUZZY_TF if alias else None,
-            tf_weight=FUZZY_TF_WEIGHT,
-        ),
+        # Not weighed by the name's frequency: at 4,000 people that gained 0.002-0.006 of F1,
+        # at 1,000,000 records it cost 0.007-0.035 (docs/linkage.md, seventh pass).
+        Level("lev1", gettext_noop("One letter apart"), lev1),
         Level("lev2", gettext_noop("Two letters apart"), lev2),
     ]
     if alias:

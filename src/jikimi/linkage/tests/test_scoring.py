@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from jikimi.linkage import engine, services, spec
+from jikimi.linkage import engine, services
 from jikimi.linkage.models import PersonLink, ReviewItem, ReviewStatus
 from jikimi.linkage.tests.test_review import linked, make_person, pair_of
 
@@ -211,36 +211,6 @@ def test_a_rare_given_name_agreeing_counts_for_more_than_a_common_one(staff, lin
     assert row[2] == round(uncommon.adjusted["given_name"], 1)
     assert view.frequencies == {"given_name": (2, 34)}
     assert view.score == pytest.approx(rare.score)
-
-
-def test_one_letter_from_a_rare_name_counts_for_more_than_from_a_common_one(staff, linked):
-    """A slip ("Yong-chel", "Hwi-rem") is weighed by how common the name it came from is:
-    the commoner of the two spellings, as `jikimi link` does (`spec.FUZZY_TF`)."""
-    cw = staff["caseworker"]
-    _fillers(linked, cw)
-    same = {"birth_year": 1975, "sex": "M"}
-    kim = make_person(linked, cw, "Kim Yong-chol", **same)
-    kim2 = make_person(linked, cw, "Kim Yong-chel", **same)
-    kang = make_person(linked, cw, "Kang Hwi-ram", **same)
-    kang2 = make_person(linked, cw, "Kang Hwi-rem", **same)
-    features = services._load_features([kim, kim2, kang, kang2])
-    seen = services.term_frequencies(
-        cw.organisation_id, services.given_digests_of(*features.values())
-    )
-    common = services.score_pair(features[kim.pk], features[kim2.pk], seen)
-    uncommon = services.score_pair(features[kang.pk], features[kang2.pk], seen)
-    assert common.levels == uncommon.levels
-    assert common.levels["given_name"] == "lev1"
-    # 영철: the thirty fillers and Kim Yong-chol; 휘람 only Kang Hwi-ram.
-    assert common.frequencies["given_name"] == (31, 34)
-    assert uncommon.frequencies["given_name"] == (1, 34)
-    # A small organisation: the counts are pulled towards u, the gain floored at 2 bits, of
-    # which the engine's share counts (`spec.FUZZY_TF_WEIGHT`).
-    gain = uncommon.adjusted["given_name"] - common.adjusted["given_name"]
-    assert gain == pytest.approx(spec.FUZZY_TF_WEIGHT * 2.0, abs=0.05)
-    assert uncommon.probability > common.probability
-    plain = services.match_probability(common.levels)
-    assert plain == services.score_pair(features[kim.pk], features[kim2.pk]).probability
 
 
 def test_the_review_page_says_the_name_weight_follows_its_frequency(staff, linked, client, login):

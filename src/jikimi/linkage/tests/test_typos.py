@@ -174,49 +174,6 @@ def test_one_typing_error_and_nothing_else_in_common_is_still_scored(tmp_path: P
         assert frozenset(pair) in scored, pair
 
 
-def test_one_letter_from_a_rare_name_scores_above_one_from_a_common_name(tmp_path: Path) -> None:
-    """The given name's "One letter apart" is weighed by how common the commoner of the two
-    spellings is (`spec.FUZZY_TF`): Yong-chel one slip from a Yong-chol twenty records carry
-    is weaker evidence than Hwi-rem one slip from a Hwi-ram nobody else carries. Both pairs
-    have the same levels (surname, the year, the sex); only the name's frequency differs."""
-    fillers = [
-        (f"V{i:02d}", "case_file", f"{surname} Yong-chol", "", f"{1930 + i}")
-        for i, surname in enumerate("Pak Choe Jong Kang Cho Yun Jang Im Han O So Sin Kwon "
-                                    "Hwang An Song Ryu Hong Jon Ko".split())
-    ]  # fmt: skip
-    pairs = [
-        ("W1", "ngo_list", "Kim Yong-chol", "", "1970"),
-        ("W2", "foreign_media", "Kim Yong-chel", "", "1970"),
-        ("W3", "ngo_list", "Kim Hwi-ram", "", "1970"),
-        ("W4", "foreign_media", "Kim Hwi-rem", "", "1970"),
-    ]
-    path = tmp_path / "people.csv"
-    records = _records_with(fillers + pairs)
-    for record in records[-4:]:
-        record["sex"] = "M"
-    pd.DataFrame(records).to_csv(path, index=False)
-    result = link_records([path], progress=False, all_pairs=True)
-    given = next(
-        c for c in result.model["splink_model"]["comparisons"]
-        if c["output_column_name"] == "given_name"
-    )  # fmt: skip
-    one_letter = [
-        level for level in given["comparison_levels"]
-        if level.get("label_for_charts") == "One letter apart"
-    ]  # fmt: skip
-    assert [level.get("tf_adjustment_column") for level in one_letter] == [spec.FUZZY_TF]
-    score = {
-        frozenset(pair): p
-        for *pair, p in zip(
-            result.pairs["record_id_l"], result.pairs["record_id_r"],
-            result.pairs["match_probability"], strict=True,
-        )
-    }  # fmt: skip
-    common, rare = score[frozenset({"W1", "W2"})], score[frozenset({"W3", "W4"})]
-    # At least 3 bits apart: the common name's u is about 20 in 1,000 records.
-    assert rare / (1 - rare) > 8 * common / (1 - common), (common, rare)
-
-
 def test_typing_error_keys_of_common_names_are_not_blocked_on() -> None:
     """A key more than TYPO_BLOCK_MAX_RECORDS records hold is dropped (a common name's pairs
     would grow with the square of the records); a rare name keeps its keys."""
@@ -234,12 +191,12 @@ def test_typing_error_keys_of_common_names_are_not_blocked_on() -> None:
     assert all(key.startswith("kim:") for key in typed)
 
 
-# Measured 0.9415 on `fieldlists.generate(1500, seed=21)` (3,478 records; P 0.950, R 0.933)
-# with the given name's one-letter level weighed by the name's frequency at half weight
+# Measured 0.9318 on `fieldlists.generate(1500, seed=21)` (3,478 records; P 0.953, R 0.912)
+# at the default threshold 0.35 with belief propagation and the given name's frequency
 # (0.9292 without it, 0.9069 at 0.5 with the first-order rivals, 0.8819 before the
-# source-aware step): the floor leaves a margin of 0.0115 for platform noise, and fails if
-# either step is lost.
-F1_FLOOR = 0.93
+# source-aware step): the floor leaves a margin of 0.027 for platform noise, and fails if
+# the source-aware step is lost.
+F1_FLOOR = 0.905
 
 
 def test_f1_on_the_independent_generator_stays_above_its_floor(tmp_path: Path) -> None:
@@ -445,5 +402,4 @@ def test_every_level_meant_to_be_weighed_by_frequency_is_in_splinks_settings() -
     assert adjusted == {
         ("surname", "Same name in another spelling"): "surname_group",
         ("given_name", "Same name in another spelling"): "given_key",
-        ("given_name", "One letter apart"): spec.FUZZY_TF,
     }
