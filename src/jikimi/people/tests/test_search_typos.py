@@ -217,40 +217,37 @@ def test_removing_an_identity_or_deleting_the_person_leaves_no_index_row(staff, 
     assert _found(worker, "김경국") == {}
 
 
-def test_a_popular_surname_spelling_is_found_as_the_surname_and_reindexed(staff):
-    """A name spelt "Whang Sun-hui" is 황순희 (the surname as many families spell it): the Hangul
-    finds it exactly; migration 0008 puts back the rows of a name indexed before that."""
+def _rebuilt_by(migration: str, worker, person, hangul: str) -> None:
+    """Drop the person's index rows (a name indexed before the change), run `migration`'s
+    reindex, and find the rows and the exact match back."""
     from importlib import import_module
 
     from django.apps import apps
 
+    kept = set(IdentityIndex.objects.filter(person=person).values_list("digest", flat=True))
+    IdentityIndex.objects.filter(person=person).delete()
+    assert _found(worker, hangul) == {}
+    import_module(f"jikimi.people.migrations.{migration}").reindex(apps, None)
+    assert set(IdentityIndex.objects.filter(person=person).values_list("digest", flat=True)) == kept
+    assert _found(worker, hangul) == {person.code: "exact"}
+
+
+def test_a_popular_surname_spelling_is_found_as_the_surname_and_reindexed(staff):
+    """A name spelt "Whang Sun-hui" is 황순희 (the surname as many families spell it): the Hangul
+    finds it exactly; migration 0008 puts back the rows of a name indexed before that."""
     worker = staff["caseworker"]
     whang = services.create_person(worker, name="Whang Sun-hui")
     assert _found(worker, "황순희") == {whang.code: "exact"}
     assert _found(worker, "Hwang Sun-hui") == {whang.code: "exact"}
-    kept = set(IdentityIndex.objects.filter(person=whang).values_list("digest", flat=True))
-    IdentityIndex.objects.filter(person=whang).delete()
-    assert _found(worker, "황순희") == {}
-    import_module("jikimi.people.migrations.0008_reindex_surname_spellings").reindex(apps, None)
-    assert set(IdentityIndex.objects.filter(person=whang).values_list("digest", flat=True)) == kept
-    assert _found(worker, "황순희") == {whang.code: "exact"}
+    _rebuilt_by("0008_reindex_surname_spellings", worker, whang, "황순희")
 
 
 def test_a_name_ending_in_ui_keeps_its_surname_and_is_reindexed(staff):
     """ "Cha Sun Ui" is 차순의: "Ui" was read as the surname 이 (ㅢ shares ㅣ's fine code), so
     the name also answered a search for 이차순. Migration 0009 rebuilds the rows of a name
     indexed before."""
-    from importlib import import_module
-
-    from django.apps import apps
-
     worker = staff["caseworker"]
     cha = services.create_person(worker, name="Cha Sun Ui")
     assert _found(worker, "차순의") == {cha.code: "exact"}
     assert "exact" not in _found(worker, "이차순").values()
-    kept = set(IdentityIndex.objects.filter(person=cha).values_list("digest", flat=True))
-    IdentityIndex.objects.filter(person=cha).delete()
-    assert _found(worker, "차순의") == {}
-    import_module("jikimi.people.migrations.0009_reindex_three_token_names").reindex(apps, None)
-    assert set(IdentityIndex.objects.filter(person=cha).values_list("digest", flat=True)) == kept
-    assert _found(worker, "차순의") == {cha.code: "exact"}
+    _rebuilt_by("0009_reindex_three_token_names", worker, cha, "차순의")
