@@ -219,8 +219,10 @@ def _given_digests(name: str) -> frozenset[str]:
 # --- Term frequencies (Splink's term-frequency adjustment, on blind-index digests) ----------
 #
 # A rare given name agreeing is stronger evidence than a common one. The engine adjusts the
-# "keys_intersect" level by the frequency of the agreeing value; the pages do the same for the
-# given name, counting per blind-index digest of a `g:` key how many distinct people the
+# surname's "keys_intersect" level by the frequency of the agreeing value, and not the given
+# name's (whose readings meet far more often than one key is shared, so Splink's adjustment
+# lifts the whole level: `spec._name_comparison`); the pages adjust the given name's, bounded
+# as below, counting per blind-index digest of a `g:` key how many distinct people the
 # organisation can see (own and shared, as `candidate_ids`) carry it — no name reaches SQL.
 # There is no surname-only key in the index (`index_keys` stores `n:` full-name and `g:`
 # given-name keys; `s:` only for a name that is a surname alone), so the surname is not

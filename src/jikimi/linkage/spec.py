@@ -312,12 +312,19 @@ def _name_comparison(
         # spellings share a reading (철영 and 철용 are both "Chol Yong" in the North's).
         same_spelling = all_of(same_spelling, any_of(IsNull("given_hangul"), Equal("given_hangul")))
     levels = [
-        # By the frequency of the coarse key (one value for every spelling of the name).
+        # The surname by the frequency of its coarse key (one value for every spelling). Not
+        # the given name in the engine: Splink's baseline on a level that is no exact match
+        # is the level's own u, and a given name's readings meet far more often than one
+        # coarse key is shared, so the adjustment lifts the whole level. Weighed so (as
+        # before the sixth pass, whose And dropped it unseen), FEBRL4 from names, dates and
+        # suburbs fell 0.9263 → 0.8829 and the field lists 0.9692 → 0.9684 (moderate) and
+        # 0.9231 → 0.9226 (harsh), though a million field-list records gained 0.008-0.010
+        # (docs/linkage.md, seventh pass). The pages weigh it, bounded (`scoring`).
         Level(
             "keys_intersect",
             gettext_noop("Same name in another spelling"),
             same_spelling,
-            tf_column=key,
+            tf_column=None if alias else key,
         ),
         Level("exact", gettext_noop("Same"), exact),
         # Not weighed by the name's frequency: at 4,000 people that gained 0.002-0.006 of F1,
