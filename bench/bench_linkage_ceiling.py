@@ -51,7 +51,7 @@ django.setup()
 import jellyfish  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
-from bench_linkage_typos import _clusters_of, _write  # noqa: E402
+from bench_linkage_typos import _clusters_of, _write, tier_sizes  # noqa: E402
 
 from jikimi.linkage import engine, fieldlists, spec  # noqa: E402
 from jikimi.linkage.services import link_records  # noqa: E402
@@ -214,13 +214,7 @@ def choose_threshold(tuning: list[dict[str, Any]]) -> float:
 
 
 def main() -> None:
-    tiers = {
-        "harsh": (1.0, int(os.environ.get("BENCH_TYPOS_PEOPLE", "3000"))),
-        "moderate": (
-            fieldlists.MODERATE_SCALE,
-            int(os.environ.get("BENCH_TYPOS_MODERATE_PEOPLE", "4000")),
-        ),
-    }
+    tiers = tier_sizes()
     reported = [int(s) for s in os.environ.get("BENCH_CEILING_SEEDS", "14,15,777").split(",")]
     for tier in filter(None, os.environ.get("BENCH_CEILING_TIERS", "moderate").split(",")):
         scale, people = tiers[tier]

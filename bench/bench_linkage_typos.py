@@ -224,6 +224,19 @@ def accuracy(tier: str, scale: float, n_people: int, seeds: list[int]) -> None:
             )
 
 
+def tier_sizes() -> dict[str, tuple[float, int]]:
+    """Each tier's error scale and people: `BENCH_TYPOS_PEOPLE`, `BENCH_TYPOS_MODERATE_PEOPLE`."""
+    from jikimi.linkage import fieldlists
+
+    return {
+        "harsh": (1.0, int(os.environ.get("BENCH_TYPOS_PEOPLE", "3000"))),
+        "moderate": (
+            fieldlists.MODERATE_SCALE,
+            int(os.environ.get("BENCH_TYPOS_MODERATE_PEOPLE", "4000")),
+        ),
+    }
+
+
 def speed(n: int) -> None:
     done = subprocess.run(
         [sys.executable, __file__, "--speed-child", str(n)], capture_output=True, text=True
@@ -273,15 +286,7 @@ if __name__ == "__main__":
     if len(sys.argv) == 3 and sys.argv[1] == "--speed-child":
         speed_child(int(sys.argv[2]))
         sys.exit(0)
-    from jikimi.linkage import fieldlists
-
-    tiers = {
-        "harsh": (1.0, int(os.environ.get("BENCH_TYPOS_PEOPLE", "3000"))),
-        "moderate": (
-            fieldlists.MODERATE_SCALE,
-            int(os.environ.get("BENCH_TYPOS_MODERATE_PEOPLE", "4000")),
-        ),
-    }
+    tiers = tier_sizes()
     seed_text = os.environ.get("BENCH_TYPOS_SEEDS", "11,12,13,777")
     for tier in filter(None, os.environ.get("BENCH_TYPOS_TIERS", "harsh,moderate").split(",")):
         scale, people = tiers[tier]

@@ -634,7 +634,7 @@ def _latin_split(
         if rank <= best_rank + 30
         or len(tokens) == 2
         or every_order
-        or (split[0] is first and len(tokens) > 2)
+        or (len(tokens) > 2 and split == (first, tokens[1:]))
     ]
     if len(tokens) == 2 and all(
         any(len(r) == 1 for r in romanised_syllable_codes(t)) for t in tokens

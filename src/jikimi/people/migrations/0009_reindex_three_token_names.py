@@ -10,9 +10,8 @@ import importlib
 from django.db import migrations
 
 
-def reindex(apps, schema_editor):
-    earlier = importlib.import_module("jikimi.people.migrations.0007_typo_keys_forms_only")
-    earlier.keep_forms_only(apps, schema_editor)
+# The same step as 0008 (0007's), run again.
+reindex = importlib.import_module("jikimi.people.migrations.0008_reindex_surname_spellings").reindex
 
 
 class Migration(migrations.Migration):
